@@ -1,0 +1,51 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SqlBackend } from './sql-backend.ts';
+
+export const MIGRATIONS_DIR = new URL('../../supabase/migrations/', import.meta.url).pathname;
+
+const FILE_PATTERN = /^([0-9]+)_(.*)\.sql$/;
+
+export interface MigrationResult {
+  applied: string[];
+  skipped: string[];
+}
+
+/**
+ * Applies `supabase/migrations/*.sql` in name order, each in its own transaction, and records each
+ * in `supabase_migrations.schema_migrations` exactly as the Supabase CLI does, so a database
+ * migrated here and one migrated by `supabase db push` agree on what has been applied.
+ */
+export async function applyMigrations(backend: SqlBackend, dir: string = MIGRATIONS_DIR): Promise<MigrationResult> {
+  const files = (await readdir(dir)).filter((f) => FILE_PATTERN.test(f)).sort();
+  await backend.transaction(async (tx) => {
+    await tx.exec(`
+      create schema if not exists supabase_migrations;
+      create table if not exists supabase_migrations.schema_migrations (
+        version text primary key, statements text[], name text);
+    `);
+  });
+  const result: MigrationResult = { applied: [], skipped: [] };
+  for (const file of files) {
+    const [, version = '', name = ''] = FILE_PATTERN.exec(file) ?? [];
+    const sql = await readFile(join(dir, file), 'utf8');
+    const applied = await backend.transaction(async (tx) => {
+      // Several replicas may start at once: one applies, the others wait and then skip.
+      if (backend.kind === 'postgres') await tx.query(`select pg_advisory_xact_lock(hashtext('vyx_migrations'))`);
+      const seen = await tx.query('select 1 from supabase_migrations.schema_migrations where version = $1', [version]);
+      if (seen.rows.length > 0) return false;
+      try {
+        await tx.exec(sql);
+      } catch (err) {
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err });
+      }
+      await tx.query(
+        'insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)',
+        [version, name, [sql]],
+      );
+      return true;
+    });
+    (applied ? result.applied : result.skipped).push(file);
+  }
+  return result;
+}

@@ -1,0 +1,43 @@
+import { isVyxError } from '../errors/vyx-error.ts';
+import { loadConfig } from '../config.ts';
+import { startSupabaseTwin } from './supabase-twin.ts';
+
+/**
+ * `npm run twin:supabase`: the local Supabase twin alone (embedded database + RPC gateway), for
+ * people developing against it. Prints its URL and the service key it accepts.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const supabase = config.supabase.mode === 'twin' ? config.supabase : { mode: 'twin' as const, port: 54321 };
+  const started = performance.now();
+  const twin = await startSupabaseTwin({
+    dataDir: config.dataDir,
+    databaseUrl: supabase.databaseUrl,
+    serviceKey: supabase.serviceKey,
+    port: supabase.port,
+  });
+  const ms = Math.round(performance.now() - started);
+  process.stdout.write(
+    [
+      `Local Supabase twin ready in ${ms} ms`,
+      `  SUPABASE_URL=${twin.url}`,
+      `  SUPABASE_SERVICE_KEY=${twin.serviceKey}`,
+      `  database: ${twin.database}`,
+      `  migrations: ${twin.migrations.applied.length} applied now, ${twin.migrations.skipped.length} already applied`,
+      `  try: curl -s -X POST ${twin.url}/rest/v1/rpc/vyx_list_machines -H "apikey: $SUPABASE_SERVICE_KEY" -H 'content-type: application/json' -d '{}'`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  const stop = async () => {
+    await twin.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${isVyxError(err) ? err.toLine() : `twin:supabase failed: ${(err as Error).message}`}\n`);
+  process.exit(1);
+});

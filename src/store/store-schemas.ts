@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { machineStatusSchema } from '../contract/machine-status.ts';
+
+// Row shapes as the SQL functions return them (snake_case: the database is the contract).
+// Timestamps stay ISO strings; `status` is loose on reads because rows written before vyxbot may
+// hold words outside the vocabulary.
+
+const timestamp = z.string();
+const nullableText = z.string().nullable();
+
+export const diagnosisSummarySchema = z.object({
+  code: z.string(),
+  summary: z.string(),
+  fix: z.string(),
+  certainty: z.string(),
+  at: z.string().optional(),
+});
+
+export const cloudMachineSchema = z.object({
+  machine_id: z.string(),
+  user_id: z.string(),
+  status: z.string(),
+  updated_at: timestamp,
+  created_at: timestamp,
+  status_changed_at: timestamp,
+  status_detail: nullableText,
+  fly_app: nullableText,
+  fly_machine_id: nullableText,
+  region: nullableText,
+  image: nullableText,
+  last_heartbeat_at: timestamp.nullable(),
+  slack_team_id: nullableText,
+  slack_channel: nullableText,
+  slack_thread_ts: nullableText,
+  requested_by: nullableText,
+  diagnosis: diagnosisSummarySchema.nullable(),
+  flagged_at: timestamp.nullable(),
+  lease_owner: nullableText,
+  lease_until: timestamp.nullable(),
+});
+export type CloudMachine = z.infer<typeof cloudMachineSchema>;
+
+export const provisionResultSchema = z.object({ created: z.boolean(), machine: cloudMachineSchema });
+export type ProvisionResult = z.infer<typeof provisionResultSchema>;
+
+export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning']);
+export type EventKind = z.infer<typeof eventKindSchema>;
+
+export const machineEventSchema = z.object({
+  id: z.coerce.number().int(),
+  machine_id: z.string(),
+  kind: eventKindSchema,
+  old_status: nullableText,
+  new_status: nullableText,
+  detail: z.record(z.string(), z.unknown()),
+  created_at: timestamp,
+  claimed_by: nullableText,
+  claim_until: timestamp.nullable(),
+  attempts: z.number().int(),
+  delivered_at: timestamp.nullable(),
+  slack_ts: nullableText,
+});
+export type MachineEvent = z.infer<typeof machineEventSchema>;
+
+/** An outbox event with what the echo needs to post it (the row may be gone: orphans). */
+export const claimedEventSchema = z.object({
+  id: z.coerce.number().int(),
+  machine_id: z.string(),
+  kind: eventKindSchema,
+  old_status: nullableText,
+  new_status: nullableText,
+  detail: z.record(z.string(), z.unknown()),
+  created_at: timestamp,
+  attempts: z.number().int(),
+  slack_team_id: nullableText,
+  slack_channel: nullableText,
+  slack_thread_ts: nullableText,
+  user_id: nullableText,
+  status: nullableText,
+  fly_app: nullableText,
+  fly_machine_id: nullableText,
+});
+export type ClaimedEvent = z.infer<typeof claimedEventSchema>;
+
+export const certaintySchema = z.enum(['certain', 'likely', 'possible']);
+export type Certainty = z.infer<typeof certaintySchema>;
+
+export const evidenceItemSchema = z.object({
+  fact: z.string(),
+  value: z.string(),
+  source: z.string(),
+  at: z.string().optional(),
+});
+export type EvidenceItem = z.infer<typeof evidenceItemSchema>;
+
+export const diagnosisRecordSchema = z.object({
+  machine_id: z.string(),
+  code: z.string(),
+  summary: z.string(),
+  evidence: z.array(evidenceItemSchema),
+  fix: z.string(),
+  certainty: certaintySchema,
+  first_seen_at: timestamp,
+  last_seen_at: timestamp,
+  seen_count: z.number().int(),
+  notified_at: timestamp.nullable(),
+  notify_count: z.number().int(),
+  resolved_at: timestamp.nullable(),
+});
+export type DiagnosisRecord = z.infer<typeof diagnosisRecordSchema>;
+
+export const recordDiagnosisResultSchema = z.object({
+  diagnosis: diagnosisRecordSchema,
+  notice: z.enum(['diagnosis', 'reminder']).nullable(),
+  marked_failed: z.boolean(),
+});
+export type RecordDiagnosisResult = z.infer<typeof recordDiagnosisResultSchema>;
+
+export const roleSchema = z.enum(['member', 'admin']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const slackIdentitySchema = z.object({
+  slack_team_id: z.string(),
+  slack_user_id: z.string(),
+  user_id: z.string(),
+  role: roleSchema,
+  linked_by: nullableText,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type SlackIdentity = z.infer<typeof slackIdentitySchema>;
+
+export const auditActionSchema = z.enum(['command', 'button']);
+export const auditOutcomeSchema = z.enum(['ok', 'denied', 'invalid', 'error']);
+
+export { machineStatusSchema };

@@ -1,0 +1,305 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { z } from 'zod';
+import { VyxError } from '../errors/vyx-error.ts';
+import { storeErrorFrom } from './store-error.ts';
+import {
+  auditActionSchema,
+  auditOutcomeSchema,
+  type ClaimedEvent,
+  type CloudMachine,
+  type Certainty,
+  type EvidenceItem,
+  claimedEventSchema,
+  cloudMachineSchema,
+  type MachineEvent,
+  machineEventSchema,
+  type ProvisionResult,
+  provisionResultSchema,
+  type RecordDiagnosisResult,
+  recordDiagnosisResultSchema,
+  type Role,
+  type SlackIdentity,
+  slackIdentitySchema,
+} from './store-schemas.ts';
+import type { MachineStatus } from '../contract/machine-status.ts';
+
+export interface VyxStoreOptions {
+  /** `SUPABASE_URL` (Supabase or the local twin). */
+  url: string;
+  /** `SUPABASE_SERVICE_KEY`. */
+  serviceKey: string;
+  /** Per-call deadline. */
+  timeoutMs?: number;
+  /** Injected fetch (tests); defaults to the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface BeginProvisionInput {
+  userId: string;
+  flyApp: string;
+  region: string;
+  image: string;
+  slackTeamId?: string;
+  slackChannel?: string;
+  requestedBy?: string;
+  machineId?: string;
+}
+
+export interface RecordDiagnosisInput {
+  machineId: string;
+  code: string;
+  summary: string;
+  evidence: EvidenceItem[];
+  fix: string;
+  certainty: Certainty;
+  markFailed?: boolean;
+  renotifyAfterS?: number;
+}
+
+export interface AuditInput {
+  action: z.infer<typeof auditActionSchema>;
+  name: string;
+  outcome: z.infer<typeof auditOutcomeSchema>;
+  slackTeamId?: string;
+  slackUserId?: string;
+  userId?: string;
+  args?: string;
+  machineId?: string;
+  detail?: string;
+  requestId?: string;
+}
+
+/**
+ * The typed store: one method per SQL function in supabase/migrations, called through supabase-js
+ * `rpc()`. Results are validated with zod; failures become coded VyxErrors (STORE_NOT_FOUND,
+ * STORE_CONFLICT, STORE_INVALID, STORE_UNAUTHORIZED, STORE_UNAVAILABLE, STORE_FAILED).
+ */
+export class VyxStore {
+  private readonly sb: SupabaseClient;
+
+  constructor(options: VyxStoreOptions) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const baseFetch = options.fetch ?? fetch;
+    this.sb = createClient(options.url, options.serviceKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      global: {
+        fetch: (input, init) =>
+          baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+      },
+    });
+  }
+
+  private async call<T>(fn: string, args: Record<string, unknown>, schema: z.ZodType<T>, get = false): Promise<T> {
+    const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+    const { data, error, status } = await this.sb.rpc(fn, clean, { get });
+    if (error) throw storeErrorFrom(fn, status, error);
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw new VyxError('STORE_FAILED', `the database answered ${fn} in an unexpected shape`, {
+        suggestion: 'Apply the latest migrations in supabase/migrations/ to this database.',
+        details: { function: fn, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) },
+      });
+    }
+    return parsed.data;
+  }
+
+  beginProvision(input: BeginProvisionInput): Promise<ProvisionResult> {
+    return this.call(
+      'vyx_begin_provision',
+      {
+        p_user_id: input.userId,
+        p_fly_app: input.flyApp,
+        p_region: input.region,
+        p_image: input.image,
+        p_slack_team_id: input.slackTeamId,
+        p_slack_channel: input.slackChannel,
+        p_requested_by: input.requestedBy,
+        p_machine_id: input.machineId,
+      },
+      provisionResultSchema,
+    );
+  }
+
+  attachFlyMachine(machineId: string, flyMachineId: string, flyApp?: string): Promise<CloudMachine> {
+    return this.call(
+      'vyx_attach_fly_machine',
+      { p_machine_id: machineId, p_fly_machine_id: flyMachineId, p_fly_app: flyApp },
+      cloudMachineSchema,
+    );
+  }
+
+  setSlackThread(machineId: string, channel: string, threadTs: string): Promise<CloudMachine> {
+    return this.call(
+      'vyx_set_slack_thread',
+      { p_machine_id: machineId, p_slack_channel: channel, p_slack_thread_ts: threadTs },
+      cloudMachineSchema,
+    );
+  }
+
+  /** Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update. */
+  reportStatus(machineId: string, status: MachineStatus, detail?: string): Promise<CloudMachine> {
+    return this.call(
+      'vyx_report_status',
+      { p_machine_id: machineId, p_status: status, p_detail: detail },
+      cloudMachineSchema,
+    );
+  }
+
+  heartbeat(machineId: string): Promise<string> {
+    return this.call('vyx_heartbeat', { p_machine_id: machineId }, z.string());
+  }
+
+  recordWarning(machineId: string, code: string, detail: Record<string, unknown> = {}): Promise<number> {
+    return this.call(
+      'vyx_record_warning',
+      { p_machine_id: machineId, p_code: code, p_detail: detail },
+      z.coerce.number().int(),
+    );
+  }
+
+  claimStuck(input: { owner: string; olderThanS: number; leaseS: number; limit?: number }): Promise<CloudMachine[]> {
+    return this.call(
+      'vyx_claim_stuck',
+      { p_owner: input.owner, p_older_than_s: input.olderThanS, p_lease_s: input.leaseS, p_limit: input.limit },
+      z.array(cloudMachineSchema),
+    );
+  }
+
+  releaseLeases(owner: string, machineIds?: string[]): Promise<number> {
+    return this.call('vyx_release_leases', { p_owner: owner, p_machine_ids: machineIds }, z.number().int());
+  }
+
+  recordDiagnosis(input: RecordDiagnosisInput): Promise<RecordDiagnosisResult> {
+    return this.call(
+      'vyx_record_diagnosis',
+      {
+        p_machine_id: input.machineId,
+        p_code: input.code,
+        p_summary: input.summary,
+        p_evidence: input.evidence,
+        p_fix: input.fix,
+        p_certainty: input.certainty,
+        p_mark_failed: input.markFailed,
+        p_renotify_after_s: input.renotifyAfterS,
+      },
+      recordDiagnosisResultSchema,
+    );
+  }
+
+  claimEvents(input: { owner: string; limit?: number; leaseS?: number }): Promise<ClaimedEvent[]> {
+    return this.call(
+      'vyx_claim_events',
+      { p_owner: input.owner, p_limit: input.limit, p_lease_s: input.leaseS },
+      z.array(claimedEventSchema),
+    );
+  }
+
+  /** Marks events delivered with their Slack ts; returns how many were newly marked. */
+  ackEvents(owner: string, acks: { id: number; slackTs: string | null }[]): Promise<number> {
+    return this.call(
+      'vyx_ack_events',
+      { p_owner: owner, p_acks: acks.map((a) => ({ id: a.id, slack_ts: a.slackTs })) },
+      z.number().int(),
+    );
+  }
+
+  releaseEvents(owner: string, ids?: number[], retryAfterS?: number): Promise<number> {
+    return this.call(
+      'vyx_release_events',
+      { p_owner: owner, p_ids: ids, p_retry_after_s: retryAfterS },
+      z.number().int(),
+    );
+  }
+
+  /** Throws STORE_NOT_FOUND when there is no such machine. */
+  getMachine(machineId: string): Promise<CloudMachine> {
+    return this.call('vyx_get_machine', { p_machine_id: machineId }, cloudMachineSchema, true);
+  }
+
+  async findMachine(by: { machineId?: string; flyMachineId?: string }): Promise<CloudMachine | null> {
+    const rows = await this.call(
+      'vyx_find_machine',
+      { p_machine_id: by.machineId, p_fly_machine_id: by.flyMachineId },
+      z.array(cloudMachineSchema),
+      true,
+    );
+    return rows[0] ?? null;
+  }
+
+  async getActiveMachine(userId: string): Promise<CloudMachine | null> {
+    const rows = await this.call('vyx_get_active_machine', { p_user_id: userId }, z.array(cloudMachineSchema), true);
+    return rows[0] ?? null;
+  }
+
+  listMachines(filter: { userId?: string; activeOnly?: boolean; limit?: number } = {}): Promise<CloudMachine[]> {
+    return this.call(
+      'vyx_list_machines',
+      { p_user_id: filter.userId, p_active_only: filter.activeOnly, p_limit: filter.limit },
+      z.array(cloudMachineSchema),
+      true,
+    );
+  }
+
+  machineEvents(machineId: string, limit?: number): Promise<MachineEvent[]> {
+    return this.call(
+      'vyx_machine_events',
+      { p_machine_id: machineId, p_limit: limit },
+      z.array(machineEventSchema),
+      true,
+    );
+  }
+
+  linkIdentity(input: {
+    slackTeamId: string;
+    slackUserId: string;
+    userId: string;
+    role?: Role;
+    linkedBy?: string;
+  }): Promise<SlackIdentity> {
+    return this.call(
+      'vyx_link_identity',
+      {
+        p_slack_team_id: input.slackTeamId,
+        p_slack_user_id: input.slackUserId,
+        p_user_id: input.userId,
+        p_role: input.role,
+        p_linked_by: input.linkedBy,
+      },
+      slackIdentitySchema,
+    );
+  }
+
+  /** Deny by default: null when the Slack user is not linked. */
+  async getIdentity(slackTeamId: string, slackUserId: string): Promise<SlackIdentity | null> {
+    const rows = await this.call(
+      'vyx_get_identity',
+      { p_slack_team_id: slackTeamId, p_slack_user_id: slackUserId },
+      z.array(slackIdentitySchema),
+      true,
+    );
+    return rows[0] ?? null;
+  }
+
+  recordAudit(input: AuditInput): Promise<number> {
+    return this.call(
+      'vyx_record_audit',
+      {
+        p_action: input.action,
+        p_name: input.name,
+        p_outcome: input.outcome,
+        p_slack_team_id: input.slackTeamId,
+        p_slack_user_id: input.slackUserId,
+        p_user_id: input.userId,
+        p_args: input.args,
+        p_machine_id: input.machineId,
+        p_detail: input.detail,
+        p_request_id: input.requestId,
+      },
+      z.coerce.number().int(),
+    );
+  }
+}
+
+export function createVyxStore(options: VyxStoreOptions): VyxStore {
+  return new VyxStore(options);
+}

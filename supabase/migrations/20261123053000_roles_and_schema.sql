@@ -1,0 +1,183 @@
+-- vyxbot data model: cloud_machines (extended, additive), the machine_events outbox, Slack identities,
+-- the audit log and diagnoses. Additive only (`if not exists`), so it applies to an existing vyx
+-- database that already has the platform's minimal cloud_machines(machine_id, user_id, status, updated_at).
+--
+-- Error convention of every vyx_* function (the store maps these by SQLSTATE, PostgREST by HTTP):
+--   P0001  no row matched (HTTP 400)        -> the store's NOT_FOUND; the message names the id
+--   PT409  state conflict (HTTP 409)        -> CONFLICT
+--   22023  invalid argument (HTTP 400)      -> INVALID
+--   23505  unique violation (HTTP 409)      -> CONFLICT
+
+-- Supabase's API roles exist on Supabase; on a plain Postgres or PGlite we create them.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+exception when duplicate_object or unique_violation then
+  -- Another session created them concurrently (roles are cluster-wide).
+  null;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- cloud_machines
+create table if not exists public.cloud_machines (
+  machine_id text primary key,
+  user_id text not null,
+  status text not null default 'starting',
+  updated_at timestamptz not null default now()
+);
+
+alter table public.cloud_machines
+  add column if not exists created_at timestamptz not null default now(),
+  add column if not exists status_changed_at timestamptz not null default now(),
+  add column if not exists status_detail text,
+  add column if not exists fly_app text,
+  add column if not exists fly_machine_id text,
+  add column if not exists region text,
+  add column if not exists image text,
+  add column if not exists last_heartbeat_at timestamptz,
+  add column if not exists slack_team_id text,
+  add column if not exists slack_channel text,
+  add column if not exists slack_thread_ts text,
+  add column if not exists requested_by text,
+  add column if not exists diagnosis jsonb,
+  add column if not exists flagged_at timestamptz,
+  add column if not exists lease_owner text,
+  add column if not exists lease_until timestamptz;
+
+-- Rows that predate vyxbot: their time in the current status is best told by updated_at.
+update public.cloud_machines set status_changed_at = updated_at
+where updated_at is not null and status_changed_at > updated_at;
+
+-- The platform's table may lack a key on machine_id; the bot's functions need one.
+create unique index if not exists cloud_machines_machine_id_key on public.cloud_machines (machine_id);
+create unique index if not exists cloud_machines_fly_machine_id_key
+  on public.cloud_machines (fly_machine_id) where fly_machine_id is not null;
+create index if not exists cloud_machines_starting_idx
+  on public.cloud_machines (status_changed_at) where status = 'starting';
+create index if not exists cloud_machines_user_idx on public.cloud_machines (user_id);
+
+-- The status vocabulary. NOT VALID: rows written before vyxbot keep whatever they had; every new
+-- write must use the vocabulary.
+do $$
+begin
+  if not exists (select 1 from pg_constraint where conname = 'cloud_machines_status_check') then
+    alter table public.cloud_machines add constraint cloud_machines_status_check
+      check (status in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed')) not valid;
+  end if;
+end
+$$;
+
+-- At most one active machine per user. Fails the migration (and so changes nothing) if existing
+-- rows already break the rule, naming the users, rather than silently not enforcing it.
+do $$
+declare
+  offenders text;
+begin
+  if not exists (select 1 from pg_indexes where indexname = 'cloud_machines_one_active_per_user') then
+    select string_agg(distinct user_id::text, ', ') into offenders
+    from (select user_id from public.cloud_machines
+          where status in ('starting', 'running', 'stopping')
+          group by user_id having count(*) > 1) d;
+    if offenders is not null then
+      raise exception 'cannot enforce one active machine per user: users % have several', offenders
+        using hint = 'Mark the extra machines stopped or destroyed, then apply the migration again.';
+    end if;
+    create unique index cloud_machines_one_active_per_user on public.cloud_machines (user_id)
+      where status in ('starting', 'running', 'stopping');
+  end if;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- machine_events: the outbox. A trigger appends a row on every status change, whoever wrote it;
+-- the bot appends diagnoses and the runtime warnings. The echo watcher claims and acknowledges.
+create table if not exists public.machine_events (
+  id bigserial primary key,
+  machine_id text not null,
+  kind text not null check (kind in ('status', 'diagnosis', 'reminder', 'warning')),
+  old_status text,
+  new_status text,
+  detail jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  claimed_by text,
+  claim_until timestamptz,
+  attempts int not null default 0,
+  delivered_at timestamptz,
+  slack_ts text
+);
+create index if not exists machine_events_pending_idx
+  on public.machine_events (machine_id, id) where delivered_at is null;
+
+-- ---------------------------------------------------------------------------------------------
+-- slack_identities: Slack user -> vyx user and role. No row, no access (deny by default).
+create table if not exists public.slack_identities (
+  slack_team_id text not null,
+  slack_user_id text not null,
+  user_id text not null,
+  role text not null default 'member' check (role in ('member', 'admin')),
+  linked_by text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  primary key (slack_team_id, slack_user_id)
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- audit_log: who ran which command or pressed which button, when, with what result.
+create table if not exists public.audit_log (
+  id bigserial primary key,
+  at timestamptz not null default now(),
+  slack_team_id text,
+  slack_user_id text,
+  user_id text,
+  action text not null check (action in ('command', 'button')),
+  name text not null,
+  args text,
+  machine_id text,
+  outcome text not null check (outcome in ('ok', 'denied', 'invalid', 'error')),
+  detail text,
+  request_id text
+);
+create index if not exists audit_log_at_idx on public.audit_log (at);
+
+-- ---------------------------------------------------------------------------------------------
+-- diagnoses: one row per (machine, code) — dedup lives here, never in message text.
+create table if not exists public.diagnoses (
+  machine_id text not null,
+  code text not null,
+  summary text not null,
+  evidence jsonb not null default '[]'::jsonb,
+  fix text not null,
+  certainty text not null check (certainty in ('certain', 'likely', 'possible')),
+  first_seen_at timestamptz not null default now(),
+  last_seen_at timestamptz not null default now(),
+  seen_count int not null default 1,
+  notified_at timestamptz,
+  notify_count int not null default 0,
+  resolved_at timestamptz,
+  primary key (machine_id, code)
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Only the service key may touch these tables: RLS on with no policies (clients see nothing),
+-- client grants revoked; service_role bypasses RLS.
+alter table public.cloud_machines enable row level security;
+alter table public.machine_events enable row level security;
+alter table public.slack_identities enable row level security;
+alter table public.audit_log enable row level security;
+alter table public.diagnoses enable row level security;
+
+revoke all on public.cloud_machines, public.machine_events, public.slack_identities,
+  public.audit_log, public.diagnoses from anon, authenticated;
+grant select, insert, update, delete on public.cloud_machines, public.machine_events,
+  public.slack_identities, public.audit_log, public.diagnoses to service_role;
+grant usage, select on sequence public.machine_events_id_seq, public.audit_log_id_seq to service_role;
+grant usage on schema public to anon, authenticated, service_role;

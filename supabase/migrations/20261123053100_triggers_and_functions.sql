@@ -1,0 +1,597 @@
+-- vyxbot: triggers and the SQL functions that own every state change and claim. Each PostgREST
+-- request is one transaction, so every claim happens inside one function call.
+-- Error convention: see 20261123053000_roles_and_schema.sql.
+
+-- ---------------------------------------------------------------------------------------------
+-- Triggers: keep status_changed_at true and append an outbox event on every status change, whoever
+-- wrote it (the bot, the runtime, or the web UI's edge function with a plain UPDATE).
+create or replace function public.vyx_cloud_machines_before_write() returns trigger
+language plpgsql security definer set search_path = public as $$
+begin
+  if tg_op = 'INSERT' then
+    new.status_changed_at := now();
+  elsif new.status is distinct from old.status then
+    new.status_changed_at := now();
+    new.updated_at := now();
+    -- A flagged machine that comes up is no longer flagged; the event below says it was resolved.
+    if new.status = 'running' and old.flagged_at is not null then
+      new.flagged_at := null;
+    end if;
+  end if;
+  return new;
+end
+$$;
+
+create or replace function public.vyx_cloud_machines_status_event() returns trigger
+language plpgsql security definer set search_path = public as $$
+declare
+  resolved_code text;
+begin
+  if tg_op = 'UPDATE' and new.status is not distinct from old.status then
+    return null;
+  end if;
+  if tg_op = 'UPDATE' and new.status = 'running' and old.flagged_at is not null then
+    resolved_code := old.diagnosis ->> 'code';
+    update public.diagnoses set resolved_at = now()
+    where machine_id = new.machine_id and resolved_at is null;
+  end if;
+  insert into public.machine_events (machine_id, kind, old_status, new_status, detail)
+  values (
+    new.machine_id, 'status',
+    case when tg_op = 'UPDATE' then old.status end,
+    new.status,
+    jsonb_strip_nulls(jsonb_build_object('detail', new.status_detail, 'resolved_code', resolved_code))
+  );
+  return null;
+end
+$$;
+
+drop trigger if exists vyx_before_write on public.cloud_machines;
+create trigger vyx_before_write before insert or update on public.cloud_machines
+  for each row execute function public.vyx_cloud_machines_before_write();
+
+drop trigger if exists vyx_status_event on public.cloud_machines;
+create trigger vyx_status_event after insert or update of status on public.cloud_machines
+  for each row execute function public.vyx_cloud_machines_status_event();
+
+-- Wake the echo watcher early (LISTEN); polling stays the guarantee.
+create or replace function public.vyx_machine_events_notify() returns trigger
+language plpgsql security definer set search_path = public as $$
+begin
+  perform pg_notify('vyx_machine_events', new.machine_id);
+  return null;
+end
+$$;
+
+drop trigger if exists vyx_notify on public.machine_events;
+create trigger vyx_notify after insert on public.machine_events
+  for each row execute function public.vyx_machine_events_notify();
+
+-- ---------------------------------------------------------------------------------------------
+-- Helpers
+create or replace function public.vyx_raise_not_found(p_machine_id text) returns void
+language plpgsql as $$
+begin
+  raise exception 'no cloud_machines row has machine_id %', coalesce(quote_literal(p_machine_id), 'NULL')
+    using errcode = 'P0001',
+          detail = format('machine_id=%s', p_machine_id),
+          hint = 'Check the MACHINE_ID the machine was started with: it must equal cloud_machines.machine_id.';
+end
+$$;
+
+create or replace function public.vyx_check_status(p_status text) returns void
+language plpgsql immutable as $$
+begin
+  if p_status is null or p_status not in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed') then
+    raise exception 'unknown status %', coalesce(quote_literal(p_status), 'NULL')
+      using errcode = '22023',
+            hint = 'Use one of starting, running, stopping, stopped, failed, destroyed.';
+  end if;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Provisioning
+
+-- Begin a provision. Idempotent: when the user already has an active machine, that one is returned
+-- with created=false and nothing is inserted (also when two calls race).
+create or replace function public.vyx_begin_provision(
+  p_user_id text,
+  p_fly_app text,
+  p_region text,
+  p_image text,
+  p_slack_team_id text default null,
+  p_slack_channel text default null,
+  p_requested_by text default null,
+  p_machine_id text default null
+) returns jsonb
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  if coalesce(btrim(p_user_id), '') = '' then
+    raise exception 'user_id is required' using errcode = '22023';
+  end if;
+  select * into r from public.cloud_machines
+  where user_id::text = p_user_id and status in ('starting', 'running', 'stopping') limit 1;
+  if found then
+    return jsonb_build_object('created', false, 'machine', to_jsonb(r));
+  end if;
+  begin
+    insert into public.cloud_machines
+      (machine_id, user_id, status, fly_app, region, image, slack_team_id, slack_channel, requested_by)
+    values (
+      coalesce(p_machine_id, 'vyx-' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 8)),
+      p_user_id, 'starting', p_fly_app, p_region, p_image, p_slack_team_id, p_slack_channel, p_requested_by
+    )
+    returning * into r;
+  exception when unique_violation then
+    select * into r from public.cloud_machines
+    where user_id::text = p_user_id and status in ('starting', 'running', 'stopping') limit 1;
+    if not found then
+      raise;
+    end if;
+    return jsonb_build_object('created', false, 'machine', to_jsonb(r));
+  end;
+  return jsonb_build_object('created', true, 'machine', to_jsonb(r));
+end
+$$;
+
+-- Record the Fly machine id (and app) behind a row. A row already bound to another Fly machine is a
+-- conflict, never silently rebound.
+create or replace function public.vyx_attach_fly_machine(
+  p_machine_id text,
+  p_fly_machine_id text,
+  p_fly_app text default null
+) returns public.cloud_machines
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  select * into r from public.cloud_machines where machine_id = p_machine_id for update;
+  if not found then
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  if r.fly_machine_id is not null and r.fly_machine_id <> p_fly_machine_id then
+    raise exception 'machine % is already bound to Fly machine %', p_machine_id, r.fly_machine_id
+      using errcode = 'PT409', hint = 'Start a new machine instead of rebinding this row.';
+  end if;
+  update public.cloud_machines
+  set fly_machine_id = p_fly_machine_id, fly_app = coalesce(p_fly_app, fly_app), updated_at = now()
+  where machine_id = p_machine_id
+  returning * into r;
+  return r;
+end
+$$;
+
+-- Remember the Slack thread where the machine was requested.
+create or replace function public.vyx_set_slack_thread(
+  p_machine_id text,
+  p_slack_channel text,
+  p_slack_thread_ts text
+) returns public.cloud_machines
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  update public.cloud_machines
+  set slack_channel = p_slack_channel, slack_thread_ts = p_slack_thread_ts, updated_at = now()
+  where machine_id = p_machine_id
+  returning * into r;
+  if not found then
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  return r;
+end
+$$;
+
+-- Report a status. No matching row raises P0001 naming the id: never a silent 0-row update.
+-- The same status again changes nothing (no event). A destroyed machine stays destroyed.
+create or replace function public.vyx_report_status(
+  p_machine_id text,
+  p_status text,
+  p_detail text default null
+) returns public.cloud_machines
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  perform public.vyx_check_status(p_status);
+  select * into r from public.cloud_machines where machine_id = p_machine_id for update;
+  if not found then
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  if r.status = 'destroyed' and p_status <> 'destroyed' then
+    raise exception 'machine % is destroyed; status % was not recorded', p_machine_id, p_status
+      using errcode = 'PT409', hint = 'Start a new machine with /vyx start.';
+  end if;
+  if r.status = p_status and r.status_detail is not distinct from p_detail then
+    return r;
+  end if;
+  update public.cloud_machines
+  set status = p_status,
+      status_detail = p_detail,
+      updated_at = now(),
+      last_heartbeat_at = case when p_status = 'running' then now() else last_heartbeat_at end
+  where machine_id = p_machine_id
+  returning * into r;
+  return r;
+end
+$$;
+
+create or replace function public.vyx_heartbeat(p_machine_id text) returns timestamptz
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  update public.cloud_machines set last_heartbeat_at = now()
+  where machine_id = p_machine_id and status <> 'destroyed'
+  returning * into r;
+  if not found then
+    if exists (select 1 from public.cloud_machines where machine_id = p_machine_id) then
+      raise exception 'machine % is destroyed; heartbeat not recorded', p_machine_id
+        using errcode = 'PT409', hint = 'Stop this machine: its row is destroyed.';
+    end if;
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  return r.last_heartbeat_at;
+end
+$$;
+
+-- A warning from the runtime (e.g. it came up by its Fly id because MACHINE_ID was missing).
+create or replace function public.vyx_record_warning(
+  p_machine_id text,
+  p_code text,
+  p_detail jsonb default '{}'::jsonb
+) returns bigint
+language plpgsql volatile set search_path = public as $$
+declare
+  event_id bigint;
+begin
+  if not exists (select 1 from public.cloud_machines where machine_id = p_machine_id) then
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  insert into public.machine_events (machine_id, kind, detail)
+  values (p_machine_id, 'warning', coalesce(p_detail, '{}'::jsonb) || jsonb_build_object('code', p_code))
+  returning id into event_id;
+  return event_id;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- The stuck-machine watcher
+
+-- Claim rows stuck in `starting` for longer than p_older_than_s, with a lease, in one statement:
+-- concurrent claimers (any number of replicas) never receive the same row.
+create or replace function public.vyx_claim_stuck(
+  p_owner text,
+  p_older_than_s int default 60,
+  p_lease_s int default 30,
+  p_limit int default 1000
+) returns setof public.cloud_machines
+language plpgsql volatile set search_path = public as $$
+begin
+  return query
+  with c as (
+    select machine_id from public.cloud_machines
+    where status = 'starting'
+      and status_changed_at <= now() - make_interval(secs => p_older_than_s)
+      and (lease_until is null or lease_until < now() or lease_owner = p_owner)
+    order by status_changed_at
+    limit p_limit
+    for update skip locked
+  )
+  update public.cloud_machines m
+  set lease_owner = p_owner, lease_until = now() + make_interval(secs => p_lease_s)
+  from c
+  where m.machine_id = c.machine_id
+  returning m.*;
+end
+$$;
+
+-- Give leases back (end of a tick, or shutdown) so another replica can take the rows at once.
+create or replace function public.vyx_release_leases(
+  p_owner text,
+  p_machine_ids text[] default null
+) returns int
+language plpgsql volatile set search_path = public as $$
+declare
+  n int;
+begin
+  update public.cloud_machines set lease_owner = null, lease_until = null
+  where lease_owner = p_owner and (p_machine_ids is null or machine_id = any (p_machine_ids));
+  get diagnostics n = row_count;
+  return n;
+end
+$$;
+
+-- Record a diagnosis, deduplicated per (machine, code). A new diagnosis appends a `diagnosis` event
+-- to the outbox; one seen again after p_renotify_after_s since the last notice appends a
+-- `reminder`. With p_mark_failed (a certain diagnosis) a row still `starting` becomes `failed`.
+-- machine_id may name no row (an orphan Fly machine is keyed `fly:<id>`).
+create or replace function public.vyx_record_diagnosis(
+  p_machine_id text,
+  p_code text,
+  p_summary text,
+  p_evidence jsonb,
+  p_fix text,
+  p_certainty text,
+  p_mark_failed boolean default false,
+  p_renotify_after_s int default 600
+) returns jsonb
+language plpgsql volatile set search_path = public as $$
+declare
+  d public.diagnoses;
+  is_new boolean;
+  notice text;
+  marked boolean := false;
+  n int;
+begin
+  insert into public.diagnoses as x (machine_id, code, summary, evidence, fix, certainty)
+  values (p_machine_id, p_code, p_summary, coalesce(p_evidence, '[]'::jsonb), p_fix, p_certainty)
+  on conflict (machine_id, code) do update
+    -- Evidence stays as first seen: a destroyed machine vanishes, its first evidence does not.
+    set last_seen_at = now(), seen_count = x.seen_count + 1, summary = excluded.summary,
+        fix = excluded.fix, certainty = excluded.certainty, resolved_at = null
+  returning (x.xmax = 0) into is_new;
+  select * into d from public.diagnoses where machine_id = p_machine_id and code = p_code;
+
+  if is_new then
+    notice := 'diagnosis';
+  elsif d.notified_at is null or d.notified_at <= now() - make_interval(secs => p_renotify_after_s) then
+    notice := 'reminder';
+  end if;
+
+  if notice is not null then
+    update public.diagnoses set notified_at = now(), notify_count = notify_count + 1
+    where machine_id = p_machine_id and code = p_code
+    returning * into d;
+    insert into public.machine_events (machine_id, kind, detail)
+    values (p_machine_id, notice, jsonb_build_object(
+      'code', d.code, 'summary', d.summary, 'evidence', d.evidence, 'fix', d.fix,
+      'certainty', d.certainty, 'seen_count', d.seen_count, 'notify_count', d.notify_count,
+      'first_seen_at', d.first_seen_at, 'last_seen_at', d.last_seen_at));
+  end if;
+
+  update public.cloud_machines
+  set diagnosis = jsonb_build_object('code', d.code, 'summary', d.summary, 'fix', d.fix,
+                                     'certainty', d.certainty, 'at', d.last_seen_at),
+      flagged_at = coalesce(flagged_at, now())
+  where machine_id = p_machine_id;
+
+  if p_mark_failed then
+    update public.cloud_machines set status = 'failed', status_detail = p_code
+    where machine_id = p_machine_id and status = 'starting';
+    get diagnostics n = row_count;
+    marked := n > 0;
+  end if;
+
+  return jsonb_build_object('diagnosis', to_jsonb(d), 'notice', notice, 'marked_failed', marked);
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- The outbox (echo watcher)
+
+-- Claim undelivered events with a lease. Only the head of each machine's queue is locked, and the
+-- rest of that machine's queue comes with it, so a thread's events stay in order and no two
+-- claimers hold events of the same machine.
+create or replace function public.vyx_claim_events(
+  p_owner text,
+  p_limit int default 100,
+  p_lease_s int default 30
+) returns table (
+  id bigint,
+  machine_id text,
+  kind text,
+  old_status text,
+  new_status text,
+  detail jsonb,
+  created_at timestamptz,
+  attempts int,
+  slack_team_id text,
+  slack_channel text,
+  slack_thread_ts text,
+  user_id text,
+  status text,
+  fly_app text,
+  fly_machine_id text
+)
+language plpgsql volatile set search_path = public as $$
+#variable_conflict use_column
+declare
+  heads text[];
+begin
+  select array_agg(h.machine_id) into heads
+  from (
+    select e.machine_id
+    from public.machine_events e
+    where e.delivered_at is null
+      and (e.claim_until is null or e.claim_until < now())
+      and not exists (
+        select 1 from public.machine_events p
+        where p.machine_id = e.machine_id and p.delivered_at is null and p.id < e.id)
+    order by e.id
+    limit p_limit
+    for update of e skip locked
+  ) h;
+  if heads is null then
+    return;
+  end if;
+  return query
+  with u as (
+    update public.machine_events e
+    set claimed_by = p_owner, claim_until = now() + make_interval(secs => p_lease_s), attempts = e.attempts + 1
+    where e.machine_id = any (heads) and e.delivered_at is null
+    returning e.*
+  )
+  select u.id, u.machine_id, u.kind, u.old_status, u.new_status, u.detail, u.created_at, u.attempts,
+         m.slack_team_id, m.slack_channel, m.slack_thread_ts, m.user_id::text, m.status, m.fly_app, m.fly_machine_id
+  from u left join public.cloud_machines m on m.machine_id = u.machine_id
+  order by u.id;
+end
+$$;
+
+-- Acknowledge delivered events: p_acks is [{"id": 1, "slack_ts": "1700000000.000100"}, …].
+-- Returns how many were newly marked delivered.
+create or replace function public.vyx_ack_events(p_owner text, p_acks jsonb) returns int
+language plpgsql volatile set search_path = public as $$
+declare
+  n int;
+begin
+  update public.machine_events e
+  set delivered_at = now(), slack_ts = a.slack_ts, claimed_by = p_owner, claim_until = null
+  from jsonb_to_recordset(coalesce(p_acks, '[]'::jsonb)) as a(id bigint, slack_ts text)
+  where e.id = a.id and e.delivered_at is null;
+  get diagnostics n = row_count;
+  return n;
+end
+$$;
+
+-- Give claimed events back undelivered (a failed post, or shutdown); retry after p_retry_after_s.
+create or replace function public.vyx_release_events(
+  p_owner text,
+  p_ids bigint[] default null,
+  p_retry_after_s int default 0
+) returns int
+language plpgsql volatile set search_path = public as $$
+declare
+  n int;
+begin
+  update public.machine_events
+  set claim_until = case when p_retry_after_s > 0 then now() + make_interval(secs => p_retry_after_s) end,
+      claimed_by = case when p_retry_after_s > 0 then claimed_by end
+  where claimed_by = p_owner and delivered_at is null and (p_ids is null or id = any (p_ids));
+  get diagnostics n = row_count;
+  return n;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Look-ups (STABLE: PostgREST runs them read-only, and GET may call them)
+
+create or replace function public.vyx_get_machine(p_machine_id text) returns public.cloud_machines
+language plpgsql stable set search_path = public as $$
+declare
+  r public.cloud_machines;
+begin
+  select * into r from public.cloud_machines where machine_id = p_machine_id;
+  if not found then
+    perform public.vyx_raise_not_found(p_machine_id);
+  end if;
+  return r;
+end
+$$;
+
+-- 0 or 1 rows, by vyx id or by Fly id (the runtime's fallback when MACHINE_ID is missing).
+create or replace function public.vyx_find_machine(
+  p_machine_id text default null,
+  p_fly_machine_id text default null
+) returns setof public.cloud_machines
+language sql stable set search_path = public as $$
+  select * from public.cloud_machines
+  where (p_machine_id is not null or p_fly_machine_id is not null)
+    and (p_machine_id is null or machine_id = p_machine_id)
+    and (p_fly_machine_id is null or fly_machine_id = p_fly_machine_id)
+  limit 1
+$$;
+
+create or replace function public.vyx_get_active_machine(p_user_id text) returns setof public.cloud_machines
+language sql stable set search_path = public as $$
+  select * from public.cloud_machines
+  where user_id::text = p_user_id and status in ('starting', 'running', 'stopping')
+  limit 1
+$$;
+
+create or replace function public.vyx_list_machines(
+  p_user_id text default null,
+  p_active_only boolean default false,
+  p_limit int default 50
+) returns setof public.cloud_machines
+language sql stable set search_path = public as $$
+  select * from public.cloud_machines
+  where (p_user_id is null or user_id::text = p_user_id)
+    and (not p_active_only or status in ('starting', 'running', 'stopping'))
+  order by created_at desc, machine_id
+  limit greatest(1, least(coalesce(p_limit, 50), 1000))
+$$;
+
+create or replace function public.vyx_machine_events(p_machine_id text, p_limit int default 50)
+returns setof public.machine_events
+language sql stable set search_path = public as $$
+  select * from public.machine_events where machine_id = p_machine_id order by id limit p_limit
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Identities and audit
+
+create or replace function public.vyx_link_identity(
+  p_slack_team_id text,
+  p_slack_user_id text,
+  p_user_id text,
+  p_role text default 'member',
+  p_linked_by text default null
+) returns public.slack_identities
+language plpgsql volatile set search_path = public as $$
+declare
+  r public.slack_identities;
+begin
+  if coalesce(btrim(p_user_id), '') = '' then
+    raise exception 'user_id is required' using errcode = '22023';
+  end if;
+  if p_role not in ('member', 'admin') then
+    raise exception 'unknown role %', quote_literal(p_role)
+      using errcode = '22023', hint = 'Use member or admin.';
+  end if;
+  insert into public.slack_identities as s (slack_team_id, slack_user_id, user_id, role, linked_by)
+  values (p_slack_team_id, p_slack_user_id, p_user_id, p_role, p_linked_by)
+  on conflict (slack_team_id, slack_user_id) do update
+    set user_id = excluded.user_id, role = excluded.role, linked_by = excluded.linked_by, updated_at = now()
+  returning * into r;
+  return r;
+end
+$$;
+
+create or replace function public.vyx_get_identity(p_slack_team_id text, p_slack_user_id text)
+returns setof public.slack_identities
+language sql stable set search_path = public as $$
+  select * from public.slack_identities
+  where slack_team_id = p_slack_team_id and slack_user_id = p_slack_user_id
+$$;
+
+create or replace function public.vyx_record_audit(
+  p_action text,
+  p_name text,
+  p_outcome text,
+  p_slack_team_id text default null,
+  p_slack_user_id text default null,
+  p_user_id text default null,
+  p_args text default null,
+  p_machine_id text default null,
+  p_detail text default null,
+  p_request_id text default null
+) returns bigint
+language sql volatile set search_path = public as $$
+  insert into public.audit_log
+    (action, name, outcome, slack_team_id, slack_user_id, user_id, args, machine_id, detail, request_id)
+  values
+    (p_action, p_name, p_outcome, p_slack_team_id, p_slack_user_id, p_user_id, p_args, p_machine_id, p_detail, p_request_id)
+  returning id
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Only the service role may call these (Supabase grants EXECUTE on new public functions to anon and
+-- authenticated by default).
+do $$
+declare
+  f record;
+begin
+  for f in
+    select p.oid::regprocedure as sig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public' and p.proname like 'vyx\_%'
+  loop
+    execute format('revoke all on function %s from public, anon, authenticated', f.sig);
+    execute format('grant execute on function %s to service_role', f.sig);
+  end loop;
+end
+$$;
