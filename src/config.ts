@@ -55,12 +55,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const e = parsed.success ? parsed.data : undefined;
-  if (e?.SUPABASE_URL && !e.SUPABASE_SERVICE_KEY) {
+  const has = (name: string) => (env[name] ?? '').trim() !== '';
+  if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
     problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
   }
   if (problems.length > 0 || !e) {
     throw new VyxError('CONFIG_INVALID', `invalid configuration: ${[...new Set(problems)].join('; ')}`, {
-      suggestion: 'Fix these variables (see the configuration table in README.md), or unset them to use the local twins.',
+      suggestion:
+        'Fix these variables (see the configuration table in README.md), or unset them to use the local twins.',
       details: { variables: [...new Set(problems.map((p) => p.split(' ')[0]))] },
     });
   }

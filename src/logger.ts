@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** Paths whose values are secrets: redacted in every log line, whatever logs them. */
 export const REDACT_PATHS = [

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 
 /** The status vocabulary of `cloud_machines.status`, shared by the bot, the runtime and the SQL. */
-export const MACHINE_STATUSES = ['starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed'] as const;
+export const MACHINE_STATUSES = [
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'failed',
+  'destroyed',
+] as const;
 export type MachineStatus = (typeof MACHINE_STATUSES)[number];
 export const machineStatusSchema = z.enum(MACHINE_STATUSES);
 

@@ -27,7 +27,10 @@ const CATALOGUE_SQL = `
   where n.nspname = any($1::text[]) and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype`;
 
 /** Reads the functions of the exposed schemas (PostgREST's schema cache, the part RPC needs). */
-export async function loadFunctionCatalogue(backend: SqlBackend, schemas: string[]): Promise<CatalogueFunction[]> {
+export async function loadFunctionCatalogue(
+  backend: SqlBackend,
+  schemas: string[],
+): Promise<CatalogueFunction[]> {
   const { rows } = await backend.query(CATALOGUE_SQL, [schemas]);
   return rows.map((r) => {
     const names = r.arg_names as string[];

@@ -16,7 +16,10 @@ export interface MigrationResult {
  * in `supabase_migrations.schema_migrations` exactly as the Supabase CLI does, so a database
  * migrated here and one migrated by `supabase db push` agree on what has been applied.
  */
-export async function applyMigrations(backend: SqlBackend, dir: string = MIGRATIONS_DIR): Promise<MigrationResult> {
+export async function applyMigrations(
+  backend: SqlBackend,
+  dir: string = MIGRATIONS_DIR,
+): Promise<MigrationResult> {
   const files = (await readdir(dir)).filter((f) => FILE_PATTERN.test(f)).sort();
   await backend.transaction(async (tx) => {
     await tx.exec(`
@@ -31,8 +34,11 @@ export async function applyMigrations(backend: SqlBackend, dir: string = MIGRATI
     const sql = await readFile(join(dir, file), 'utf8');
     const applied = await backend.transaction(async (tx) => {
       // Several replicas may start at once: one applies, the others wait and then skip.
-      if (backend.kind === 'postgres') await tx.query(`select pg_advisory_xact_lock(hashtext('vyx_migrations'))`);
-      const seen = await tx.query('select 1 from supabase_migrations.schema_migrations where version = $1', [version]);
+      if (backend.kind === 'postgres')
+        await tx.query(`select pg_advisory_xact_lock(hashtext('vyx_migrations'))`);
+      const seen = await tx.query('select 1 from supabase_migrations.schema_migrations where version = $1', [
+        version,
+      ]);
       if (seen.rows.length > 0) return false;
       try {
         await tx.exec(sql);

@@ -47,7 +47,14 @@ class HttpError extends Error {
 const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
 /** Network-level failures to reach the database (pg driver error codes), answered 503 as PostgREST does. */
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
 
 /**
  * The local Supabase gateway: PostgREST's RPC protocol (`/rest/v1/rpc/<fn>`) over any SqlBackend —
@@ -96,7 +103,12 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     if (!schemas.includes(schema)) {
       throw new HttpError(
         406,
-        errorBody('PGRST106', `Invalid schema: ${schema}`, null, `Only the following schemas are exposed: ${schemas.join(', ')}`),
+        errorBody(
+          'PGRST106',
+          `Invalid schema: ${schema}`,
+          null,
+          `Only the following schemas are exposed: ${schemas.join(', ')}`,
+        ),
       );
     }
     return schema;
@@ -124,7 +136,10 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       throw new HttpError(400, errorBody('PGRST102', 'Empty or invalid json'));
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new HttpError(400, errorBody('PGRST102', 'Empty or invalid json', 'The body of an RPC call must be a JSON object.'));
+      throw new HttpError(
+        400,
+        errorBody('PGRST102', 'Empty or invalid json', 'The body of an RPC call must be a JSON object.'),
+      );
     }
     return parsed as Record<string, unknown>;
   }
@@ -144,13 +159,17 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       from = `jsonb_to_record($1::jsonb) as _r(${columns}), lateral ${target}(${named}) _t`;
     }
     if (fn.returnsVoid) return `select 1 from ${from}`;
-    if (fn.returnsSet) return `select coalesce(json_agg(_t), '[]'::json)::text as body, count(*)::int as n from ${from}`;
+    if (fn.returnsSet)
+      return `select coalesce(json_agg(_t), '[]'::json)::text as body, count(*)::int as n from ${from}`;
     return `select to_json(_t)::text as body from ${from}`;
   }
 
   async function handleRpc(req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
     if (!['GET', 'HEAD', 'POST'].includes(req.method ?? '')) {
-      throw new HttpError(405, errorBody('PGRST101', 'Only GET, HEAD and POST verbs are allowed for functions'));
+      throw new HttpError(
+        405,
+        errorBody('PGRST101', 'Only GET, HEAD and POST verbs are allowed for functions'),
+      );
     }
     const schema = chooseSchema(req);
     checkKey(req);
@@ -171,7 +190,12 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     if (resolution.kind === 'ambiguous') {
       throw new HttpError(
         300,
-        errorBody('PGRST203', `Could not choose the best candidate function between: ${resolution.candidates.map((c) => `${c.schema}.${c.name}(${c.params.map((p) => `${p.name} => ${p.type}`).join(', ')})`).join(', ')}`, null, 'Try renaming the parameters or the function itself in the database so function overloading can be resolved'),
+        errorBody(
+          'PGRST203',
+          `Could not choose the best candidate function between: ${resolution.candidates.map((c) => `${c.schema}.${c.name}(${c.params.map((p) => `${p.name} => ${p.type}`).join(', ')})`).join(', ')}`,
+          null,
+          'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
+        ),
       );
     }
     const readOnly = req.method === 'GET' || req.method === 'HEAD' || resolution.fn.readOnly;

@@ -1,5 +1,5 @@
-import { isVyxError } from '../errors/vyx-error.ts';
 import { loadConfig } from '../config.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
 import { startSupabaseTwin } from './supabase-twin.ts';
 
 /**
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${isVyxError(err) ? err.toLine() : `twin:supabase failed: ${(err as Error).message}`}\n`);
+  process.stderr.write(
+    `${isVyxError(err) ? err.toLine() : `twin:supabase failed: ${(err as Error).message}`}\n`,
+  );
   process.exit(1);
 });

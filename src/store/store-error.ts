@@ -65,5 +65,9 @@ export function storeErrorFrom(fn: string, status: number, error: PostgrestLikeE
   if (status >= 400 && status < 500) {
     return make('STORE_INVALID', message, error.hint ?? 'Check the value and try again.');
   }
-  return make('STORE_FAILED', `the database failed (${fn}): ${message}`, 'Try again; if it persists, read the bot’s log.');
+  return make(
+    'STORE_FAILED',
+    `the database failed (${fn}): ${message}`,
+    'Try again; if it persists, read the bot’s log.',
+  );
 }

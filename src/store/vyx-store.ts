@@ -1,27 +1,27 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
+import type { MachineStatus } from '../contract/machine-status.ts';
 import { VyxError } from '../errors/vyx-error.ts';
 import { storeErrorFrom } from './store-error.ts';
 import {
-  auditActionSchema,
-  auditOutcomeSchema,
+  type auditActionSchema,
+  type auditOutcomeSchema,
+  type Certainty,
   type ClaimedEvent,
   type CloudMachine,
-  type Certainty,
-  type EvidenceItem,
   claimedEventSchema,
   cloudMachineSchema,
+  type EvidenceItem,
   type MachineEvent,
   machineEventSchema,
   type ProvisionResult,
   provisionResultSchema,
   type RecordDiagnosisResult,
-  recordDiagnosisResultSchema,
   type Role,
+  recordDiagnosisResultSchema,
   type SlackIdentity,
   slackIdentitySchema,
 } from './store-schemas.ts';
-import type { MachineStatus } from '../contract/machine-status.ts';
 
 export interface VyxStoreOptions {
   /** `SUPABASE_URL` (Supabase or the local twin). */
@@ -89,7 +89,12 @@ export class VyxStore {
     });
   }
 
-  private async call<T>(fn: string, args: Record<string, unknown>, schema: z.ZodType<T>, get = false): Promise<T> {
+  private async call<T>(
+    fn: string,
+    args: Record<string, unknown>,
+    schema: z.ZodType<T>,
+    get = false,
+  ): Promise<T> {
     const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
     const { data, error, status } = await this.sb.rpc(fn, clean, { get });
     if (error) throw storeErrorFrom(fn, status, error);
@@ -97,7 +102,10 @@ export class VyxStore {
     if (!parsed.success) {
       throw new VyxError('STORE_FAILED', `the database answered ${fn} in an unexpected shape`, {
         suggestion: 'Apply the latest migrations in supabase/migrations/ to this database.',
-        details: { function: fn, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) },
+        details: {
+          function: fn,
+          issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`),
+        },
       });
     }
     return parsed.data;
@@ -157,10 +165,20 @@ export class VyxStore {
     );
   }
 
-  claimStuck(input: { owner: string; olderThanS: number; leaseS: number; limit?: number }): Promise<CloudMachine[]> {
+  claimStuck(input: {
+    owner: string;
+    olderThanS: number;
+    leaseS: number;
+    limit?: number;
+  }): Promise<CloudMachine[]> {
     return this.call(
       'vyx_claim_stuck',
-      { p_owner: input.owner, p_older_than_s: input.olderThanS, p_lease_s: input.leaseS, p_limit: input.limit },
+      {
+        p_owner: input.owner,
+        p_older_than_s: input.olderThanS,
+        p_lease_s: input.leaseS,
+        p_limit: input.limit,
+      },
       z.array(cloudMachineSchema),
     );
   }
@@ -227,11 +245,18 @@ export class VyxStore {
   }
 
   async getActiveMachine(userId: string): Promise<CloudMachine | null> {
-    const rows = await this.call('vyx_get_active_machine', { p_user_id: userId }, z.array(cloudMachineSchema), true);
+    const rows = await this.call(
+      'vyx_get_active_machine',
+      { p_user_id: userId },
+      z.array(cloudMachineSchema),
+      true,
+    );
     return rows[0] ?? null;
   }
 
-  listMachines(filter: { userId?: string; activeOnly?: boolean; limit?: number } = {}): Promise<CloudMachine[]> {
+  listMachines(
+    filter: { userId?: string; activeOnly?: boolean; limit?: number } = {},
+  ): Promise<CloudMachine[]> {
     return this.call(
       'vyx_list_machines',
       { p_user_id: filter.userId, p_active_only: filter.activeOnly, p_limit: filter.limit },

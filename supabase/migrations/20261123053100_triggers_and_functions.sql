@@ -276,7 +276,7 @@ begin
     select machine_id from public.cloud_machines
     where status = 'starting'
       and status_changed_at <= now() - make_interval(secs => p_older_than_s)
-      and (lease_until is null or lease_until < now() or lease_owner = p_owner)
+      and (lease_until is null or lease_until < now())
     order by status_changed_at
     limit p_limit
     for update skip locked

@@ -1,4 +1,4 @@
-import { startSupabaseTwin, type SupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase } from './test-postgres.ts';
 

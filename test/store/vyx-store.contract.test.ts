@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 import { expectVyxError } from '../helpers/expect-vyx-error.ts';
+import { BACKENDS, type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 const IMAGE = 'registry.fly.io/vyx-app:latest';
 let seq = 0;
@@ -52,8 +52,13 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     const { machine } = await begin();
     const attached = await s.store.attachFlyMachine(machine.machine_id, '3d8d9e1bc42d89', 'vyx-app');
     expect(attached.fly_machine_id).toBe('3d8d9e1bc42d89');
-    expect((await s.store.findMachine({ flyMachineId: '3d8d9e1bc42d89' }))?.machine_id).toBe(machine.machine_id);
-    const err = await expectVyxError(s.store.attachFlyMachine(machine.machine_id, 'e784079b449483'), 'STORE_CONFLICT');
+    expect((await s.store.findMachine({ flyMachineId: '3d8d9e1bc42d89' }))?.machine_id).toBe(
+      machine.machine_id,
+    );
+    const err = await expectVyxError(
+      s.store.attachFlyMachine(machine.machine_id, 'e784079b449483'),
+      'STORE_CONFLICT',
+    );
     expect(err.message).toContain('3d8d9e1bc42d89');
   });
 
@@ -62,7 +67,10 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     const before = await s.store.machineEvents(machine.machine_id);
     const all = await s.store.listMachines({ limit: 1000 });
 
-    const err = await expectVyxError(s.store.reportStatus('machine_1759437443244', 'running'), 'STORE_NOT_FOUND');
+    const err = await expectVyxError(
+      s.store.reportStatus('machine_1759437443244', 'running'),
+      'STORE_NOT_FOUND',
+    );
     expect(err.message).toContain('machine_1759437443244');
     expect(err.suggestion).toContain('MACHINE_ID');
 
@@ -179,13 +187,17 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     await s.store.reportStatus(id, 'running');
     await s.store.recordWarning(id, 'MACHINE_ID_MISMATCH', { fly_machine_id: 'abc' });
 
-    const claimed = (await s.store.claimEvents({ owner: 'echo-1', limit: 1000 })).filter((e) => e.machine_id === id);
+    const claimed = (await s.store.claimEvents({ owner: 'echo-1', limit: 1000 })).filter(
+      (e) => e.machine_id === id,
+    );
     expect(claimed.map((e) => e.kind)).toEqual(['status', 'status', 'warning']);
     expect(claimed[0]?.slack_channel).toBe('C42');
     expect(claimed[0]?.slack_thread_ts).toBe('1700000000.000100');
     expect(claimed[2]?.detail).toEqual({ fly_machine_id: 'abc', code: 'MACHINE_ID_MISMATCH' });
 
-    const again = (await s.store.claimEvents({ owner: 'echo-2', limit: 1000 })).filter((e) => e.machine_id === id);
+    const again = (await s.store.claimEvents({ owner: 'echo-2', limit: 1000 })).filter(
+      (e) => e.machine_id === id,
+    );
     expect(again).toEqual([]);
 
     const acked = await s.store.ackEvents(
@@ -228,13 +240,21 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
 
   it('identities are deny by default, linked with a role, and validated', async () => {
     expect(await s.store.getIdentity('T1', 'U-unknown')).toBeNull();
-    const linked = await s.store.linkIdentity({ slackTeamId: 'T1', slackUserId: 'U7', userId: 'u7', role: 'admin' });
+    const linked = await s.store.linkIdentity({
+      slackTeamId: 'T1',
+      slackUserId: 'U7',
+      userId: 'u7',
+      role: 'admin',
+    });
     expect(linked.role).toBe('admin');
     expect((await s.store.getIdentity('T1', 'U7'))?.user_id).toBe('u7');
     await s.store.linkIdentity({ slackTeamId: 'T1', slackUserId: 'U7', userId: 'u7', role: 'member' });
     expect((await s.store.getIdentity('T1', 'U7'))?.role).toBe('member');
-    // @ts-expect-error: an unknown role must be refused by the database too
-    await expectVyxError(s.store.linkIdentity({ slackTeamId: 'T1', slackUserId: 'U8', userId: 'u8', role: 'root' }), 'STORE_INVALID');
+    const root = 'root' as 'admin'; // an unknown role must be refused by the database too
+    await expectVyxError(
+      s.store.linkIdentity({ slackTeamId: 'T1', slackUserId: 'U8', userId: 'u8', role: root }),
+      'STORE_INVALID',
+    );
     expect(await s.store.getIdentity('T1', 'U8')).toBeNull();
   });
 
@@ -249,7 +269,9 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
       requestId: 'req-1',
     });
     expect(id).toBeGreaterThan(0);
-    const { rows } = await s.twin.backend.query('select name, outcome, args from audit_log where id = $1', [id]);
+    const { rows } = await s.twin.backend.query('select name, outcome, args from audit_log where id = $1', [
+      id,
+    ]);
     expect(rows).toEqual([{ name: 'start', outcome: 'ok', args: '--region ams' }]);
   });
 });
