@@ -1,0 +1,491 @@
+/**
+ * Fly Machines API client on undici (https://api.machines.dev/v1, or the local emulator).
+ *
+ * - Every call has a deadline (default 30 s; `wait` has its own, looping over ≤ 60 s server waits).
+ * - Idempotent calls (get, list, wait, events, secrets, stop, start, destroy) retry with exponential
+ *   backoff and jitter on 408/429/5xx and connection errors, honouring `Retry-After`, within the
+ *   deadline.
+ * - A create is never blindly repeated: every create carries a `vyx_create_key` metadata value; after
+ *   failure that could be retried (5xx, 408, 429, connection reset) the client lists machines by that
+ *   key first and returns the machine if it exists, and only retries once it is known to be absent.
+ * - Failures are `VyxError`s with FLY_* codes, Fly's `fly-request-id` in `details.requestId`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import { z } from 'zod';
+import { VyxError } from '../errors/vyx-error.ts';
+import {
+  abortableSleep,
+  flyAuthorization,
+  flyErrorForStatus,
+  flyErrorForTransport,
+  isRetryableTransportError,
+  parseRetryAfter,
+  type RetryOptions,
+  retryDelay,
+} from './fly-http.ts';
+import {
+  type CreateMachineInput,
+  ErrorBodySchema,
+  type Machine,
+  type MachineEvent,
+  MachineEventSchema,
+  MachineSchema,
+  SecretListSchema,
+  StartResponseSchema,
+  type StartResult,
+  WaitResponseSchema,
+} from './fly-types.ts';
+
+/** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
+export const CREATE_KEY_METADATA = 'vyx_create_key';
+
+export interface FlyMachinesClientOptions {
+  /** API origin without `/v1`. Default `https://api.machines.dev`. */
+  baseUrl?: string;
+  /** A Fly token: macaroon (`fm2_…`, `FlyV1 …`) or a personal/OAuth token. Never logged. */
+  token: string;
+  dispatcher?: Dispatcher;
+  /** Default deadline of one call, retries included. Default 30 000 ms. */
+  deadlineMs?: number;
+  retry?: RetryOptions;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface CallOptions {
+  /** Deadline of this call, retries included. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions extends CallOptions {
+  includeDeleted?: boolean;
+  region?: string;
+  /** Exact-match metadata filters (AND). */
+  metadata?: Record<string, string>;
+  /** States to keep (created, started, stopped, suspended). */
+  states?: string[];
+  summary?: boolean;
+  /** Page size (`limit`); pages are followed through `fly-next-cursor` until the last. */
+  pageSize?: number;
+}
+
+export type WaitState = 'started' | 'stopped' | 'suspended' | 'destroyed' | 'failed' | 'settled';
+
+export interface WaitOptions extends CallOptions {
+  /** Default `started`. */
+  state?: WaitState;
+  /** The machine version (`instance_id`); Fly requires it for `stopped`, so it is read when absent. */
+  instanceId?: string;
+  /** Overall wait; Fly caps one call at 60 s, so longer waits loop. Default 60 000 ms. */
+  timeoutMs?: number;
+  /** Longest single server wait, 1…60 s. Default 60. */
+  callSeconds?: number;
+}
+
+export interface WaitResult {
+  state: string;
+  /** True when the machine was not found while waiting for `destroyed` (Fly forgot it). */
+  gone: boolean;
+}
+
+export interface StopOptions extends CallOptions {
+  signal?: AbortSignal;
+  /** Signal to send the process, e.g. `SIGTERM` (Fly's default). */
+  killSignal?: string;
+  /** Go duration string before Fly kills the process, e.g. `10s`. */
+  killTimeout?: string;
+}
+
+export interface FlyMachinesClient {
+  create(app: string, input: CreateMachineInput, options?: CallOptions): Promise<Machine>;
+  get(app: string, machineId: string, options?: CallOptions): Promise<Machine>;
+  list(app: string, options?: ListOptions): Promise<Machine[]>;
+  wait(app: string, machineId: string, options?: WaitOptions): Promise<WaitResult>;
+  stop(app: string, machineId: string, options?: StopOptions): Promise<void>;
+  start(app: string, machineId: string, options?: CallOptions): Promise<StartResult>;
+  destroy(app: string, machineId: string, options?: CallOptions & { force?: boolean }): Promise<void>;
+  listEvents(
+    app: string,
+    machineId: string,
+    options?: CallOptions & { limit?: number },
+  ): Promise<MachineEvent[]>;
+  /** Names of the app's secrets (never values). */
+  listSecretNames(app: string, options?: CallOptions): Promise<string[]>;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  requestId: string | undefined;
+}
+
+interface CallSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: URLSearchParams;
+  body?: unknown;
+  /** Statuses handed back to the caller instead of being retried or thrown. */
+  accept?: number[];
+}
+
+const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
+
+export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyMachinesClient {
+  const baseUrl = (options.baseUrl ?? 'https://api.machines.dev').replace(/\/+$/, '');
+  const authorization = flyAuthorization(options.token);
+  const defaultDeadline = options.deadlineMs ?? 30_000;
+  const retry: Required<RetryOptions> = {
+    maxAttempts: options.retry?.maxAttempts ?? 5,
+    baseDelayMs: options.retry?.baseDelayMs ?? 200,
+    maxDelayMs: options.retry?.maxDelayMs ?? 5_000,
+  };
+  const sleep = options.sleep ?? abortableSleep;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+
+  /** One HTTP attempt; throws the transport error (or an AbortError at the deadline). */
+  async function send(spec: CallSpec, deadlineAt: number, signal: AbortSignal | undefined): Promise<Reply> {
+    const remaining = deadlineAt - now();
+    if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { name: 'AbortError' });
+    const timeout = AbortSignal.timeout(remaining);
+    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
+    const query = spec.query?.toString();
+    const url = `${baseUrl}/v1${spec.path}${query ? `?${query}` : ''}`;
+    const headers: Record<string, string> = {
+      authorization,
+      accept: 'application/json',
+      'user-agent': 'vyxbot',
+    };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await request(url, {
+      method: spec.method,
+      headers,
+      body,
+      signal: combined,
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+    const text = await response.body.text();
+    const requestId = response.headers['fly-request-id'];
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text,
+      requestId: Array.isArray(requestId) ? requestId[0] : requestId,
+    };
+  }
+
+  function isAbort(error: unknown): boolean {
+    const name = (error as { name?: string } | undefined)?.name;
+    const code = (error as { code?: string } | undefined)?.code;
+    return name === 'AbortError' || name === 'TimeoutError' || code === 'UND_ERR_ABORTED';
+  }
+
+  function flyErrorText(text: string): string | undefined {
+    try {
+      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data.error ?? parsed.data.message ?? undefined;
+    } catch {
+      // not JSON: Fly's proxy answers plain text (e.g. "404 page not found")
+    }
+    const trimmed = text.trim().slice(0, 200);
+    return trimmed === '' ? undefined : trimmed;
+  }
+
+  function statusError(spec: CallSpec, reply: Reply, attempts: number, extra: Record<string, unknown>) {
+    return flyErrorForStatus(reply.status, {
+      method: spec.method,
+      path: spec.path,
+      requestId: reply.requestId,
+      flyError: flyErrorText(reply.text),
+      attempts,
+      ...extra,
+    });
+  }
+
+  function transportError(spec: CallSpec, error: unknown, attempts: number, extra: Record<string, unknown>) {
+    if (error instanceof VyxError) return error;
+    return flyErrorForTransport(isAbort(error) ? 'timeout' : 'network', {
+      method: spec.method,
+      path: spec.path,
+      attempts,
+      cause: error,
+      ...extra,
+    });
+  }
+
+  /** Sleeps before the next attempt; false when that would pass the deadline. */
+  async function backoff(
+    attempt: number,
+    reply: Reply | undefined,
+    deadlineAt: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    if (attempt + 1 >= retry.maxAttempts) return false;
+    const retryAfter = reply ? parseRetryAfter(reply.headers['retry-after'], now()) : undefined;
+    const delay = retryDelay(attempt, retry, random, retryAfter);
+    if (now() + delay >= deadlineAt - 50) return false;
+    await sleep(delay, signal);
+    return !signal?.aborted;
+  }
+
+  /** An idempotent call: retried on 408/429/5xx and connection errors within the deadline. */
+  async function callIdempotent(
+    spec: CallSpec,
+    call: CallOptions | undefined,
+    extra: Record<string, unknown> = {},
+    deadlineAt = now() + (call?.deadlineMs ?? defaultDeadline),
+  ): Promise<Reply & { attempts: number }> {
+    for (let attempt = 0; ; attempt++) {
+      let reply: Reply | undefined;
+      try {
+        reply = await send(spec, deadlineAt, call?.signal);
+      } catch (error) {
+        if (isAbort(error) || !isRetryableTransportError(error)) {
+          throw transportError(spec, error, attempt + 1, extra);
+        }
+        if (!(await backoff(attempt, undefined, deadlineAt, call?.signal))) {
+          throw transportError(spec, error, attempt + 1, extra);
+        }
+        continue;
+      }
+      if ((reply.status >= 200 && reply.status < 300) || spec.accept?.includes(reply.status)) {
+        return { ...reply, attempts: attempt + 1 };
+      }
+      if (!RETRYABLE_STATUS(reply.status) || !(await backoff(attempt, reply, deadlineAt, call?.signal))) {
+        throw statusError(spec, reply, attempt + 1, extra);
+      }
+    }
+  }
+
+  function parse<T extends z.ZodType>(schema: T, reply: Reply, spec: CallSpec): z.output<T> {
+    let json: unknown;
+    try {
+      json = reply.text === '' ? {} : JSON.parse(reply.text);
+    } catch (cause) {
+      throw new VyxError(
+        'FLY_UNAVAILABLE',
+        `Fly answered ${spec.method} ${spec.path} with a body that is not JSON`,
+        {
+          suggestion: 'Check that the Fly API URL points at the Machines API, then try again.',
+          details: { status: reply.status, requestId: reply.requestId },
+          cause,
+        },
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new VyxError(
+        'FLY_UNAVAILABLE',
+        `Fly's answer to ${spec.method} ${spec.path} has an unexpected shape`,
+        {
+          suggestion: 'The Fly API may have changed; report this with the request id.',
+          details: {
+            status: reply.status,
+            requestId: reply.requestId,
+            issues: parsed.error.issues
+              .slice(0, 5)
+              .map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+          },
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  const machinePath = (app: string, id: string) =>
+    `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;
+
+  async function list(app: string, listOptions: ListOptions = {}): Promise<Machine[]> {
+    const deadlineAt = now() + (listOptions.deadlineMs ?? defaultDeadline);
+    const machines: Machine[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const query = new URLSearchParams();
+      if (listOptions.includeDeleted) query.set('include_deleted', 'true');
+      if (listOptions.region) query.set('region', listOptions.region);
+      if (listOptions.states?.length) query.set('state', listOptions.states.join(','));
+      if (listOptions.summary) query.set('summary', 'true');
+      for (const [key, value] of Object.entries(listOptions.metadata ?? {}))
+        query.append(`metadata.${key}`, value);
+      if (listOptions.pageSize) query.set('limit', String(listOptions.pageSize));
+      if (cursor) query.set('cursor', cursor);
+      const spec: CallSpec = { method: 'GET', path: `/apps/${encodeURIComponent(app)}/machines`, query };
+      const reply = await callIdempotent(spec, listOptions, { app }, deadlineAt);
+      machines.push(...parse(z.array(MachineSchema), reply, spec));
+      const next = reply.headers['fly-next-cursor'];
+      cursor = Array.isArray(next) ? next[0] : next;
+      if (!cursor) return machines;
+    }
+  }
+
+  async function create(app: string, input: CreateMachineInput, call: CallOptions = {}): Promise<Machine> {
+    const deadlineAt = now() + (call.deadlineMs ?? defaultDeadline);
+    const createKey = input.config.metadata?.[CREATE_KEY_METADATA] ?? randomBytes(12).toString('hex');
+    const body: CreateMachineInput = {
+      ...input,
+      config: { ...input.config, metadata: { ...input.config.metadata, [CREATE_KEY_METADATA]: createKey } },
+    };
+    const spec: CallSpec = { method: 'POST', path: `/apps/${encodeURIComponent(app)}/machines`, body };
+    const extra = { app, createKey, ...(input.name ? { name: input.name } : {}) };
+
+    /** After an ambiguous failure: did the create happen? Throws when that cannot be known. */
+    async function findCreated(cause: VyxError): Promise<Machine | undefined> {
+      try {
+        const found = await list(app, {
+          includeDeleted: true,
+          metadata: { [CREATE_KEY_METADATA]: createKey },
+          deadlineMs: Math.max(1, deadlineAt - now()),
+          ...(call.signal ? { signal: call.signal } : {}),
+        });
+        return (
+          found.find((machine) => machine.config?.metadata[CREATE_KEY_METADATA] === createKey) ?? found[0]
+        );
+      } catch (error) {
+        throw new VyxError(
+          cause.code,
+          `${cause.message}; the machine may or may not have been created, and Fly could not be asked`,
+          {
+            suggestion: `List the app's machines with metadata ${CREATE_KEY_METADATA}=${createKey} before creating again.`,
+            details: {
+              ...cause.details,
+              lookupError: error instanceof VyxError ? error.code : String(error),
+            },
+            cause,
+          },
+        );
+      }
+    }
+
+    for (let attempt = 0; ; attempt++) {
+      let reply: Reply | undefined;
+      let failure: VyxError;
+      try {
+        reply = await send(spec, deadlineAt, call.signal);
+      } catch (error) {
+        failure = transportError(spec, error, attempt + 1, extra);
+        // Past the deadline there is no time to look; the key in the details lets a person look.
+        if (isAbort(error)) throw failure;
+        const found = await findCreated(failure);
+        if (found) return found;
+        if (!(await backoff(attempt, undefined, deadlineAt, call.signal))) throw failure;
+        continue;
+      }
+      if (reply.status >= 200 && reply.status < 300) return parse(MachineSchema, reply, spec);
+      failure = statusError(spec, reply, attempt + 1, extra);
+      if (!RETRYABLE_STATUS(reply.status)) throw failure;
+      // 408/5xx may come after the machine was made; Fly's 429 should not, but a proxy in between
+      // could answer anything, so every retry is preceded by a look for the machine.
+      const found = await findCreated(failure);
+      if (found) return found;
+      if (!(await backoff(attempt, reply, deadlineAt, call.signal))) throw failure;
+    }
+  }
+
+  async function get(app: string, machineId: string, call?: CallOptions): Promise<Machine> {
+    const spec: CallSpec = { method: 'GET', path: machinePath(app, machineId) };
+    return parse(MachineSchema, await callIdempotent(spec, call, { app, machineId }), spec);
+  }
+
+  async function wait(app: string, machineId: string, waitOptions: WaitOptions = {}): Promise<WaitResult> {
+    const state = waitOptions.state ?? 'started';
+    const totalMs = waitOptions.timeoutMs ?? waitOptions.deadlineMs ?? 60_000;
+    const deadlineAt = now() + totalMs;
+    const extra = { app, machineId, state };
+    let instanceId = waitOptions.instanceId;
+    if (state === 'stopped' && !instanceId) {
+      // Fly refuses to wait for `stopped` without the version; read it first.
+      const machine = await get(app, machineId, {
+        deadlineMs: Math.max(1, deadlineAt - now()),
+        ...(waitOptions.signal ? { signal: waitOptions.signal } : {}),
+      });
+      instanceId = machine.instance_id;
+    }
+    for (;;) {
+      const remainingS = Math.floor((deadlineAt - now()) / 1000);
+      if (remainingS < 1) {
+        throw new VyxError(
+          'FLY_TIMEOUT',
+          `Machine ${machineId} did not reach ${state} within ${totalMs} ms`,
+          {
+            suggestion:
+              'Read the machine and its events (exit codes, launch failures) to see why it is not there yet.',
+            details: extra,
+          },
+        );
+      }
+      const callSeconds = Math.max(1, Math.min(60, waitOptions.callSeconds ?? 60));
+      const query = new URLSearchParams({ state, timeout: String(Math.min(callSeconds, remainingS)) });
+      if (instanceId) query.set('instance_id', instanceId);
+      const spec: CallSpec = {
+        method: 'GET',
+        path: `${machinePath(app, machineId)}/wait`,
+        query,
+        accept: [404, 408],
+      };
+      // One server wait plus a little for the answer to arrive; still bounded by the overall deadline.
+      const reply = await callIdempotent(spec, waitOptions, extra, deadlineAt + 2_000);
+      if (reply.status === 408) continue;
+      if (reply.status === 404) {
+        if (state === 'destroyed') return { state: 'destroyed', gone: true };
+        throw statusError(spec, reply, reply.attempts, extra);
+      }
+      const body = parse(WaitResponseSchema, reply, spec);
+      return { state: body.state ?? state, gone: false };
+    }
+  }
+
+  async function stop(app: string, machineId: string, stopOptions: StopOptions = {}): Promise<void> {
+    const body: Record<string, string> = {};
+    if (stopOptions.killSignal) body.signal = stopOptions.killSignal;
+    if (stopOptions.killTimeout) body.timeout = stopOptions.killTimeout;
+    const spec: CallSpec = { method: 'POST', path: `${machinePath(app, machineId)}/stop`, body };
+    await callIdempotent(spec, stopOptions, { app, machineId });
+  }
+
+  async function start(app: string, machineId: string, call?: CallOptions): Promise<StartResult> {
+    const spec: CallSpec = { method: 'POST', path: `${machinePath(app, machineId)}/start` };
+    return parse(StartResponseSchema, await callIdempotent(spec, call, { app, machineId }), spec);
+  }
+
+  async function destroy(
+    app: string,
+    machineId: string,
+    call: CallOptions & { force?: boolean } = {},
+  ): Promise<void> {
+    const query = new URLSearchParams();
+    if (call.force) query.set('force', 'true');
+    const spec: CallSpec = { method: 'DELETE', path: machinePath(app, machineId), query, accept: [404] };
+    const reply = await callIdempotent(spec, call, { app, machineId });
+    // A 404 after a retried attempt means the earlier attempt destroyed it (its answer was lost).
+    if (reply.status === 404 && reply.attempts === 1) throw statusError(spec, reply, 1, { app, machineId });
+  }
+
+  async function listEvents(
+    app: string,
+    machineId: string,
+    call: CallOptions & { limit?: number } = {},
+  ): Promise<MachineEvent[]> {
+    const query = new URLSearchParams();
+    if (call.limit) query.set('limit', String(call.limit));
+    const spec: CallSpec = { method: 'GET', path: `${machinePath(app, machineId)}/events`, query };
+    return parse(z.array(MachineEventSchema), await callIdempotent(spec, call, { app, machineId }), spec);
+  }
+
+  async function listSecretNames(app: string, call?: CallOptions): Promise<string[]> {
+    const spec: CallSpec = { method: 'GET', path: `/apps/${encodeURIComponent(app)}/secrets` };
+    const body = parse(SecretListSchema, await callIdempotent(spec, call, { app }), spec);
+    const names = Array.isArray(body) ? body.map((secret) => secret.label) : body.secrets.map((s) => s.name);
+    return [...new Set(names)].sort();
+  }
+
+  return { create, get, list, wait, stop, start, destroy, listEvents, listSecretNames };
+}

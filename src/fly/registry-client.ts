@@ -1,0 +1,171 @@
+/**
+ * Does an image tag exist? OCI distribution `HEAD /v2/<repo>/manifests/<tag>` with Basic auth
+ * `x:<token>` (how flyctl authenticates to registry.fly.io).
+ *
+ * Only an authenticated 404 means "missing" (the body of a GET names MANIFEST_UNKNOWN or
+ * NAME_UNKNOWN; a HEAD has no body). 401/403/5xx, timeouts and network errors are "unknown":
+ * registry.fly.io answers 401 to anonymous requests whether or not the tag exists.
+ */
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import { bareFlyToken } from './fly-http.ts';
+import { formatImageRef, type ImageRef, parseImageRef } from './image-ref.ts';
+
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+export type ImageCheck =
+  | { status: 'exists'; digest: string | undefined; imageRef: string }
+  | { status: 'missing'; reason: string; imageRef: string; httpStatus: number; errorCode?: string }
+  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number };
+
+export interface RegistryClientOptions {
+  /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix). Empty: anonymous. */
+  token: string;
+  /** Origin for a registry host. Default `https://<host>`; tests and the local twin use 127.0.0.1. */
+  baseUrlFor?: (registryHost: string) => string;
+  dispatcher?: Dispatcher;
+  /** Per check (both requests). Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+export interface RegistryClient {
+  checkImage(ref: string | ImageRef, options?: { signal?: AbortSignal }): Promise<ImageCheck>;
+}
+
+const MISSING_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'TAG_UNKNOWN']);
+
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  const baseUrlFor = options.baseUrlFor ?? ((host: string) => `https://${host}`);
+  const bare = bareFlyToken(options.token);
+  const authorization = bare === '' ? undefined : `Basic ${Buffer.from(`x:${bare}`).toString('base64')}`;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  async function checkImage(
+    input: string | ImageRef,
+    call: { signal?: AbortSignal } = {},
+  ): Promise<ImageCheck> {
+    let ref: ImageRef;
+    try {
+      ref = typeof input === 'string' ? parseImageRef(input) : input;
+    } catch (error) {
+      return { status: 'unknown', reason: (error as Error).message, imageRef: String(input) };
+    }
+    const imageRef = formatImageRef(ref);
+    const reference = ref.digest ?? ref.tag ?? 'latest';
+    const url = `${baseUrlFor(ref.registry).replace(/\/+$/, '')}/v2/${ref.repository}/manifests/${reference}`;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+    const headers: Record<string, string> = {
+      accept: MANIFEST_MEDIA_TYPES.join(', '),
+      'user-agent': 'vyxbot',
+    };
+    if (authorization) headers.authorization = authorization;
+    const send = (method: 'HEAD' | 'GET') =>
+      request(url, {
+        method,
+        headers,
+        signal,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+
+    try {
+      const head = await send('HEAD');
+      await head.body.dump();
+      if (head.statusCode === 200) {
+        const digest = head.headers['docker-content-digest'];
+        return {
+          status: 'exists',
+          digest: (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest,
+          imageRef,
+        };
+      }
+      if (head.statusCode === 401 || head.statusCode === 403) {
+        return {
+          status: 'unknown',
+          reason: `the registry refused the credentials (${head.statusCode}), so it cannot say whether the tag exists`,
+          imageRef,
+          httpStatus: head.statusCode,
+        };
+      }
+      if (head.statusCode !== 404) {
+        return {
+          status: 'unknown',
+          reason: `the registry answered ${head.statusCode}`,
+          imageRef,
+          httpStatus: head.statusCode,
+        };
+      }
+      if (!authorization) {
+        return {
+          status: 'unknown',
+          reason: 'an anonymous 404 does not prove the tag is missing',
+          imageRef,
+          httpStatus: 404,
+        };
+      }
+      // A HEAD carries no body: ask with GET for the registry's error code.
+      const get = await send('GET');
+      const text = await get.body.text();
+      if (get.statusCode === 200) {
+        const digest = get.headers['docker-content-digest'];
+        return {
+          status: 'exists',
+          digest: (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest,
+          imageRef,
+        };
+      }
+      if (get.statusCode !== 404) {
+        return {
+          status: 'unknown',
+          reason: `the registry answered HEAD 404 then GET ${get.statusCode}`,
+          imageRef,
+          httpStatus: get.statusCode,
+        };
+      }
+      const error = registryError(text);
+      if (error && MISSING_CODES.has(error.code)) {
+        return {
+          status: 'missing',
+          reason: `${error.code}: ${error.message || (error.code === 'NAME_UNKNOWN' ? 'repository not found' : 'manifest unknown')}`,
+          imageRef,
+          httpStatus: 404,
+          errorCode: error.code,
+        };
+      }
+      return {
+        status: 'missing',
+        reason: 'the registry answered an authenticated 404 for the manifest',
+        imageRef,
+        httpStatus: 404,
+      };
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      const timedOut = name === 'TimeoutError' || name === 'AbortError' || timeout.aborted;
+      return {
+        status: 'unknown',
+        reason: timedOut
+          ? `the registry did not answer within ${timeoutMs} ms`
+          : `could not reach the registry: ${(error as Error).message}`,
+        imageRef,
+      };
+    }
+  }
+
+  return { checkImage };
+}
+
+function registryError(text: string): { code: string; message: string } | undefined {
+  try {
+    const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const first = body.errors?.find((entry) => typeof entry.code === 'string');
+    if (!first) return undefined;
+    return { code: String(first.code), message: typeof first.message === 'string' ? first.message : '' };
+  } catch {
+    return undefined;
+  }
+}
