@@ -19,6 +19,7 @@ import {
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
+  diagnosisRecordSchema,
   type SlackIdentity,
   slackIdentitySchema,
 } from './store-schemas.ts';
@@ -226,6 +227,20 @@ export class VyxStore {
       'vyx_release_events',
       { p_owner: owner, p_ids: ids, p_retry_after_s: retryAfterS },
       z.number().int(),
+    );
+  }
+
+  /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */
+  knownFlyIds(flyMachineIds: string[]): Promise<string[]> {
+    return this.call('vyx_known_fly_ids', { p_fly_machine_ids: flyMachineIds }, z.array(z.string()));
+  }
+
+  /** The Silence button: no reminders for this diagnosis until `until`. */
+  async silenceDiagnosis(machineId: string, code: string, until: Date): Promise<void> {
+    await this.call(
+      'vyx_silence_diagnosis',
+      { p_machine_id: machineId, p_code: code, p_until: until.toISOString() },
+      diagnosisRecordSchema.loose(),
     );
   }
 

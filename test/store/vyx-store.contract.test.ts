@@ -226,6 +226,31 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     await s.store.ackEvents('echo-2', [{ id: mine[0]!.id, slackTs: null }]);
   });
 
+  it('tells which Fly ids rows point at, in one call', async () => {
+    const { machine } = await begin();
+    await s.store.attachFlyMachine(machine.machine_id, 'fly-known-1');
+    expect(await s.store.knownFlyIds(['fly-known-1', 'fly-orphan-1'])).toEqual(['fly-known-1']);
+  });
+
+  it('a silenced diagnosis sends no reminder until the silence ends', async () => {
+    const { machine } = await begin();
+    const d = {
+      machineId: machine.machine_id,
+      code: 'RUNTIME_SILENT',
+      summary: 'silent',
+      evidence: [],
+      fix: 'look',
+      certainty: 'likely' as const,
+      renotifyAfterS: 0,
+    };
+    await s.store.recordDiagnosis(d);
+    await s.store.silenceDiagnosis(machine.machine_id, 'RUNTIME_SILENT', new Date(Date.now() + 3_600_000));
+    expect((await s.store.recordDiagnosis(d)).notice).toBeNull();
+    await s.store.silenceDiagnosis(machine.machine_id, 'RUNTIME_SILENT', new Date(Date.now() - 1_000));
+    expect((await s.store.recordDiagnosis(d)).notice).toBe('reminder');
+    await expectVyxError(s.store.silenceDiagnosis(machine.machine_id, 'OOM_KILLED', new Date()), 'STORE_NOT_FOUND');
+  });
+
   it('looks machines up and lists them', async () => {
     const userId = uniqueUser();
     const { machine } = await begin(userId);
