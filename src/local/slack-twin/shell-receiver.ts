@@ -1,0 +1,539 @@
+/**
+ * The shell receiver: a Bolt `Receiver` that takes the place of Slack's servers for a person (or a
+ * script) at a terminal, like Hubot's Shell adapter. It reads lines from `input`:
+ *
+ * - `/vyx start …` → a slash-command body shaped like Slack's (command, text, user_id, user_name,
+ *   team_id, team_domain, channel_id, channel_name, api_app_id, response_url pointing at the twin,
+ *   trigger_id) delivered through `app.processEvent({ body, ack, retryNum, retryReason,
+ *   customProperties })`. What the bot passes to `ack()` is shown as an ephemeral answer.
+ * - `!2` or `press 2` → a `block_actions` payload for button 2 as numbered by the renderer
+ *   (`response_url`, `container`, `message`, `channel`, `actions[{action_id, block_id, value, …}]`).
+ *   A button with a `confirm` object first asks "Are you sure? [y/N]"; anything but `y` sends nothing.
+ * - `wait` waits until the work is done; `buttons` lists the buttons; `help`; `exit`.
+ *
+ * With a TTY the prompt is `vyx> ` and commands run while the next one is typed. Without one
+ * (a pipe or a file) each line is echoed, each command waits for its ack, and after the last
+ * line the receiver waits until the work is done: `settled()` (supplied by the bot: nothing in
+ * flight, nothing undelivered) is true, no delivery is still running and no Slack API call came
+ * for `quietMs`. Then `finished` resolves `{ ok: true }`. If `timeLimitMs` passes first it prints
+ * one line naming what was still pending and resolves `{ ok: false, reason: 'time-limit' }`; the
+ * caller sets the exit code. The receiver never exits the process itself. With a TTY, Ctrl-D
+ * ends the session the same way (waiting for the work), Ctrl-C ends it at once (`interrupted`).
+ */
+import { randomBytes } from 'node:crypto';
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { App, Receiver } from '@slack/bolt';
+import { blocksToLines } from './block-kit-text.ts';
+import type { SlackApiServer } from './slack-api-server.ts';
+import type { PressableButton, SlackRenderer } from './slack-renderer.ts';
+import { apiMessage, readContent } from './slack-web-methods.ts';
+
+export interface ShellReceiverOptions {
+  /** The Slack twin's server (response_urls, transcript, activity). */
+  slack: SlackApiServer;
+  /** The renderer showing the workspace (its button numbers are what `!N` presses). */
+  renderer: SlackRenderer;
+  /** Default process.stdin. */
+  input?: Readable;
+  /** Where prompts and echoes go. Default process.stdout (use the renderer's output). */
+  output?: Writable;
+  /** Prompt and type-ahead (true) or scripted (false). Default: whether `input` is a TTY. */
+  interactive?: boolean;
+  /** The bot's "nothing in flight, nothing undelivered". Default: always true. Replace with `setSettled`. */
+  settled?: () => Promise<boolean> | boolean;
+  /** What is still in flight, for the time-limit line (e.g. "provisioning web-1"). */
+  describePending?: () => Promise<string> | string;
+  /** No Slack API call for this long counts as quiet. Default 1500 ms. */
+  quietMs?: number;
+  /** Give up waiting for the work after this long. Default 120 000 ms. */
+  timeLimitMs?: number;
+  /** How often to re-check while waiting. Default 100 ms. */
+  pollMs?: number;
+  /** Scripted mode: wait until settled before each next command, not only at the end. Default false. */
+  settleBetweenCommands?: boolean;
+  /** Warn when a delivery is not acked within this long (Slack allows 3 s). Default 3000 ms. */
+  ackWarningMs?: number;
+  /** Prompt text. Default `vyx> `. */
+  prompt?: string;
+  /** Passed to processEvent as `customProperties` (lands in the listener's `context`). Default {}. */
+  customProperties?: Record<string, unknown>;
+  now?: () => number;
+}
+
+export interface ShellOutcome {
+  /** True when the session ended with all work done. */
+  ok: boolean;
+  /** `interrupted`: Ctrl-C at the prompt; `stopped`: `stop()` (e.g. `app.stop()`) before the end. */
+  reason: 'end-of-input' | 'exit' | 'time-limit' | 'stopped' | 'interrupted';
+  /** Commands and button presses delivered. */
+  deliveries: number;
+  /** On a time-limit: what was still pending. */
+  pending?: string;
+}
+
+export type SettleResult = { settled: true } | { settled: false; pending: string };
+
+interface Delivery {
+  label: string;
+  done: Promise<void>;
+}
+
+const HELP = [
+  'type a slash command (/vyx help), !N or "press N" to press button N, "buttons" to list them,',
+  '"wait" to wait until the bot is idle, "exit" to leave',
+].join(' ');
+
+export class ShellReceiver implements Receiver {
+  readonly finished: Promise<ShellOutcome>;
+  private readonly options: ShellReceiverOptions;
+  private readonly input: Readable;
+  private readonly output: Writable;
+  private readonly interactive: boolean;
+  private readonly now: () => number;
+  private app: App | undefined;
+  private rl: Interface | undefined;
+  private lines: AsyncIterator<string> | undefined;
+  private settledFn: () => Promise<boolean> | boolean;
+  private describePending: (() => Promise<string> | string) | undefined;
+  private readonly inflight = new Set<Delivery>();
+  private deliveries = 0;
+  private waitingForInput = false;
+  private resolveFinished!: (outcome: ShellOutcome) => void;
+  private done = false;
+
+  constructor(options: ShellReceiverOptions) {
+    this.options = options;
+    this.input = options.input ?? process.stdin;
+    this.output = options.output ?? process.stdout;
+    this.interactive = options.interactive ?? (this.input as { isTTY?: boolean }).isTTY === true;
+    this.now = options.now ?? Date.now;
+    this.settledFn = options.settled ?? (() => true);
+    this.describePending = options.describePending;
+    this.finished = new Promise((resolve) => {
+      this.resolveFinished = resolve;
+    });
+  }
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  /** The bot supplies its "nothing in flight" check once it exists. */
+  setSettled(
+    settled: () => Promise<boolean> | boolean,
+    describePending?: () => Promise<string> | string,
+  ): void {
+    this.settledFn = settled;
+    if (describePending) this.describePending = describePending;
+  }
+
+  /** Starts reading input; resolves at once (the session's end is `finished`). */
+  async start(): Promise<void> {
+    if (!this.app) throw new Error('ShellReceiver.start() before init(): pass it to new App({ receiver })');
+    if (this.rl) return;
+    this.rl = createInterface({
+      input: this.input,
+      ...(this.interactive
+        ? { output: this.output, terminal: true, prompt: this.options.prompt ?? 'vyx> ' }
+        : {}),
+    });
+    this.lines = this.rl[Symbol.asyncIterator]();
+    if (this.interactive) {
+      // Without a listener readline would only pause on Ctrl-C; at a prompt people expect to leave.
+      this.rl.on('SIGINT', () => {
+        this.output.write('\n');
+        this.finish({ ok: false, reason: 'interrupted', deliveries: this.deliveries });
+      });
+      this.options.renderer.setWriteHooks({
+        before: () => {
+          if (this.waitingForInput) this.output.write('\r\x1b[K');
+        },
+        after: () => {
+          if (this.waitingForInput) this.rl?.prompt(true);
+        },
+      });
+    }
+    void this.loop().catch((error: unknown) => {
+      this.options.renderer.notice(`the shell stopped on an error: ${String(error)}`);
+      this.finish({ ok: false, reason: 'stopped', deliveries: this.deliveries });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.finish({ ok: false, reason: 'stopped', deliveries: this.deliveries });
+  }
+
+  /**
+   * Runs one shell line as if typed (`/vyx status`, `!1`, `wait` …) and resolves once it was handled
+   * (for commands: acked, or in interactive mode delivered). For the demo and tests.
+   */
+  async runLine(line: string): Promise<'exit' | undefined> {
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) return undefined;
+    const slack = this.options.slack;
+    const echo = () => {
+      if (!this.interactive) this.options.renderer.userLine(slack.identity.channelId, text);
+    };
+    if (text.startsWith('/')) {
+      if (!this.interactive && this.options.settleBetweenCommands && this.deliveries > 0)
+        await this.waitOrWarn();
+      echo();
+      await this.command(text);
+      return undefined;
+    }
+    const press = /^(?:!|press\s+)(\d+)$/i.exec(text);
+    if (press) {
+      // A script presses a button on a card that may still be coming: let the work settle first.
+      if (!this.interactive) await this.waitOrWarn();
+      echo();
+      await this.press(Number(press[1]));
+      return undefined;
+    }
+    echo();
+    switch (text.toLowerCase()) {
+      case 'wait':
+        await this.waitOrWarn();
+        return undefined;
+      case 'buttons': {
+        const list = this.options.renderer.buttons();
+        this.options.renderer.notice(
+          list.length === 0 ? 'no buttons yet' : list.map((b) => `[${b.number} ${b.text}]`).join(' '),
+        );
+        return undefined;
+      }
+      case 'help':
+      case '\\?':
+        this.options.renderer.notice(HELP);
+        return undefined;
+      case 'exit':
+      case 'quit':
+      case '\\q':
+        return 'exit';
+      default:
+        this.options.renderer.notice(`not a command: ${text} — ${HELP}`);
+        return undefined;
+    }
+  }
+
+  /**
+   * Waits until the bot's `settled()` is true, no delivery is running and no Slack call came for
+   * `quietMs` — or `limitMs` (default `timeLimitMs`) passed, answering what was still pending.
+   */
+  async waitUntilSettled(limitMs = this.options.timeLimitMs ?? 120_000): Promise<SettleResult> {
+    const quietMs = this.options.quietMs ?? 1500;
+    const pollMs = this.options.pollMs ?? 100;
+    const deadline = this.now() + limitMs;
+    for (;;) {
+      const activity = this.options.slack.activity();
+      const quiet =
+        activity.inFlight === 0 &&
+        (activity.lastCallAt === undefined || this.now() - activity.lastCallAt >= quietMs);
+      if (this.done) return { settled: false, pending: 'the shell was stopped' };
+      if (quiet && this.inflight.size === 0 && (await this.isSettled())) return { settled: true };
+      if (this.now() >= deadline) return { settled: false, pending: await this.pending() };
+      await sleep(pollMs);
+    }
+  }
+
+  /** settled(), with a throw counting as "not yet" (pending() names the error). */
+  private async isSettled(): Promise<boolean> {
+    try {
+      return await this.settledFn();
+    } catch {
+      return false;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let reason: ShellOutcome['reason'] = 'end-of-input';
+    for (;;) {
+      const line = await this.nextLine(this.options.prompt ?? 'vyx> ');
+      if (line === undefined || this.done) break;
+      if ((await this.runLine(line)) === 'exit') {
+        reason = 'exit';
+        break;
+      }
+    }
+    if (this.done) return;
+    this.waitingForInput = false;
+    const result = await this.waitUntilSettled();
+    if (result.settled) {
+      if (!this.interactive)
+        this.options.renderer.notice(`done: ${this.deliveries} deliveries, all work finished`);
+      this.finish({ ok: true, reason, deliveries: this.deliveries });
+    } else {
+      const seconds = (this.options.timeLimitMs ?? 120_000) / 1000;
+      this.options.renderer.notice(
+        `gave up after ${seconds} s waiting for the work to finish; still pending: ${result.pending}`,
+      );
+      this.finish({ ok: false, reason: 'time-limit', deliveries: this.deliveries, pending: result.pending });
+    }
+  }
+
+  private async nextLine(prompt: string): Promise<string | undefined> {
+    if (!this.lines) return undefined;
+    if (this.interactive && this.rl) {
+      this.rl.setPrompt(prompt);
+      this.waitingForInput = true;
+      this.rl.prompt();
+    }
+    const next = await this.lines.next();
+    this.waitingForInput = false;
+    return next.done ? undefined : next.value;
+  }
+
+  private async waitOrWarn(): Promise<void> {
+    const result = await this.waitUntilSettled();
+    if (!result.settled)
+      this.options.renderer.notice(`still busy after the time limit (${result.pending}); going on`);
+  }
+
+  private async pending(): Promise<string> {
+    const parts: string[] = [];
+    let settled = false;
+    try {
+      settled = await this.settledFn();
+    } catch (error) {
+      parts.push(`settled() failed: ${String(error)}`);
+    }
+    if (!settled) {
+      const what = this.describePending ? await this.describePending() : '';
+      parts.push(`the bot is not settled${what ? ` (${what})` : ''}`);
+    }
+    if (this.inflight.size > 0)
+      parts.push(
+        `${this.inflight.size} delivery still running: ${[...this.inflight].map((d) => d.label).join(', ')}`,
+      );
+    const activity = this.options.slack.activity();
+    if (activity.inFlight > 0) parts.push(`${activity.inFlight} Slack call(s) being answered`);
+    else if (
+      activity.lastCallAt !== undefined &&
+      this.now() - activity.lastCallAt < (this.options.quietMs ?? 1500)
+    )
+      parts.push('Slack calls still coming');
+    return parts.length > 0 ? parts.join('; ') : 'nothing (it settled just now)';
+  }
+
+  private triggerId(): string {
+    return `${this.now()}.${Math.floor(Math.random() * 1e10)}.${randomBytes(16).toString('hex')}`;
+  }
+
+  private async command(line: string): Promise<void> {
+    const slack = this.options.slack;
+    const id = slack.identity;
+    const command = line.split(/\s+/)[0] ?? '';
+    const text = line.slice(command.length).trim();
+    const body = {
+      token: 'local-verification-token',
+      team_id: id.teamId,
+      team_domain: id.teamDomain,
+      channel_id: id.channelId,
+      channel_name: id.channelName,
+      user_id: id.userId,
+      user_name: id.userName,
+      command,
+      text,
+      api_app_id: id.appId,
+      is_enterprise_install: 'false',
+      response_url: slack.createResponseUrl({ kind: 'command', channel: id.channelId, user: id.userId }),
+      trigger_id: this.triggerId(),
+    };
+    await this.deliver('slash_command', command, `${command} ${text}`.trim(), body);
+  }
+
+  private async press(number: number): Promise<void> {
+    const { renderer, slack } = this.options;
+    const id = slack.identity;
+    const button = renderer.button(number);
+    if (!button) {
+      const count = renderer.buttons().length;
+      renderer.notice(
+        `there is no button ${number}${count > 0 ? ` (buttons 1–${count} were shown)` : ' (no buttons yet)'}`,
+      );
+      return;
+    }
+    const message = button.ephemeral ? undefined : slack.workspace.message(button.channel, button.messageTs);
+    const current = button.ephemeral ? slack.workspace.ephemeral(button.messageTs) : message;
+    if (!current || ('deleted' in current && current.deleted)) {
+      renderer.notice(
+        `button ${number} (${button.text}) is on a message that no longer exists; nothing sent`,
+      );
+      return;
+    }
+    if (!stillHas(current.blocks, button)) {
+      renderer.notice(`button ${number} (${button.text}) is no longer on its message; nothing sent`);
+      return;
+    }
+    if (button.confirm && !(await this.confirm(button))) {
+      renderer.notice(`${button.confirm.deny}: nothing sent`);
+      return;
+    }
+    const body = {
+      type: 'block_actions',
+      user: { id: id.userId, username: id.userName, name: id.userName, team_id: id.teamId },
+      api_app_id: id.appId,
+      token: 'local-verification-token',
+      container: {
+        type: 'message',
+        message_ts: button.messageTs,
+        channel_id: button.channel,
+        is_ephemeral: button.ephemeral,
+      },
+      trigger_id: this.triggerId(),
+      team: { id: id.teamId, domain: id.teamDomain },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: {
+        id: button.channel,
+        name: slack.workspace.resolveChannel(button.channel)?.name ?? button.channel,
+      },
+      ...(message ? { message: apiMessage(message) } : {}),
+      state: { values: {} },
+      response_url: slack.createResponseUrl(
+        button.ephemeral
+          ? { kind: 'ephemeral', channel: button.channel, user: id.userId, id: button.messageTs }
+          : { kind: 'message', channel: button.channel, user: id.userId, ts: button.messageTs },
+      ),
+      actions: [
+        {
+          type: 'button',
+          action_id: button.actionId,
+          block_id: button.blockId,
+          text: { type: 'plain_text', text: button.text, emoji: true },
+          ...(button.value === undefined ? {} : { value: button.value }),
+          ...(button.style === undefined ? {} : { style: button.style }),
+          ...(button.url === undefined ? {} : { url: button.url }),
+          action_ts: (this.now() / 1000).toFixed(6),
+        },
+      ],
+    };
+    await this.deliver('block_actions', 'block_actions', `button ${number} (${button.text})`, body);
+  }
+
+  private async confirm(button: PressableButton): Promise<boolean> {
+    const c = button.confirm!;
+    const { renderer } = this.options;
+    renderer.notice(`${c.title}${c.text ? ` — ${c.text}` : ''} [${c.confirm} / ${c.deny}]`);
+    if (!this.interactive) renderer.notice('Are you sure? [y/N]');
+    const answer = await this.nextLine('Are you sure? [y/N] ');
+    if (answer !== undefined && !this.interactive)
+      renderer.userLine(this.options.slack.identity.channelId, answer.trim());
+    return answer !== undefined && /^y(es)?$/i.test(answer.trim());
+  }
+
+  /** Delivers a body to Bolt; resolves once acked (or, if never acked, once Bolt is done with it). */
+  private async deliver(
+    kind: 'slash_command' | 'block_actions',
+    method: string,
+    label: string,
+    body: Record<string, unknown>,
+  ): Promise<void> {
+    const app = this.app!;
+    const { renderer, slack } = this.options;
+    const delivered = slack.record({ kind, method, args: body, response: null });
+    const started = this.now();
+    this.deliveries += 1;
+    let acked = false;
+    let resolveAcked!: () => void;
+    const ackedPromise = new Promise<void>((resolve) => {
+      resolveAcked = resolve;
+    });
+    const warnAfter = this.options.ackWarningMs ?? 3000;
+    const timer = setTimeout(() => {
+      if (!acked)
+        renderer.notice(
+          `the bot did not ack ${label} within ${warnAfter / 1000} s: Slack would show "operation_timeout"`,
+        );
+    }, warnAfter);
+    timer.unref();
+    const ack = async (response?: unknown): Promise<void> => {
+      if (acked) {
+        renderer.notice(`ack() called twice for ${label}; the second is ignored`);
+        return;
+      }
+      acked = true;
+      clearTimeout(timer);
+      slack.record({
+        kind: 'ack',
+        method: 'ack',
+        args: { delivery: delivered.seq },
+        response: response ?? null,
+        durationMs: this.now() - started,
+      });
+      if (kind === 'slash_command') this.showAck(response);
+      resolveAcked();
+    };
+    const delivery: Delivery = { label, done: Promise.resolve() };
+    delivery.done = app
+      .processEvent({
+        body,
+        ack,
+        retryNum: undefined,
+        retryReason: undefined,
+        customProperties: { ...this.options.customProperties },
+      })
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        renderer.notice(`the bot failed on ${label}: ${message}`);
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        if (!acked) renderer.notice(`the bot never acked ${label}: Slack would show "operation_timeout"`);
+        this.inflight.delete(delivery);
+        resolveAcked();
+      });
+    this.inflight.add(delivery);
+    if (!this.interactive) await ackedPromise;
+  }
+
+  /** What the bot passed to ack() for a command: shown as an ephemeral (or channel) message. */
+  private showAck(response: unknown): void {
+    if (response === undefined || response === null || response === '') return;
+    const { workspace, identity } = this.options.slack;
+    const args = typeof response === 'string' ? { text: response } : (response as Record<string, unknown>);
+    const content = readContent(args, () => `a${Math.random().toString(36).slice(2, 6)}`);
+    if (!content.ok) {
+      this.options.renderer.notice(
+        `the bot acked with a message Slack would reject: ${JSON.stringify(content.result.body)}`,
+      );
+      return;
+    }
+    if ((content.text ?? '') === '' && !content.blocks?.length) return;
+    if (args.response_type === 'in_channel') {
+      workspace.post({
+        channel: identity.channelId,
+        user: identity.botUserId,
+        bot_id: identity.botId,
+        app_id: identity.appId,
+        team: identity.teamId,
+        text: content.text ?? '',
+        ...(content.blocks ? { blocks: content.blocks } : {}),
+      });
+    } else {
+      workspace.postEphemeral({
+        channel: identity.channelId,
+        user: identity.userId,
+        text: content.text ?? '',
+        ...(content.blocks ? { blocks: content.blocks } : {}),
+        via: 'ack',
+      });
+    }
+  }
+
+  private finish(outcome: ShellOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    this.options.renderer.setWriteHooks(undefined);
+    this.rl?.close();
+    this.resolveFinished(outcome);
+  }
+}
+
+function stillHas(blocks: Parameters<typeof blocksToLines>[0] | undefined, button: PressableButton): boolean {
+  if (!blocks) return false;
+  return blocksToLines(blocks, () => 0).buttons.some(
+    (b) => b.blockId === button.blockId && b.actionId === button.actionId && b.value === button.value,
+  );
+}
