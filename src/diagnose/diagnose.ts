@@ -1,0 +1,56 @@
+import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
+import { fact, imageOf, machineEvidence, rowEvidence } from './evidence.ts';
+import { bootCrash } from './rules/boot-crash.ts';
+import { envMismatch } from './rules/env-mismatch.ts';
+import { imageTagMissing } from './rules/image-tag-missing.ts';
+import { machineGone } from './rules/machine-gone.ts';
+import { machineIdMismatch } from './rules/machine-id-mismatch.ts';
+import { oomKilled } from './rules/oom-killed.ts';
+import { runtimeSilent } from './rules/runtime-silent.ts';
+import { stuckTransition } from './rules/stuck-transition.ts';
+
+/**
+ * The rules in order: cheapest and most certain first, and causes before consequences (a missing
+ * image or a misnamed variable explains the crash and the destroyed machine that follow it).
+ */
+export const RULES: readonly DiagnosisRule[] = [
+  imageTagMissing,
+  envMismatch,
+  machineIdMismatch,
+  oomKilled,
+  bootCrash,
+  machineGone,
+  stuckTransition,
+  runtimeSilent,
+];
+
+/** Diagnoses a stuck row: the first rule that matches, or UNKNOWN with the raw evidence. */
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  for (const rule of RULES) {
+    const found = rule(input);
+    if (found) return found;
+  }
+  const image = imageOf(input);
+  return {
+    code: 'UNKNOWN',
+    summary: `Row ${input.row.machine_id} is stuck in ${input.row.status}, and none of the known causes matched.`,
+    evidence: [
+      ...rowEvidence(input),
+      ...(input.machine
+        ? machineEvidence(input, input.machine)
+        : [fact(input, 'Fly machine', 'none found', 'fly')]),
+      ...(image
+        ? [
+            fact(
+              input,
+              'registry',
+              input.imageCheck ? `${input.imageCheck.status} (${image})` : `not checked (${image})`,
+              'registry',
+            ),
+          ]
+        : []),
+    ],
+    fix: 'Look at the evidence, the machine’s logs and the runbook; then destroy the machine and start a new one.',
+    certainty: 'possible',
+  };
+}

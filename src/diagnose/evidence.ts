@@ -1,0 +1,70 @@
+import { latestExit, type Machine } from '../fly/fly-types.ts';
+import type { DiagnosisInput, Evidence } from './diagnosis.ts';
+
+// Small builders shared by the rules, so every card states the same facts the same way.
+
+export function fact(input: DiagnosisInput, f: string, value: string, source: Evidence['source']): Evidence {
+  return { fact: f, value, source, at: input.now.toISOString() };
+}
+
+export function secondsSince(iso: string | null | undefined, now: Date): number | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.round((now.getTime() - t) / 1000));
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** The row's own facts: id, time in `starting`, where it points. */
+export function rowEvidence(input: DiagnosisInput): Evidence[] {
+  const since = secondsSince(input.row.status_changed_at, input.now);
+  return [
+    fact(
+      input,
+      'row',
+      `${input.row.machine_id} is ${input.row.status}${since === undefined ? '' : ` for ${formatDuration(since)}`}`,
+      'database',
+    ),
+  ];
+}
+
+/** The machine's state, image and newest events, as Fly reported them. */
+export function machineEvidence(input: DiagnosisInput, machine: Machine): Evidence[] {
+  const out = [fact(input, 'Fly machine', `${machine.id} is ${machine.state}`, 'fly')];
+  if (machine.config?.image) out.push(fact(input, 'image', machine.config.image, 'fly'));
+  if (machine.config?.auto_destroy !== undefined) {
+    out.push(fact(input, 'auto_destroy', String(machine.config.auto_destroy), 'fly'));
+  }
+  const exit = latestExit(machine);
+  if (exit) {
+    const e = exit.exitEvent;
+    out.push(
+      fact(
+        input,
+        'last exit',
+        `exit code ${e.exit_code ?? '?'}${e.oom_killed ? ', OOM-killed' : ''}${exit.restartCount === undefined ? '' : `, restart count ${exit.restartCount}`}`,
+        'fly',
+      ),
+    );
+  }
+  const recent = machine.events
+    .slice(0, 4)
+    .map((e) => `${e.type}/${e.status}`)
+    .join(', ');
+  if (recent) out.push(fact(input, 'recent events', recent, 'fly'));
+  return out;
+}
+
+/** The image the machine runs, else the one the row asked for. */
+export function imageOf(input: DiagnosisInput): string | undefined {
+  return input.machine?.config?.image ?? input.row.image ?? undefined;
+}
+
+/** The names the machine's process receives: config.env keys ∪ the app's secret names. */
+export function envNamesOf(input: DiagnosisInput): string[] {
+  return [...Object.keys(input.machine?.config?.env ?? {}), ...(input.secretNames ?? [])];
+}

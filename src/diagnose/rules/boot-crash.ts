@@ -1,0 +1,28 @@
+import { latestExit } from '../../fly/fly-types.ts';
+import type { DiagnosisRule } from '../diagnosis.ts';
+import { machineEvidence, rowEvidence } from '../evidence.ts';
+
+const MEANING: Record<number, string> = {
+  1: 'a general error',
+  78: 'a configuration error (EX_CONFIG): the runtime refused its environment',
+  126: 'the command could not be executed',
+  127: 'the command was not found',
+  137: 'it was killed (SIGKILL)',
+};
+
+/** The machine's process exited non-zero while the row waited for `running`. */
+export const bootCrash: DiagnosisRule = (input) => {
+  const machine = input.machine;
+  if (!machine) return null;
+  const exit = latestExit(machine);
+  const code = exit?.exitEvent.exit_code;
+  if (exit === undefined || code === undefined || code === null || code === 0) return null;
+  const meaning = MEANING[code];
+  return {
+    code: 'BOOT_CRASH',
+    summary: `The machine's process exited with code ${code}${meaning ? `, ${meaning}` : ''}, before it reported running.`,
+    evidence: [...rowEvidence(input), ...machineEvidence(input, machine)],
+    fix: `Read the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}) for the error before exit ${code}, fix it in the image or its configuration, then start a new machine.`,
+    certainty: 'certain',
+  };
+};

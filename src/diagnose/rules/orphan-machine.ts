@@ -1,0 +1,39 @@
+import { METADATA_MACHINE_ID, METADATA_USER_ID } from '../../contract/machine-metadata.ts';
+import type { Machine } from '../../fly/fly-types.ts';
+import type { Diagnosis } from '../diagnosis.ts';
+
+/**
+ * A live Fly machine carries our metadata but no row points at it: it costs money and nobody sees
+ * it. Its own input (there is no row).
+ */
+export function orphanMachine(input: { machine: Machine; app: string; now: Date }): Diagnosis | null {
+  const { machine, app, now } = input;
+  const metadata = machine.config?.metadata ?? {};
+  const rowId = metadata[METADATA_MACHINE_ID];
+  if (rowId === undefined || machine.state === 'destroyed') return null;
+  const at = now.toISOString();
+  return {
+    code: 'ORPHAN_MACHINE',
+    summary: `Fly machine ${machine.id} in ${app} says it belongs to ${rowId}, but no row points at it.`,
+    evidence: [
+      { fact: 'Fly machine', value: `${machine.id} is ${machine.state}`, source: 'fly', at },
+      {
+        fact: 'metadata',
+        value: `${METADATA_MACHINE_ID}=${rowId}${metadata[METADATA_USER_ID] ? `, ${METADATA_USER_ID}=${metadata[METADATA_USER_ID]}` : ''}`,
+        source: 'fly',
+        at,
+      },
+      {
+        fact: 'row',
+        value: `no cloud_machines row has fly_machine_id ${machine.id}`,
+        source: 'database',
+        at,
+      },
+      ...(machine.config?.image
+        ? [{ fact: 'image', value: machine.config.image, source: 'fly' as const, at }]
+        : []),
+    ],
+    fix: `If nobody needs it, destroy it (fly machine destroy ${machine.id} -a ${app} --force); otherwise record it in cloud_machines so the bot can see it.`,
+    certainty: 'certain',
+  };
+}

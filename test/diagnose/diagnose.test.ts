@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { diagnose, RULES } from '../../src/diagnose/diagnose.ts';
+import { DIAGNOSIS_CODES } from '../../src/diagnose/diagnosis.ts';
+import { events, GOOD_ENV, imageMissing, imageUnknown, input, machine, SECRET_VALUE } from './fixtures.ts';
+
+describe('diagnose: the catalogue in order', () => {
+  it('a missing image explains the crash and the destroyed machine that follow it', () => {
+    const m = machine({ state: 'destroyed', events: [events.destroy(5), events.exit(6, 1)] });
+    expect(diagnose(input({ machine: m, imageCheck: imageMissing() })).code).toBe('IMAGE_TAG_MISSING');
+  });
+
+  it('a misnamed variable explains exit 78 and the destroyed machine', () => {
+    const { SUPABASE_SERVICE_KEY, ...rest } = GOOD_ENV;
+    const m = machine({
+      state: 'destroyed',
+      env: { ...rest, SUPABASE_SERVICE_ROLE_KEY: SUPABASE_SERVICE_KEY },
+      events: [events.destroy(5), events.exit(6, 78)],
+    });
+    const d = diagnose(input({ machine: m }));
+    expect(d.code).toBe('ENV_MISMATCH');
+    expect(JSON.stringify(d)).not.toContain(SECRET_VALUE);
+  });
+
+  it('nothing matched: UNKNOWN with the raw evidence', () => {
+    const d = diagnose(
+      input({ machine: machine({ state: 'stopped', events: [] }), imageCheck: imageUnknown }),
+    );
+    expect(d.code).toBe('UNKNOWN');
+    expect(d.certainty).toBe('possible');
+    expect(d.evidence.map((e) => e.value)).toEqual(
+      expect.arrayContaining(['3d8d9e1bc42d89 is stopped', `unknown (registry.fly.io/vyx-app:latest)`]),
+    );
+  });
+
+  it('a healthy machine inside the threshold gets UNKNOWN only if asked; no rule fires on it', () => {
+    const healthy = input({ machine: machine({ events: [events.start(30)] }) });
+    for (const rule of RULES) expect(rule(healthy)).toBeNull();
+  });
+
+  it('every code of the catalogue has a rule or a dedicated function', () => {
+    expect(DIAGNOSIS_CODES).toHaveLength(10);
+    expect(RULES).toHaveLength(8);
+  });
+});
