@@ -21,6 +21,34 @@ const envSchema = z.object({
   SUPABASE_SERVICE_KEY: optionalText,
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   SUPABASE_LOCAL_PORT: port.default(54321),
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_APP_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_ALERT_CHANNEL: optionalText,
+  PORT: port.default(3000),
+  FLY_API_TOKEN: optionalText,
+  FLY_API_URL: url.default('https://api.machines.dev'),
+  FLY_APP: z
+    .string()
+    .regex(/^[a-z0-9-]{1,63}$/)
+    .default('vyx-app'),
+  FLY_REGION: z
+    .string()
+    .regex(/^[a-z]{3}$/)
+    .default('ord'),
+  FLY_IMAGE: z.string().min(3).default('registry.fly.io/vyx-app:latest'),
+  FLY_LOCAL_PORT: port.default(4280),
+  MACHINE_SUPABASE_URL: optionalText.pipe(url.optional()),
+  MACHINE_SUPABASE_SERVICE_KEY: optionalText,
+  GEMINI_API_KEY: optionalText,
+  VYX_STUCK_SCHEDULE: z.string().default('*/15 * * * * *'),
+  VYX_STUCK_AFTER_S: z.coerce.number().int().min(1).default(60),
+  VYX_RENOTIFY_AFTER_S: z.coerce.number().int().min(1).default(600),
+  VYX_ECHO_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  VYX_START_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
+  VYX_RUNBOOK_URL: optionalText.pipe(url.optional()),
+  VYX_REPLICA_ID: optionalText,
+  VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -33,16 +61,58 @@ const EXPECTED: Record<string, string> = {
   SUPABASE_SERVICE_KEY: "the project's service_role key",
   DATABASE_URL: 'a postgres:// URL',
   SUPABASE_LOCAL_PORT: 'a port number (0–65535)',
+  PORT: 'a port number (0–65535)',
+  FLY_API_URL: 'an http(s) URL such as https://api.machines.dev',
+  FLY_APP: 'a Fly app name (lowercase letters, digits, dashes)',
+  FLY_REGION: 'a Fly region code such as ord, ams, iad',
+  FLY_IMAGE: 'an image reference such as registry.fly.io/vyx-app:latest',
+  FLY_LOCAL_PORT: 'a port number (0–65535)',
+  MACHINE_SUPABASE_URL: 'an http(s) URL machines can reach Supabase at',
+  VYX_STUCK_SCHEDULE: 'a cron expression with seconds, e.g. */15 * * * * *',
+  VYX_STUCK_AFTER_S: 'a whole number of seconds ≥ 1',
+  VYX_RENOTIFY_AFTER_S: 'a whole number of seconds ≥ 1',
+  VYX_ECHO_POLL_MS: 'a whole number of milliseconds ≥ 50',
+  VYX_START_TIMEOUT_S: 'a whole number of seconds ≥ 1',
+  VYX_RUNBOOK_URL: 'an http(s) URL of the folder holding docs/diagnoses/',
+  VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',
 };
 
 export type SupabaseConfig =
   | { mode: 'real'; url: string; serviceKey: string }
   | { mode: 'twin'; port: number; databaseUrl?: string; serviceKey?: string };
 
+export type SlackConfig =
+  | { mode: 'socket'; botToken: string; appToken: string }
+  | { mode: 'http'; botToken: string; signingSecret: string }
+  | { mode: 'twin' };
+
+export type FlyConfig =
+  | { mode: 'real'; apiUrl: string; token: string }
+  | { mode: 'twin'; port: number; token?: string };
+
 export interface Config {
   logLevel: Env['LOG_LEVEL'];
   dataDir: string;
+  port: number;
   supabase: SupabaseConfig;
+  slack: SlackConfig;
+  alertChannel?: string;
+  fly: FlyConfig;
+  flyApp: string;
+  flyRegion: string;
+  flyImage: string;
+  /** What machines get as SUPABASE_URL / SUPABASE_SERVICE_KEY (default: the bot's own). */
+  machineSupabaseUrl?: string;
+  machineSupabaseServiceKey?: string;
+  geminiApiKey?: string;
+  stuckSchedule: string;
+  stuckAfterS: number;
+  renotifyAfterS: number;
+  echoPollMs: number;
+  startTimeoutS: number;
+  runbookUrl?: string;
+  replicaId?: string;
+  shellTimeoutS: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -59,6 +129,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
     problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
   }
+  if ((has('SLACK_APP_TOKEN') || has('SLACK_SIGNING_SECRET')) && !has('SLACK_BOT_TOKEN')) {
+    problems.push('SLACK_BOT_TOKEN is missing: it is required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
+  }
+  if (has('SLACK_BOT_TOKEN') && !has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
+    problems.push(
+      'SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) is missing: one is required with SLACK_BOT_TOKEN',
+    );
+  }
   if (problems.length > 0 || !e) {
     throw new VyxError('CONFIG_INVALID', `invalid configuration: ${[...new Set(problems)].join('; ')}`, {
       suggestion:
@@ -74,5 +152,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
         ...(e.SUPABASE_SERVICE_KEY ? { serviceKey: e.SUPABASE_SERVICE_KEY } : {}),
       };
-  return { logLevel: e.LOG_LEVEL, dataDir: e.VYX_DATA_DIR, supabase };
+  const slack: SlackConfig = e.SLACK_APP_TOKEN
+    ? { mode: 'socket', botToken: e.SLACK_BOT_TOKEN!, appToken: e.SLACK_APP_TOKEN }
+    : e.SLACK_SIGNING_SECRET
+      ? { mode: 'http', botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET }
+      : { mode: 'twin' };
+  const local = (u: string) => /^https?:\/\/(127\.|localhost|\[::1\])/.test(u);
+  const fly: FlyConfig =
+    e.FLY_API_TOKEN && !local(e.FLY_API_URL)
+      ? { mode: 'real', apiUrl: e.FLY_API_URL, token: e.FLY_API_TOKEN }
+      : { mode: 'twin', port: e.FLY_LOCAL_PORT, ...(e.FLY_API_TOKEN ? { token: e.FLY_API_TOKEN } : {}) };
+  const opt = <K extends string, V>(key: K, value: V | undefined) =>
+    value === undefined ? {} : { [key]: value };
+  return {
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.VYX_DATA_DIR,
+    port: e.PORT,
+    supabase,
+    slack,
+    ...opt('alertChannel', e.SLACK_ALERT_CHANNEL),
+    fly,
+    flyApp: e.FLY_APP,
+    flyRegion: e.FLY_REGION,
+    flyImage: e.FLY_IMAGE,
+    ...opt('machineSupabaseUrl', e.MACHINE_SUPABASE_URL),
+    ...opt('machineSupabaseServiceKey', e.MACHINE_SUPABASE_SERVICE_KEY),
+    ...opt('geminiApiKey', e.GEMINI_API_KEY),
+    stuckSchedule: e.VYX_STUCK_SCHEDULE,
+    stuckAfterS: e.VYX_STUCK_AFTER_S,
+    renotifyAfterS: e.VYX_RENOTIFY_AFTER_S,
+    echoPollMs: e.VYX_ECHO_POLL_MS,
+    startTimeoutS: e.VYX_START_TIMEOUT_S,
+    ...opt('runbookUrl', e.VYX_RUNBOOK_URL),
+    ...opt('replicaId', e.VYX_REPLICA_ID),
+    shellTimeoutS: e.VYX_SHELL_TIMEOUT_S,
+  };
 }

@@ -11,6 +11,7 @@ import {
   type CloudMachine,
   claimedEventSchema,
   cloudMachineSchema,
+  diagnosisRecordSchema,
   type EvidenceItem,
   type MachineEvent,
   machineEventSchema,
@@ -19,7 +20,6 @@ import {
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
-  diagnosisRecordSchema,
   type SlackIdentity,
   slackIdentitySchema,
 } from './store-schemas.ts';
@@ -233,6 +233,16 @@ export class VyxStore {
   /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */
   knownFlyIds(flyMachineIds: string[]): Promise<string[]> {
     return this.call('vyx_known_fly_ids', { p_fly_machine_ids: flyMachineIds }, z.array(z.string()));
+  }
+
+  /** Outbox events not delivered yet, and when the oldest was written. */
+  pendingEvents(): Promise<{ count: number; oldest_at: string | null }> {
+    return this.call(
+      'vyx_pending_events',
+      {},
+      z.object({ count: z.number().int(), oldest_at: z.string().nullable() }),
+      true,
+    );
   }
 
   /** The Silence button: no reminders for this diagnosis until `until`. */

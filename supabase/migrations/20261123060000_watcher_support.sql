@@ -9,6 +9,15 @@ language sql stable set search_path = public as $$
   select fly_machine_id from public.cloud_machines where fly_machine_id = any (p_fly_machine_ids)
 $$;
 
+-- How many outbox events are not delivered yet (idle checks, the outbox-lag metric).
+create or replace function public.vyx_pending_events() returns jsonb
+language sql stable set search_path = public as $$
+  select jsonb_build_object(
+    'count', count(*),
+    'oldest_at', min(created_at))
+  from public.machine_events where delivered_at is null
+$$;
+
 -- Silence a diagnosis's reminders (the Silence button) until a time.
 create or replace function public.vyx_silence_diagnosis(
   p_machine_id text,

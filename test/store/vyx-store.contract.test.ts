@@ -248,7 +248,10 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     expect((await s.store.recordDiagnosis(d)).notice).toBeNull();
     await s.store.silenceDiagnosis(machine.machine_id, 'RUNTIME_SILENT', new Date(Date.now() - 1_000));
     expect((await s.store.recordDiagnosis(d)).notice).toBe('reminder');
-    await expectVyxError(s.store.silenceDiagnosis(machine.machine_id, 'OOM_KILLED', new Date()), 'STORE_NOT_FOUND');
+    await expectVyxError(
+      s.store.silenceDiagnosis(machine.machine_id, 'OOM_KILLED', new Date()),
+      'STORE_NOT_FOUND',
+    );
   });
 
   it('looks machines up and lists them', async () => {

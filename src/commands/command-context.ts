@@ -1,0 +1,44 @@
+import type { FlyMachinesClient } from '../fly/machines-client.ts';
+import type { RegistryClient } from '../fly/registry-client.ts';
+import type { Logger } from '../logger.ts';
+import type { Provisioner } from '../provision/provisioner.ts';
+import type { Card } from '../slack/cards/status-card.ts';
+import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { SlackIdentity } from '../store/store-schemas.ts';
+import type { VyxStore } from '../store/vyx-store.ts';
+
+/** Everything commands and buttons act through (injected; tests pass twins or fakes). */
+export interface BotDeps {
+  store: VyxStore;
+  fly: FlyMachinesClient;
+  registry: RegistryClient;
+  slack: SlackPoster;
+  provisioner: Provisioner;
+  logger: Logger;
+  now: () => Date;
+  config: {
+    flyApp: string;
+    stuckAfterS: number;
+    runbookBaseUrl?: string;
+  };
+}
+
+/** Who asked, where, and how to answer them privately. */
+export interface CommandContext {
+  deps: BotDeps;
+  teamId: string;
+  slackUserId: string;
+  channelId: string;
+  requestId: string;
+  /** Null: not linked (deny by default). */
+  identity: SlackIdentity | null;
+  /** An answer only the asker sees (response_url). */
+  reply(answer: Card | string): Promise<void>;
+}
+
+/** What a handler tells the audit log. */
+export interface Outcome {
+  outcome: 'ok' | 'denied' | 'invalid' | 'error';
+  machineId?: string;
+  detail?: string;
+}

@@ -1,0 +1,70 @@
+import { isVyxError } from '../errors/vyx-error.ts';
+import { destroyButton } from '../slack/cards/card-parts.ts';
+import type { CloudMachine } from '../store/store-schemas.ts';
+import { authorize } from './authorize.ts';
+import type { CommandContext, Outcome } from './command-context.ts';
+import { findMachine } from './find-machine.ts';
+
+/** `/vyx destroy [machine]`: asks first; the Destroy button (with its own confirm dialog) does it. */
+export async function destroy(ctx: CommandContext, machineId: string | undefined): Promise<Outcome> {
+  const first = authorize(ctx.identity, { verb: 'destroy machines' });
+  if (!first.ok) {
+    await ctx.reply(first.reason);
+    return { outcome: 'denied', detail: 'not linked' };
+  }
+  const machine = await findMachine(ctx, machineId);
+  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
+  const auth = authorize(ctx.identity, { machine, verb: 'destroy it' });
+  if (!auth.ok) {
+    await ctx.reply(auth.reason);
+    return { outcome: 'denied', machineId: machine.machine_id };
+  }
+  if (machine.status === 'destroyed') {
+    await ctx.reply(`Machine \`${machine.machine_id}\` is already destroyed.`);
+    return { outcome: 'ok', machineId: machine.machine_id, detail: 'already destroyed' };
+  }
+  const text = `Destroy machine \`${machine.machine_id}\` (${machine.status})? This cannot be undone.`;
+  await ctx.reply({
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      {
+        type: 'actions',
+        block_id: `confirm-destroy:${machine.machine_id}`,
+        elements: [destroyButton(machine.machine_id)],
+      },
+    ],
+  });
+  return { outcome: 'ok', machineId: machine.machine_id, detail: 'asked to confirm' };
+}
+
+/** The Destroy button: destroys the Fly machine (forced) and marks the row destroyed. */
+export async function destroyConfirmed(ctx: CommandContext, machineId: string): Promise<Outcome> {
+  const machine = await findMachine(ctx, machineId);
+  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
+  const auth = authorize(ctx.identity, { machine, verb: 'destroy it' });
+  if (!auth.ok) {
+    await ctx.reply(auth.reason);
+    return { outcome: 'denied', machineId };
+  }
+  if (machine.status === 'destroyed') {
+    await ctx.reply(`Machine \`${machineId}\` is already destroyed.`);
+    return { outcome: 'ok', machineId, detail: 'already destroyed' };
+  }
+  await destroyMachine(ctx, machine);
+  await ctx.reply(`Machine \`${machineId}\` is destroyed.`);
+  return { outcome: 'ok', machineId };
+}
+
+async function destroyMachine(ctx: CommandContext, machine: CloudMachine): Promise<void> {
+  const { fly, store, config } = ctx.deps;
+  if (machine.fly_machine_id) {
+    try {
+      await fly.destroy(machine.fly_app ?? config.flyApp, machine.fly_machine_id, { force: true });
+    } catch (err) {
+      // Already gone on Fly is what we wanted; anything else stops here and is reported.
+      if (!isVyxError(err, 'FLY_NOT_FOUND')) throw err;
+    }
+  }
+  await store.reportStatus(machine.machine_id, 'destroyed', `destroyed by <@${ctx.slackUserId}>`);
+}

@@ -1,0 +1,42 @@
+import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
+import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
+import { gatherEvidence } from '../watchers/gather-evidence.ts';
+import { authorize } from './authorize.ts';
+import type { CommandContext, Outcome } from './command-context.ts';
+import { findMachine } from './find-machine.ts';
+
+/** `/vyx diagnose <machine>`: the catalogue run now on live evidence, shown privately. */
+export async function diagnoseCommand(ctx: CommandContext, machineId: string | undefined): Promise<Outcome> {
+  const first = authorize(ctx.identity, { verb: 'diagnose machines' });
+  if (!first.ok) {
+    await ctx.reply(first.reason);
+    return { outcome: 'denied', detail: 'not linked' };
+  }
+  const machine = await findMachine(ctx, machineId);
+  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
+  const auth = authorize(ctx.identity, { machine, verb: 'diagnose it' });
+  if (!auth.ok) {
+    await ctx.reply(auth.reason);
+    return { outcome: 'denied', machineId: machine.machine_id };
+  }
+  const { fly, registry, config, now } = ctx.deps;
+  const gathered = await gatherEvidence(
+    [machine],
+    { fly, registry, defaultApp: config.flyApp },
+    { now: now(), stuckAfterS: config.stuckAfterS },
+  );
+  const failed = gathered.failedApps.get(machine.fly_app ?? config.flyApp);
+  if (failed) throw failed;
+  const d = runDiagnosis(gathered.inputs[0]!);
+  const healthy = machine.status === 'running' && d.code === 'UNKNOWN';
+  await ctx.reply(
+    healthy
+      ? `Machine \`${machine.machine_id}\` is running and nothing looks wrong.`
+      : diagnosisCard(d, {
+          machineId: machine.machine_id,
+          ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),
+          buttons: ['destroy', 'retry'],
+        }),
+  );
+  return { outcome: 'ok', machineId: machine.machine_id, detail: d.code };
+}

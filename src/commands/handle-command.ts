@@ -1,0 +1,106 @@
+import { isVyxError } from '../errors/vyx-error.ts';
+import type { CommandContext, Outcome } from './command-context.ts';
+import { destroy } from './destroy.ts';
+import { diagnoseCommand } from './diagnose.ts';
+import { helpCard } from './help.ts';
+import { link } from './link.ts';
+import { list } from './list.ts';
+import { parseCommand } from './parse-command.ts';
+import { start } from './start.ts';
+import { status } from './status.ts';
+
+/** A failure in words for the asker: code, what happened, what to do. Never a stack trace. */
+export function failureText(err: unknown): string {
+  if (isVyxError(err)) return `:x: *${err.code}*: ${err.message}\n${err.suggestion}`;
+  return ':x: Something went wrong on my side; it has been logged. Try again in a minute.';
+}
+
+/**
+ * `/vyx <text>`: parse, authorize, act, answer privately, and write the audit log — whatever
+ * happens, nothing escapes and nothing is left unanswered.
+ */
+export async function handleCommand(ctx: CommandContext, text: string): Promise<Outcome> {
+  const parsed = parseCommand(text);
+  let outcome: Outcome;
+  let name = parsed.ok ? parsed.command.name : 'invalid';
+  try {
+    if (!parsed.ok) {
+      await ctx.reply({
+        text: `${parsed.problem}\nUsage: ${parsed.usage}`,
+        blocks: [
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: `${parsed.problem}\n*Usage*\n\`\`\`${parsed.usage}\`\`\`` },
+          },
+        ],
+      });
+      outcome = { outcome: 'invalid', detail: parsed.problem };
+    } else {
+      const c = parsed.command;
+      name = c.name;
+      switch (c.name) {
+        case 'help':
+          await ctx.reply(helpCard());
+          outcome = { outcome: 'ok' };
+          break;
+        case 'start':
+          outcome = await start(ctx, c);
+          break;
+        case 'status':
+          outcome = await status(ctx, c.machineId);
+          break;
+        case 'list':
+          outcome = await list(ctx);
+          break;
+        case 'destroy':
+          outcome = await destroy(ctx, c.machineId);
+          break;
+        case 'diagnose':
+          outcome = await diagnoseCommand(ctx, c.machineId);
+          break;
+        case 'link':
+          outcome = await link(ctx, c);
+          break;
+      }
+    }
+  } catch (err) {
+    ctx.deps.logger.error(
+      {
+        err: isVyxError(err)
+          ? err.toJSON()
+          : { message: (err as Error)?.message, stack: (err as Error)?.stack },
+        requestId: ctx.requestId,
+      },
+      `/vyx ${name} failed`,
+    );
+    await ctx.reply(failureText(err)).catch(() => {});
+    outcome = { outcome: 'error', detail: isVyxError(err) ? err.code : 'internal error' };
+  }
+  await audit(ctx, 'command', name, text, outcome);
+  return outcome;
+}
+
+export async function audit(
+  ctx: CommandContext,
+  action: 'command' | 'button',
+  name: string,
+  args: string,
+  o: Outcome,
+): Promise<void> {
+  await ctx.deps.store
+    .recordAudit({
+      action,
+      name,
+      outcome: o.outcome,
+      slackTeamId: ctx.teamId,
+      slackUserId: ctx.slackUserId,
+      ...(ctx.identity ? { userId: ctx.identity.user_id } : {}),
+      args: args.slice(0, 500),
+      ...(o.machineId ? { machineId: o.machineId } : {}),
+      ...(o.detail ? { detail: o.detail.slice(0, 500) } : {}),
+      requestId: ctx.requestId,
+    })
+    .catch((err: unknown) =>
+      ctx.deps.logger.error({ err: (err as Error).message, requestId: ctx.requestId }, 'audit write failed'),
+    );
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/** What `/vyx …` can ask, parsed and validated. Nothing here has side effects. */
+export type VyxCommand =
+  | { name: 'help' }
+  | { name: 'start'; region?: string; image?: string }
+  | { name: 'status'; machineId?: string }
+  | { name: 'list' }
+  | { name: 'destroy'; machineId?: string }
+  | { name: 'diagnose'; machineId: string }
+  | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
+
+export type ParseResult = { ok: true; command: VyxCommand } | { ok: false; problem: string; usage: string };
+
+export const USAGE: Record<VyxCommand['name'], string> = {
+  help: '/vyx help',
+  start: '/vyx start [--region ams] [--image TAG]',
+  status: '/vyx status [machine]',
+  list: '/vyx list',
+  destroy: '/vyx destroy [machine]',
+  diagnose: '/vyx diagnose <machine>',
+  link: '/vyx link @user <vyx-user-id> [admin]',
+};
+
+export const HELP_LINES: [string, string][] = [
+  [USAGE.start, 'start your cloud machine (one at a time)'],
+  [USAGE.status, 'show your machine, or the one named'],
+  [USAGE.list, 'list your machines (admins: everyone’s)'],
+  [USAGE.destroy, 'destroy your machine (asks first; admins may destroy anyone’s)'],
+  [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
+  [USAGE.link, 'admins: link a Slack user to a vyx user id'],
+  [USAGE.help, 'this list'],
+];
+
+const machineId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'a machine id looks like vyx-63eea370');
+const region = z.string().regex(/^[a-z]{3}$/, 'a Fly region is three lowercase letters, e.g. ams, iad, cdg');
+// A tag (v42, 2026-11-23.1) or a full reference (registry.fly.io/vyx-app:v42, …@sha256:…).
+const image = z
+  .string()
+  .regex(
+    /^(?:[a-z0-9.-]+(?::\d+)?\/)?(?:[a-z0-9._-]+\/)*[a-z0-9._-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    'an image is a tag like v42 or a reference like registry.fly.io/vyx-app:v42',
+  );
+const vyxUserId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/, 'a vyx user id has no spaces');
+/** Slack escapes a mention as <@U123> or <@U123|name>. */
+const mention = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/;
+
+const fail = (name: VyxCommand['name'] | undefined, problem: string): ParseResult => ({
+  ok: false,
+  problem,
+  usage: name ? USAGE[name] : HELP_LINES.map(([u]) => u).join('\n'),
+});
+
+/** Reads `--flag value` and `--flag=value` pairs; every other word is positional. */
+function splitFlags(words: string[]): { flags: Map<string, string>; positional: string[]; problem?: string } {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith('--')) {
+      positional.push(w);
+      continue;
+    }
+    const eq = w.indexOf('=');
+    const key = (eq === -1 ? w.slice(2) : w.slice(2, eq)).toLowerCase();
+    const value = eq === -1 ? words[++i] : w.slice(eq + 1);
+    if (value === undefined || value === '' || value.startsWith('--')) {
+      return { flags, positional, problem: `--${key} needs a value` };
+    }
+    if (flags.has(key)) return { flags, positional, problem: `--${key} is given twice` };
+    flags.set(key, value);
+  }
+  return { flags, positional };
+}
+
+function check<T>(schema: z.ZodType<T>, value: string, what: string): { value: T } | { problem: string } {
+  const r = schema.safeParse(value);
+  return r.success
+    ? { value: r.data }
+    : { problem: `${what} \`${value.slice(0, 80)}\`: ${r.error.issues[0]?.message}` };
+}
+
+/** Parses the text after `/vyx`. Bad input gets a problem in words and the usage. */
+export function parseCommand(text: string): ParseResult {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const [sub, ...rest] = words;
+  if (sub === undefined || sub.toLowerCase() === 'help') return { ok: true, command: { name: 'help' } };
+  const name = sub.toLowerCase() as VyxCommand['name'];
+  if (!(name in USAGE))
+    return fail(undefined, `I don't know \`${sub.slice(0, 40)}\`. These are the commands:`);
+  const { flags, positional, problem } = splitFlags(rest);
+  if (problem) return fail(name, problem);
+  const allowed: Record<VyxCommand['name'], string[]> = {
+    help: [],
+    start: ['region', 'image'],
+    status: [],
+    list: [],
+    destroy: [],
+    diagnose: [],
+    link: [],
+  };
+  for (const key of flags.keys()) {
+    if (!allowed[name].includes(key)) return fail(name, `\`/vyx ${name}\` has no option --${key}`);
+  }
+  const maxPositional: Record<VyxCommand['name'], number> = {
+    help: 0,
+    start: 0,
+    status: 1,
+    list: 0,
+    destroy: 1,
+    diagnose: 1,
+    link: 3,
+  };
+  if (positional.length > maxPositional[name]) {
+    return fail(
+      name,
+      `too many words after \`/vyx ${name}\`: ${positional.slice(maxPositional[name]).join(' ').slice(0, 80)}`,
+    );
+  }
+
+  switch (name) {
+    case 'help':
+    case 'list':
+      return { ok: true, command: { name } };
+    case 'start': {
+      const command: VyxCommand = { name: 'start' };
+      const r = flags.get('region');
+      if (r !== undefined) {
+        const c = check(region, r, 'region');
+        if ('problem' in c) return fail(name, c.problem);
+        command.region = c.value;
+      }
+      const img = flags.get('image');
+      if (img !== undefined) {
+        const c = check(image, img, 'image');
+        if ('problem' in c) return fail(name, c.problem);
+        command.image = c.value;
+      }
+      return { ok: true, command };
+    }
+    case 'status':
+    case 'destroy': {
+      const id = positional[0];
+      if (id === undefined) return { ok: true, command: { name } };
+      const c = check(machineId, id, 'machine');
+      return 'problem' in c ? fail(name, c.problem) : { ok: true, command: { name, machineId: c.value } };
+    }
+    case 'diagnose': {
+      const id = positional[0];
+      if (id === undefined) return fail(name, 'name the machine to diagnose');
+      const c = check(machineId, id, 'machine');
+      return 'problem' in c ? fail(name, c.problem) : { ok: true, command: { name, machineId: c.value } };
+    }
+    case 'link': {
+      const [who, userId, role] = positional;
+      if (who === undefined || userId === undefined)
+        return fail(name, 'name the Slack user (as @mention) and the vyx user id');
+      const m = mention.exec(who);
+      if (!m) return fail(name, `\`${who.slice(0, 40)}\` is not a Slack @mention`);
+      const c = check(vyxUserId, userId, 'vyx user id');
+      if ('problem' in c) return fail(name, c.problem);
+      if (role !== undefined && role.toLowerCase() !== 'admin')
+        return fail(name, `the last word may only be \`admin\`, not \`${role.slice(0, 20)}\``);
+      return {
+        ok: true,
+        command: { name, slackUserId: m[1]!, userId: c.value, role: role ? 'admin' : 'member' },
+      };
+    }
+  }
+}

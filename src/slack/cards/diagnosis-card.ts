@@ -1,0 +1,74 @@
+import type { Diagnosis } from '../../diagnose/diagnosis.ts';
+import type { KnownBlock } from './card-parts.ts';
+import { ACTIONS, button, clip, destroyButton, escapeMrkdwn } from './card-parts.ts';
+import type { Card } from './status-card.ts';
+
+export interface DiagnosisCardOptions {
+  machineId: string;
+  /** Where the runbook for each code lives (e.g. a repository URL ending in docs/diagnoses/). */
+  runbookBaseUrl?: string;
+  /** "still stuck ×3 over 20 min" for a folded reminder. */
+  reminder?: string;
+  /** Buttons: Destroy and Retry for a row; Silence for alerts. */
+  buttons?: ('destroy' | 'retry' | 'silence' | 'diagnose')[];
+}
+
+const CERTAINTY: Record<Diagnosis['certainty'], string> = {
+  certain: 'certain',
+  likely: 'likely',
+  possible: 'a guess',
+};
+
+/** The diagnosis card: code, summary, evidence table, fix, runbook link, and buttons. */
+export function diagnosisCard(
+  d: Pick<Diagnosis, 'code' | 'summary' | 'evidence' | 'fix' | 'certainty'>,
+  options: DiagnosisCardOptions,
+): Card {
+  const runbook = options.runbookBaseUrl
+    ? `${options.runbookBaseUrl.replace(/\/?$/, '/')}${d.code}.md`
+    : undefined;
+  const evidence = d.evidence
+    .slice(0, 12)
+    .map((e) => `• *${escapeMrkdwn(e.fact)}*: ${escapeMrkdwn(e.value)} _(${e.source})_`)
+    .join('\n');
+  const head = options.reminder
+    ? `:repeat: *${d.code}* — ${escapeMrkdwn(options.reminder)}`
+    : `:rotating_light: *${d.code}* (${CERTAINTY[d.certainty]})`;
+  const buttons = (options.buttons ?? ['destroy', 'retry']).map((b) =>
+    b === 'destroy'
+      ? destroyButton(options.machineId)
+      : b === 'retry'
+        ? button('Retry', ACTIONS.retry, options.machineId, { style: 'primary' })
+        : b === 'silence'
+          ? button('Silence', ACTIONS.silence, `${options.machineId}|${d.code}`)
+          : button('Diagnose', ACTIONS.diagnose, options.machineId),
+  );
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: clip(`${head}\n${escapeMrkdwn(d.summary)}`, 3000) } },
+    ...(evidence
+      ? [
+          {
+            type: 'section' as const,
+            text: { type: 'mrkdwn' as const, text: clip(`*Evidence*\n${evidence}`, 3000) },
+          },
+        ]
+      : []),
+    { type: 'section', text: { type: 'mrkdwn', text: clip(`*Fix*\n${escapeMrkdwn(d.fix)}`, 3000) } },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `machine \`${options.machineId}\`${runbook ? ` · <${runbook}|runbook for ${d.code}>` : ''}`,
+        },
+      ],
+    },
+    ...(buttons.length
+      ? [{ type: 'actions' as const, block_id: `diagnosis:${options.machineId}`, elements: buttons }]
+      : []),
+  ];
+  return {
+    text: `${options.reminder ? `${d.code} — ${options.reminder}` : d.code} on ${options.machineId}: ${d.summary} Fix: ${d.fix}${runbook ? ` Runbook: ${runbook}` : ''}`,
+    blocks,
+  };
+}

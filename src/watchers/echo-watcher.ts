@@ -1,0 +1,253 @@
+import { isVyxError } from '../errors/vyx-error.ts';
+import type { Logger } from '../logger.ts';
+import { statusCard } from '../slack/cards/status-card.ts';
+import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { ClaimedEvent } from '../store/store-schemas.ts';
+import type { VyxStore } from '../store/vyx-store.ts';
+import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
+
+export interface EchoWatcherOptions {
+  store: VyxStore;
+  slack: SlackPoster;
+  logger: Logger;
+  /** This replica's name (leases are held under it). */
+  owner: string;
+  /** Where events of rows with no channel go (rows the bot did not start, orphans). */
+  alertChannel?: string;
+  runbookBaseUrl?: string;
+  now?: () => Date;
+  /** Polling is the guarantee; LISTEN only wakes it sooner. */
+  pollMs?: number;
+  /** Messages a second into one channel (Slack allows about one, with short bursts); 0 = no limit. */
+  perChannelPerSecond?: number;
+  /** The burst a channel may take before pacing starts. */
+  perChannelBurst?: number;
+  /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
+  subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+}
+
+/** How long events of a row with a channel but no thread yet wait for the parent message. */
+const THREAD_GRACE_MS = 15_000;
+
+interface Outgoing {
+  channel: string;
+  threadTs?: string;
+  events: ClaimedEvent[];
+}
+
+/**
+ * Delivers the outbox into Slack: each machine's events as thread replies (a channel message when
+ * the row has no thread), folded per machine, the parent card updated, each event acknowledged with
+ * the Slack ts. At-least-once underneath, exactly-once visible: a redelivered event is first looked
+ * for in the thread (its post carries the event ids as message metadata).
+ */
+export class EchoWatcher {
+  private readonly o: Required<Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe'>> &
+    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe'>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
+  delivered = 0;
+  pending = 0;
+
+  constructor(options: EchoWatcherOptions) {
+    this.o = {
+      now: () => new Date(),
+      pollMs: 1_000,
+      perChannelPerSecond: 1,
+      perChannelBurst: 10,
+      ...options,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.o.pollMs);
+    this.timer.unref?.();
+    if (this.o.subscribe) {
+      try {
+        this.unsubscribe = await this.o.subscribe(() => this.wake());
+      } catch (err) {
+        this.o.logger.warn({ err: errMsg(err) }, 'echo: LISTEN unavailable; polling only');
+      }
+    }
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.unsubscribe?.().catch(() => {});
+    await this.running;
+    // Give back anything still claimed so another replica delivers it at once.
+    await this.o.store.releaseEvents(this.o.owner).catch(() => {});
+  }
+
+  /** Runs a tick now, or right after the one in progress (ticks never overlap). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.tick()
+      .then(
+        () => undefined,
+        (err: unknown) => this.o.logger.error({ err: errMsg(err) }, 'echo tick failed'),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** One pass: claim, post, acknowledge. Returns how many events were handled. */
+  async tick(): Promise<number> {
+    const events = await this.o.store.claimEvents({ owner: this.o.owner, limit: 200, leaseS: 30 });
+    this.pending = events.length;
+    if (events.length === 0) return 0;
+    const byMachine = new Map<string, ClaimedEvent[]>();
+    for (const e of events) byMachine.set(e.machine_id, [...(byMachine.get(e.machine_id) ?? []), e]);
+    let handled = 0;
+    for (const machineEvents of byMachine.values()) {
+      handled += await this.deliverMachine(machineEvents);
+    }
+    this.pending = 0;
+    return handled;
+  }
+
+  private async deliverMachine(events: ClaimedEvent[]): Promise<number> {
+    const { store, logger, owner } = this.o;
+    const head = events[0]!;
+    const channel = head.slack_channel ?? this.o.alertChannel;
+    if (!channel) {
+      // Nowhere to say it: acknowledge so it does not block the machine's queue, and log it.
+      logger.warn(
+        { machineId: head.machine_id, events: events.map((e) => e.kind) },
+        'echo: no channel for these events',
+      );
+      await store.ackEvents(
+        owner,
+        events.map((e) => ({ id: e.id, slackTs: null })),
+      );
+      return events.length;
+    }
+    const threadTs = head.slack_channel ? (head.slack_thread_ts ?? undefined) : undefined;
+    if (head.slack_channel && !threadTs && Date.parse(head.created_at) > Date.now() - THREAD_GRACE_MS) {
+      // The provisioner is posting the parent message right now: wait for its thread.
+      await store.releaseEvents(
+        owner,
+        events.map((e) => e.id),
+        1,
+      );
+      return 0;
+    }
+    // Group consecutive status events into one message; each diagnosis/warning is its own message.
+    const outgoing: Outgoing[] = [];
+    for (const e of events) {
+      const last = outgoing.at(-1);
+      if (e.kind === 'status' && last?.events[0]?.kind === 'status') last.events.push(e);
+      else outgoing.push({ channel, ...(threadTs ? { threadTs } : {}), events: [e] });
+    }
+    // A row marked failed by a diagnosis in this same batch: the card already says so.
+    const diagnosed = new Set(events.filter((e) => e.kind === 'diagnosis').map((e) => String(e.detail.code)));
+    const saidByCard = (e: ClaimedEvent) =>
+      e.kind === 'status' && e.new_status === 'failed' && diagnosed.has(String(e.detail.detail));
+    let done = 0;
+    let statusChanged = false;
+    for (const out of outgoing) {
+      // A row's first event (`starting`) needs no message: the parent card says it, and rows the
+      // bot did not start would flood the alert channel with every healthy boot.
+      const shown = out.events.filter(
+        (e) =>
+          !(e.kind === 'status' && e.old_status === null && e.new_status === 'starting') && !saidByCard(e),
+      );
+      try {
+        let ts: string | null = null;
+        if (shown.length > 0) {
+          const already = out.events.some((e) => e.attempts > 1)
+            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id)
+            : null;
+          if (already) {
+            ts = already;
+          } else {
+            await this.pace(channel);
+            const card = this.render(shown, Boolean(head.slack_channel));
+            const posted = await this.o.slack.post({
+              channel,
+              ...(threadTs ? { threadTs } : {}),
+              text: card.text,
+              blocks: card.blocks,
+              eventIds: shown.map((e) => e.id),
+            });
+            ts = posted.ts;
+          }
+        }
+        await store.ackEvents(
+          owner,
+          out.events.map((e) => ({ id: e.id, slackTs: ts })),
+        );
+        this.delivered += out.events.length;
+        done += out.events.length;
+        if (out.events.some((e) => e.kind === 'status')) statusChanged = true;
+      } catch (err) {
+        logger.warn({ err: errMsg(err), machineId: head.machine_id }, 'echo: post failed; will retry');
+        const rest = events.filter((e) => !events.slice(0, done).includes(e)).map((e) => e.id);
+        await store.releaseEvents(owner, rest, 5).catch(() => {});
+        break;
+      }
+    }
+    if (statusChanged && threadTs) await this.updateParent(head.machine_id, channel, threadTs);
+    return done;
+  }
+
+  private render(events: ClaimedEvent[], hasRow: boolean) {
+    const e = events[0]!;
+    if (e.kind === 'status') return statusLine(events);
+    if (e.kind === 'warning') return warningMessage(e);
+    return diagnosisMessage(e, this.o.runbookBaseUrl, hasRow);
+  }
+
+  private async updateParent(machineId: string, channel: string, ts: string): Promise<void> {
+    try {
+      const row = await this.o.store.getMachine(machineId);
+      const card = statusCard(
+        row,
+        this.o.now(),
+        row.requested_by ? { title: `Machine ${machineId} for <@${row.requested_by}>` } : {},
+      );
+      await this.o.slack.update({ channel, ts, text: card.text, blocks: card.blocks });
+    } catch (err) {
+      this.o.logger.warn({ err: errMsg(err), machineId }, 'echo: could not update the parent card');
+    }
+  }
+
+  /** Keeps a channel at about one message a second after a short burst (a token bucket): waits, never drops. */
+  private async pace(channel: string): Promise<void> {
+    const rate = this.o.perChannelPerSecond;
+    if (rate <= 0) return;
+    const now = Date.now();
+    const b = this.buckets.get(channel) ?? { tokens: this.o.perChannelBurst, at: now };
+    b.tokens = Math.min(this.o.perChannelBurst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens < 1) {
+      const wait = ((1 - b.tokens) / rate) * 1000;
+      await new Promise((r) => setTimeout(r, wait));
+      b.tokens = 1;
+      b.at = Date.now();
+    }
+    b.tokens -= 1;
+    this.buckets.set(channel, b);
+  }
+}
+
+function errMsg(err: unknown): string {
+  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
+}

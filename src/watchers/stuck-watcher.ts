@@ -1,0 +1,225 @@
+import { type ScheduledTask, schedule, validate } from 'node-cron';
+import { diagnose } from '../diagnose/diagnose.ts';
+import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
+import { isVyxError, VyxError } from '../errors/vyx-error.ts';
+import type { FlyMachinesClient } from '../fly/machines-client.ts';
+import type { RegistryClient } from '../fly/registry-client.ts';
+import type { Logger } from '../logger.ts';
+import type { VyxStore } from '../store/vyx-store.ts';
+import { gatherEvidence } from './gather-evidence.ts';
+
+export interface StuckWatcherOptions {
+  store: VyxStore;
+  fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
+  registry: Pick<RegistryClient, 'checkImage'>;
+  logger: Logger;
+  owner: string;
+  defaultApp: string;
+  /** node-cron expression; default every 15 s. */
+  schedule?: string;
+  /** A row `starting` for longer than this is stuck. */
+  stuckAfterS?: number;
+  /** A diagnosis still true after this long is re-notified, folded. */
+  renotifyAfterS?: number;
+  /** Leases outlive a crashed tick by this long at most. */
+  leaseS?: number;
+  now?: () => Date;
+}
+
+export interface TickReport {
+  claimed: number;
+  diagnosed: {
+    machineId: string;
+    code: string;
+    notice: 'diagnosis' | 'reminder' | null;
+    markedFailed: boolean;
+  }[];
+  orphans: number;
+  flyRequests: number;
+  /** Apps Fly could not list this tick. */
+  blind: string[];
+}
+
+/** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
+export const WATCHER_KEY = 'watcher:fly';
+
+/**
+ * Flags rows stuck in `starting`: claims them with a lease (any number of replicas, no double
+ * work), gathers live evidence in batches, diagnoses, records (dedup per row and code; the outbox
+ * carries the card to Slack), and marks the row failed when the diagnosis is certain. Also finds
+ * orphan machines, and raises one alert — not one per row — when it cannot see Fly at all.
+ */
+export class StuckWatcher {
+  private readonly o: Required<StuckWatcherOptions>;
+  private task: ScheduledTask | undefined;
+  private running: Promise<TickReport | undefined> | undefined;
+  ticks = 0;
+
+  constructor(options: StuckWatcherOptions) {
+    this.o = {
+      schedule: '*/15 * * * * *',
+      stuckAfterS: 60,
+      renotifyAfterS: 600,
+      leaseS: 60,
+      now: () => new Date(),
+      ...options,
+    };
+  }
+
+  start(): void {
+    if (!validate(this.o.schedule)) {
+      throw new VyxError(
+        'CONFIG_INVALID',
+        `VYX_STUCK_SCHEDULE \`${this.o.schedule}\` is not a cron expression`,
+        {
+          suggestion: 'Use six fields with seconds, e.g. */15 * * * * * for every 15 s.',
+        },
+      );
+    }
+    this.task = schedule(this.o.schedule, () => {
+      void this.runTick();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.stop();
+    await this.running;
+    await this.o.store.releaseLeases(this.o.owner).catch(() => {});
+  }
+
+  /** A tick unless one is still running (ticks never overlap within a replica). */
+  runTick(): Promise<TickReport | undefined> {
+    if (this.running) return this.running;
+    this.running = this.tick()
+      .catch((err: unknown) => {
+        this.o.logger.error({ err: errMsg(err) }, 'stuck watcher tick failed');
+        return undefined;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  async tick(): Promise<TickReport> {
+    const { store, logger, owner } = this.o;
+    this.ticks++;
+    const now = this.o.now();
+    const rows = await store.claimStuck({
+      owner,
+      olderThanS: this.o.stuckAfterS,
+      leaseS: this.o.leaseS,
+      limit: 10_000,
+    });
+    const report: TickReport = { claimed: rows.length, diagnosed: [], orphans: 0, flyRequests: 0, blind: [] };
+    try {
+      const apps = new Set(rows.map((r) => r.fly_app ?? this.o.defaultApp));
+      apps.add(this.o.defaultApp); // orphans are looked for even when nothing is stuck
+      const gathered = await gatherEvidence(rows, this.o, {
+        now,
+        stuckAfterS: this.o.stuckAfterS,
+        apps: [...apps],
+      });
+      report.flyRequests = gathered.requests.list + gathered.requests.secrets;
+      report.blind = [...gathered.failedApps.keys()];
+      if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
+      else await this.resolveBlind();
+
+      for (const input of gathered.inputs) {
+        const app = input.row.fly_app ?? this.o.defaultApp;
+        if (gathered.failedApps.has(app)) continue; // cannot judge without Fly; the one alert says so
+        const d = diagnose(input);
+        const r = await this.record(input.row.machine_id, d);
+        report.diagnosed.push({
+          machineId: input.row.machine_id,
+          code: d.code,
+          notice: r.notice,
+          markedFailed: r.marked_failed,
+        });
+      }
+
+      for (const [app, machines] of gathered.machinesByApp) {
+        const candidates = machines.filter(
+          (m) =>
+            m.state !== 'destroyed' &&
+            Date.parse(m.created_at ?? '') <= now.getTime() - this.o.stuckAfterS * 1000 &&
+            orphanMachine({ machine: m, app, now }) !== null,
+        );
+        if (candidates.length === 0) continue;
+        const known = new Set(await store.knownFlyIds(candidates.map((m) => m.id)));
+        for (const m of candidates) {
+          if (known.has(m.id)) continue;
+          const d = orphanMachine({ machine: m, app, now })!;
+          await this.record(`fly:${m.id}`, d);
+          report.orphans++;
+        }
+      }
+    } finally {
+      await store
+        .releaseLeases(
+          owner,
+          rows.map((r) => r.machine_id),
+        )
+        .catch((err: unknown) => {
+          logger.warn({ err: errMsg(err) }, 'could not release leases; they expire by themselves');
+        });
+    }
+    if (report.claimed || report.orphans || report.blind.length) {
+      logger.info(
+        {
+          claimed: report.claimed,
+          diagnosed: report.diagnosed.length,
+          orphans: report.orphans,
+          blind: report.blind,
+        },
+        'stuck watcher tick',
+      );
+    }
+    return report;
+  }
+
+  private record(machineId: string, d: Diagnosis) {
+    return this.o.store.recordDiagnosis({
+      machineId,
+      code: d.code,
+      summary: d.summary,
+      evidence: d.evidence,
+      fix: d.fix,
+      certainty: d.certainty,
+      markFailed: d.certainty === 'certain',
+      renotifyAfterS: this.o.renotifyAfterS,
+    });
+  }
+
+  private async recordBlind(failed: Map<string, unknown>, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const reasons = [...failed].map(([app, err]) => ({
+      fact: `listing ${app}`,
+      value: isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err),
+      source: 'fly' as const,
+      at,
+    }));
+    const first = [...failed.values()][0];
+    await this.o.store.recordDiagnosis({
+      machineId: WATCHER_KEY,
+      code: 'WATCHER_BLIND',
+      summary: `The watcher cannot see Fly (${[...failed.keys()].join(', ')}), so stuck machines are not being checked.`,
+      evidence: reasons,
+      fix: isVyxError(first)
+        ? first.suggestion
+        : 'Check FLY_API_TOKEN and that the Machines API is reachable.',
+      certainty: 'certain',
+      renotifyAfterS: this.o.renotifyAfterS,
+    });
+  }
+
+  /** Fly is visible again: a later blindness is news again. */
+  private async resolveBlind(): Promise<void> {
+    // Recording nothing is enough for dedup; the row-less key has no status to flip.
+  }
+}
+
+function errMsg(err: unknown): string {
+  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
+}

@@ -1,0 +1,242 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommand } from '../../src/commands/parse-command.ts';
+import {
+  ADMIN,
+  type BotHarness,
+  CHANNEL,
+  MEMBER,
+  OTHER,
+  STRANGER,
+  sign,
+  startBotHarness,
+} from '../helpers/bot-harness.ts';
+import { expectValidSlackTranscript } from '../helpers/slack-spec.ts';
+
+// The bot as Slack reaches it over HTTP: Bolt's real HTTPReceiver, signed requests, the Slack twin
+// as the Web API, the Fly emulator running runtime/ as machines, the Supabase twin as the database.
+describe('the Slack bot over HTTP', () => {
+  let h: BotHarness;
+  const ackMs: number[] = [];
+
+  beforeAll(async () => {
+    h = await startBotHarness();
+  });
+  afterAll(async () => {
+    if (ackMs.length) {
+      const sorted = [...ackMs].sort((a, b) => a - b);
+      console.info(
+        `ack time over ${sorted.length} commands: p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+      );
+    }
+    await h?.close();
+  });
+
+  const send = async (text: string, user = ADMIN) => {
+    const r = await h.command(text, user);
+    expect(r.status).toBe(200);
+    ackMs.push(r.ms);
+    return r;
+  };
+  const machinesOf = async (userId: string) => h.s.store.listMachines({ userId });
+
+  it('start: a parent message, thread replies as the machine moves, up to running; the card updated', async () => {
+    await send('start');
+    const [machine] = await h.until(async () => {
+      const m = await machinesOf('vyx-admin');
+      return m.length > 0 && m[0]!.slack_thread_ts ? m : undefined;
+    }, 'the row and its thread');
+    const id = machine!.machine_id;
+    const parentTs = machine!.slack_thread_ts!;
+
+    const thread = await h.until(() => {
+      const t = h.slack.thread(CHANNEL, parentTs);
+      return t.some((m) => /is now \*running\*/.test(m.text)) ? t : undefined;
+    }, 'running in the thread');
+    const texts = thread.map((m) => m.text);
+    expect(texts[0]).toContain(`Machine ${id}`);
+    expect(texts.some((t) => t.includes('created in ams'))).toBe(true);
+    expect(texts.some((t) => t.includes('Fly says the machine started'))).toBe(true);
+    expect(texts.filter((t) => /is now \*running\*/.test(t))).toHaveLength(1);
+
+    // The parent card was updated to running.
+    await h.until(
+      () => h.slack.workspace.message(CHANNEL, parentTs)?.text.includes('running'),
+      'the parent card updated',
+    );
+    const row = await h.s.store.getMachine(id);
+    expect(row.status).toBe('running');
+    expect(row.fly_machine_id).toBeTruthy();
+    expect(h.emulator.machines('vyx-app').find((m) => m.id === row.fly_machine_id)?.state).toBe('started');
+    expect(h.ephemerals(ADMIN).at(-1)).toContain('Starting your machine');
+  });
+
+  it('a second start answers with the active machine and creates nothing', async () => {
+    const before = h.emulator.machines('vyx-app').length;
+    await send('start');
+    await h.until(
+      () => h.ephemerals(ADMIN).at(-1)?.includes('You already have machine'),
+      'the existing card',
+    );
+    expect(await machinesOf('vyx-admin')).toHaveLength(1);
+    expect(h.emulator.machines('vyx-app')).toHaveLength(before);
+  });
+
+  it('status answers privately with the card', async () => {
+    const n = h.ephemerals(ADMIN).length;
+    await send('status');
+    const last = await h.until(() => h.ephemerals(ADMIN)[n], 'the status card');
+    expect(last).toMatch(/Machine vyx-[0-9a-f]{8}: running in ams/);
+  });
+
+  it('destroy asks first; the confirmed button destroys the Fly machine and the row', async () => {
+    const [machine] = await machinesOf('vyx-admin');
+    const id = machine!.machine_id;
+    const n = h.ephemerals(ADMIN).length;
+    await send('destroy');
+    await h.until(() => h.ephemerals(ADMIN).length > n, 'the confirmation');
+    expect(h.ephemerals(ADMIN).at(-1)).toContain(`Destroy machine \`${id}\``);
+    expect((await h.s.store.getMachine(id)).status).toBe('running'); // nothing happens before the press
+
+    const press = await h.press('vyx_destroy', id, ADMIN);
+    expect(press.status).toBe(200);
+    await h.until(async () => (await h.s.store.getMachine(id)).status === 'destroyed', 'the row destroyed');
+    const fly = h.emulator.machines('vyx-app').find((m) => m.id === machine!.fly_machine_id);
+    expect(fly?.state).toBe('destroyed');
+    await h.until(
+      () =>
+        h.slack.thread(CHANNEL, machine!.slack_thread_ts!).some((m) => m.text.includes('is now *destroyed*')),
+      'destroyed in the thread',
+    );
+  });
+
+  it('refuses a bad signature (401) and an old timestamp, and nothing happens', async () => {
+    const calls = h.slack.transcript().length;
+    const bad = await h.command('start', MEMBER, { signature: 'v0=deadbeef' });
+    expect(bad.status).toBe(401);
+    const old = Math.floor(Date.now() / 1000) - 6 * 60;
+    const body = 'command=%2Fvyx&text=start';
+    const stale = await fetch(h.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(old),
+        'x-slack-signature': sign(h.signingSecret, old, body),
+      },
+      body,
+    });
+    expect(stale.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await machinesOf('vyx-member')).toEqual([]);
+    expect(h.slack.transcript().length).toBe(calls);
+  });
+
+  it('an unlinked user cannot start; a member cannot destroy someone else’s machine', async () => {
+    await send('start', STRANGER);
+    await h.until(() => h.ephemerals(STRANGER).some((t) => t.includes('not linked')), 'the refusal');
+    expect(await h.s.store.listMachines({ limit: 100 })).toHaveLength(1); // only the admin's, destroyed
+
+    await send('start', OTHER);
+    const [theirs] = await h.until(async () => {
+      const m = await machinesOf('vyx-other');
+      return m[0]?.status === 'running' ? m : undefined;
+    }, 'the other member’s machine running');
+    await send(`destroy ${theirs!.machine_id}`, MEMBER);
+    await h.until(
+      () => h.ephemerals(MEMBER).some((t) => t.includes('belongs to someone else')),
+      'the refusal',
+    );
+    await h.press('vyx_destroy', theirs!.machine_id, MEMBER);
+    await h.until(
+      () => h.ephemerals(MEMBER).filter((t) => t.includes('belongs to someone else')).length >= 2,
+      'the button refused',
+    );
+    expect((await h.s.store.getMachine(theirs!.machine_id)).status).toBe('running');
+
+    const { rows } = await h.s.twin.backend.query(
+      `select name, outcome from audit_log where slack_user_id = $1 order by id`,
+      [MEMBER],
+    );
+    expect(rows.map((r) => `${r.name}:${r.outcome}`)).toEqual(
+      expect.arrayContaining(['destroy:denied', 'vyx_destroy:denied']),
+    );
+  });
+
+  it('1,000 random command texts each get a private answer; nothing escapes; nothing is created', async () => {
+    const rows = (await h.s.store.listMachines({ limit: 1000 })).length;
+    const flyMachines = h.emulator.machines('vyx-app').length;
+    const words = [
+      'start',
+      'status',
+      'destroy',
+      'list',
+      'diagnose',
+      'link',
+      'help',
+      '--region',
+      '--image',
+      '--x',
+      'ams',
+      '<@U1>',
+      '😀',
+      "'; drop table cloud_machines; --",
+      '\u0000',
+      '%00',
+      '$(rm -rf /)',
+      'vyx-00000000',
+      '--region=',
+      '-',
+      '``',
+      '*bold*',
+      '<!channel>',
+    ];
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const texts: string[] = [];
+    while (texts.length < 1000) {
+      const n = Math.floor(rnd() * 6);
+      const parts = Array.from({ length: n }, () =>
+        rnd() < 0.6
+          ? words[Math.floor(rnd() * words.length)]!
+          : String.fromCharCode(
+              ...Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => 32 + Math.floor(rnd() * 0x2fff)),
+            ),
+      );
+      if (rnd() < 0.02) parts.push('x'.repeat(3000));
+      const text = parts.join(' ');
+      // A well-formed start or destroy would act, which is right: keep only texts that must not.
+      const parsed = parseCommand(text);
+      if (parsed.ok && ['start', 'destroy', 'link'].includes(parsed.command.name)) continue;
+      texts.push(text);
+    }
+    const before = h.ephemerals(MEMBER).length;
+    for (let i = 0; i < texts.length; i += 20) {
+      const batch = await Promise.all(texts.slice(i, i + 20).map((t) => h.command(t, MEMBER)));
+      for (const r of batch) expect(r.status).toBe(200);
+    }
+    await h.until(() => h.ephemerals(MEMBER).length >= before + 1000, 'an answer to each', 60_000);
+    expect(h.ephemerals(MEMBER).length).toBe(before + 1000);
+    expect(
+      h
+        .ephemerals(MEMBER)
+        .slice(before)
+        .some((t) => /at \w+ \(|Error:|stack/i.test(t)),
+    ).toBe(false);
+    expect((await h.s.store.listMachines({ limit: 1000 })).length).toBe(rows);
+    expect(h.emulator.machines('vyx-app').length).toBe(flyMachines);
+    expect(h.logs.some((l) => /"level":50.*\/vyx/.test(l) && !/STORE_|FLY_/.test(l))).toBe(false);
+  });
+
+  it('every Slack call validates against the Web API spec, and no secret value reaches Slack or the logs', async () => {
+    expectValidSlackTranscript(h.slack.transcript());
+    const secrets = [h.s.twin.serviceKey, h.slack.botToken, h.emulator.token, h.signingSecret];
+    const everything =
+      JSON.stringify(h.slack.transcript()) +
+      JSON.stringify(h.slack.workspace.ephemerals()) +
+      h.logs.join('\n');
+    for (const secret of secrets) expect(everything.includes(secret), 'a secret value leaked').toBe(false);
+    expect(h.logs.length).toBeGreaterThan(0);
+  });
+});
