@@ -209,7 +209,13 @@ export class Provisioner {
         },
       });
       flyMachineId = created.id;
-      machine = await store.attachFlyMachine(id, created.id, config.flyApp);
+      try {
+        machine = await store.attachFlyMachine(id, created.id, config.flyApp);
+      } catch (err) {
+        // A machine no row points at is an orphan: take it back down rather than leave it running.
+        await fly.destroy(config.flyApp, created.id, { force: true }).catch(() => {});
+        throw err;
+      }
       await reply(`Fly machine \`${created.id}\` created in ${region} from \`${image}\`; booting…`);
       const waited = await fly.wait(config.flyApp, created.id, {
         state: 'started',

@@ -123,13 +123,15 @@ export class StuckWatcher {
       });
       report.flyRequests = gathered.requests.list + gathered.requests.secrets;
       report.blind = [...gathered.failedApps.keys()];
+      // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
-      else await this.resolveBlind();
 
       for (const input of gathered.inputs) {
         const app = input.row.fly_app ?? this.o.defaultApp;
         if (gathered.failedApps.has(app)) continue; // cannot judge without Fly; the one alert says so
         const d = diagnose(input);
+        // Fly is still bringing it up (under its own five-minute line): nothing to say yet.
+        if (d.code === 'UNKNOWN' && ['created', 'starting'].includes(input.machine?.state ?? '')) continue;
         const r = await this.record(input.row.machine_id, d);
         report.diagnosed.push({
           machineId: input.row.machine_id,
@@ -212,11 +214,6 @@ export class StuckWatcher {
       certainty: 'certain',
       renotifyAfterS: this.o.renotifyAfterS,
     });
-  }
-
-  /** Fly is visible again: a later blindness is news again. */
-  private async resolveBlind(): Promise<void> {
-    // Recording nothing is enough for dedup; the row-less key has no status to flip.
   }
 }
 

@@ -1,14 +1,20 @@
+import { describeMachineExitCode } from '../../contract/machine-exit-codes.ts';
 import { latestExit } from '../../fly/fly-types.ts';
 import type { DiagnosisRule } from '../diagnosis.ts';
 import { machineEvidence, rowEvidence } from '../evidence.ts';
 
 const MEANING: Record<number, string> = {
   1: 'a general error',
-  78: 'a configuration error (EX_CONFIG): the runtime refused its environment',
   126: 'the command could not be executed',
   127: 'the command was not found',
   137: 'it was killed (SIGKILL)',
 };
+
+/** Words for an exit code: the runtime's own codes first (src/contract/machine-exit-codes.ts). */
+function meaningOf(code: number): string | undefined {
+  const runtime = describeMachineExitCode(code);
+  return MEANING[code] ?? (runtime.startsWith('the workload') ? undefined : runtime);
+}
 
 /** The machine's process exited non-zero while the row waited for `running`. */
 export const bootCrash: DiagnosisRule = (input) => {
@@ -17,7 +23,7 @@ export const bootCrash: DiagnosisRule = (input) => {
   const exit = latestExit(machine);
   const code = exit?.exitEvent.exit_code;
   if (exit === undefined || code === undefined || code === null || code === 0) return null;
-  const meaning = MEANING[code];
+  const meaning = meaningOf(code);
   return {
     code: 'BOOT_CRASH',
     summary: `The machine's process exited with code ${code}${meaning ? `, ${meaning}` : ''}, before it reported running.`,

@@ -1,10 +1,8 @@
 import { checkMachineEnvNames, describeMachineEnvProblem } from '../../contract/machine-env.ts';
+import { MACHINE_EXIT_CODES } from '../../contract/machine-exit-codes.ts';
 import { latestExit } from '../../fly/fly-types.ts';
 import type { DiagnosisRule } from '../diagnosis.ts';
 import { envNamesOf, fact, machineEvidence, rowEvidence } from '../evidence.ts';
-
-/** The runtime's exit code for an environment it cannot use (EX_CONFIG). */
-const EX_CONFIG = 78;
 
 /**
  * A variable of the machine env contract is neither in config.env nor among the app's secrets
@@ -17,7 +15,7 @@ export const envMismatch: DiagnosisRule = (input) => {
   if (!machine?.config) return null;
   const problems = checkMachineEnvNames(envNamesOf(input)).filter((p) => p.name !== 'MACHINE_ID');
   if (problems.length === 0) return null;
-  const exitedConfig = latestExit(machine)?.exitEvent.exit_code === EX_CONFIG;
+  const exitedConfig = latestExit(machine)?.exitEvent.exit_code === MACHINE_EXIT_CODES.config;
   const aliased = problems.some((p) => p.aliasFound !== undefined);
   const certainty = aliased || exitedConfig || input.secretNames !== undefined ? 'certain' : 'likely';
   const names = problems.map((p) => p.name).join(', ');
