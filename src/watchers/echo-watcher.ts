@@ -22,6 +22,8 @@ export interface EchoWatcherOptions {
   perChannelPerSecond?: number;
   /** The burst a channel may take before pacing starts. */
   perChannelBurst?: number;
+  /** How long claimed events stay ours; a crashed replica's come back after this. */
+  claimLeaseS?: number;
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
 }
@@ -110,7 +112,7 @@ export class EchoWatcher {
 
   /** One pass: claim, post, acknowledge. Returns how many events were handled. */
   async tick(): Promise<number> {
-    const events = await this.o.store.claimEvents({ owner: this.o.owner, limit: 200, leaseS: 30 });
+    const events = await this.o.store.claimEvents({ owner: this.o.owner, limit: 200, leaseS: this.o.claimLeaseS });
     this.pending = events.length;
     if (events.length === 0) return 0;
     const byMachine = new Map<string, ClaimedEvent[]>();
