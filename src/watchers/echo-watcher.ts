@@ -63,6 +63,7 @@ export class EchoWatcher {
       perChannelPerSecond: 1,
       perChannelBurst: 10,
       ...options,
+      claimLeaseS: options.claimLeaseS ?? 30,
     };
   }
 
