@@ -14,8 +14,9 @@ export async function start(
     return { outcome: 'denied', detail: 'not linked' };
   }
   const { provisioner, now, config } = ctx.deps;
-  await ctx.reply('Starting your machine… I’ll post it in this channel and follow it in a thread.');
   const result = await provisioner.start({
+    onAccepted: (id) =>
+      ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),
     userId: auth.identity.user_id,
     slackTeamId: ctx.teamId,
     slackUserId: ctx.slackUserId,

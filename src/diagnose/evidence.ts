@@ -59,6 +59,12 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
   return out;
 }
 
+/** A registry's "missing" answer in words, e.g. `404 MANIFEST_UNKNOWN: manifest unknown`. */
+export function registryAnswer(check: { httpStatus: number; errorCode?: string; reason: string }): string {
+  const code = check.errorCode && !check.reason.startsWith(check.errorCode) ? ` ${check.errorCode}` : '';
+  return `${check.httpStatus}${code}: ${check.reason}`;
+}
+
 /** The image the machine runs, else the one the row asked for. */
 export function imageOf(input: DiagnosisInput): string | undefined {
   return input.machine?.config?.image ?? input.row.image ?? undefined;

@@ -2,6 +2,7 @@ import { buildMachineEnv, checkMachineEnvNames, describeMachineEnvProblem } from
 import { machineMetadata } from '../contract/machine-metadata.ts';
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { registryAnswer } from '../diagnose/evidence.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -47,6 +48,8 @@ export interface ProvisionRequest {
   region?: string;
   image?: string;
   requestId?: string;
+  /** Called once the machine is really being made (past the existing-machine check and preflight). */
+  onAccepted?: (machineId: string) => Promise<void>;
 }
 
 export type ProvisionOutcome =
@@ -121,7 +124,7 @@ export class Provisioner {
           { fact: 'image', value: image, source: 'registry', at },
           {
             fact: 'registry answer',
-            value: `${check.httpStatus}${check.errorCode ? ` ${check.errorCode}` : ''}: ${check.reason}`,
+            value: registryAnswer(check),
             source: 'registry',
             at,
           },
@@ -166,6 +169,7 @@ export class Provisioner {
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
+    await req.onAccepted?.(id).catch(() => {});
     log.info({ machineId: id, image, region }, 'provisioning');
 
     // The parent message anchors the thread (a response_url gives no ts; ephemerals cannot thread).

@@ -67,7 +67,9 @@ describe('the Slack bot over HTTP', () => {
     expect(row.status).toBe('running');
     expect(row.fly_machine_id).toBeTruthy();
     expect(h.emulator.machines('vyx-app').find((m) => m.id === row.fly_machine_id)?.state).toBe('started');
-    expect(h.ephemerals(ADMIN).at(-1)).toContain('Starting your machine');
+    expect(h.ephemerals(ADMIN)).toContainEqual(
+      `Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`,
+    );
   });
 
   it('a second start answers with the active machine and creates nothing', async () => {

@@ -1,5 +1,5 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import { fact, machineEvidence, rowEvidence } from '../evidence.ts';
+import { fact, machineEvidence, registryAnswer, rowEvidence } from '../evidence.ts';
 
 /**
  * The registry answered an authenticated 404 for the image: Fly accepted the create, the launch
@@ -16,12 +16,7 @@ export const imageTagMissing: DiagnosisRule = (input) => {
     evidence: [
       ...rowEvidence(input),
       fact(input, 'image', check.imageRef, 'registry'),
-      fact(
-        input,
-        'registry answer',
-        `${check.httpStatus}${check.errorCode ? ` ${check.errorCode}` : ''}: ${check.reason}`,
-        'registry',
-      ),
+      fact(input, 'registry answer', registryAnswer(check), 'registry'),
       ...(input.machine ? machineEvidence(input, input.machine) : [fact(input, 'Fly machine', gone!, 'fly')]),
     ],
     fix: `Push the image with that tag (or point the provisioner at a tag that exists), then /vyx start again. Pin machines to an immutable tag and keep :latest moving.`,

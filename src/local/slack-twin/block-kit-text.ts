@@ -31,14 +31,31 @@ export interface BlockTextLine {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The emoji vyxbot uses, as a terminal shows them (Slack renders the :names: itself). */
+const EMOJI: Record<string, string> = {
+  hourglass_flowing_sand: '⏳',
+  large_green_circle: '🟢',
+  red_circle: '🔴',
+  white_circle: '⚪',
+  black_circle: '⚫',
+  double_vertical_bar: '⏸',
+  grey_question: '❔',
+  rotating_light: '🚨',
+  repeat: '🔁',
+  warning: '⚠️',
+  white_check_mark: '✅',
+  x: '❌',
+};
+
 /** Slack markup to plain text. */
 export function slackText(text: string): string {
   return text
+    .replace(/:([a-z0-9_+-]+):/g, (m, name: string) => EMOJI[name] ?? m)
     .replace(/<@([A-Z0-9]+)(?:\|([^>]+))?>/g, (_m, id: string, name?: string) => `@${name ?? id}`)
     .replace(/<#([A-Z0-9]+)(?:\|([^>]*))?>/g, (_m, id: string, name?: string) => `#${name || id}`)
     .replace(/<!(here|channel|everyone)>/g, '@$1')
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/<((?:https?|file|mailto):[^|>]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<((?:https?|file|mailto):[^>]+)>/g, '$1')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');

@@ -16,7 +16,7 @@ export interface Card {
   blocks: KnownBlock[];
 }
 
-/** The machine's card: status, region, image, age, heartbeat, last diagnosis, and what you can do. */
+/** The machine's card (`title` is ours, mrkdwn allowed): status, region, image, age, heartbeat, last diagnosis, and what you can do. */
 export function statusCard(machine: CloudMachine, now: Date, options: { title?: string } = {}): Card {
   const emoji = STATUS_EMOJI[machine.status] ?? ':grey_question:';
   const title = options.title ?? `Machine ${machine.machine_id}`;
@@ -49,7 +49,7 @@ export function statusCard(machine: CloudMachine, now: Date, options: { title?: 
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: `${emoji} *${escapeMrkdwn(title)}* is *${machine.status}*` },
+        text: { type: 'mrkdwn', text: `${emoji} *${title}* is *${machine.status}*` },
       },
       fieldsSection(fields),
       { type: 'actions', block_id: `machine:${machine.machine_id}`, elements: buttons },
