@@ -205,6 +205,51 @@ export class VyxStore {
     );
   }
 
+  /**
+   * Many diagnoses in one call (the watcher's tick), each recorded exactly as `recordDiagnosis`
+   * records one. Returns, in order, what each produced.
+   */
+  recordDiagnoses(
+    items: Omit<RecordDiagnosisInput, 'renotifyAfterS'>[],
+    renotifyAfterS?: number,
+  ): Promise<
+    { machine_id: string; code: string; notice: 'diagnosis' | 'reminder' | null; marked_failed: boolean }[]
+  > {
+    return this.call(
+      'vyx_record_diagnoses',
+      {
+        p_items: items.map((i) => ({
+          machine_id: i.machineId,
+          code: i.code,
+          summary: i.summary,
+          evidence: i.evidence,
+          fix: i.fix,
+          certainty: i.certainty,
+          mark_failed: i.markFailed ?? false,
+        })),
+        p_renotify_after_s: renotifyAfterS,
+      },
+      z.array(
+        z.object({
+          machine_id: z.string(),
+          code: z.string(),
+          notice: z.enum(['diagnosis', 'reminder']).nullable(),
+          marked_failed: z.boolean(),
+        }),
+      ),
+    );
+  }
+
+  /** Renews the claim on these events; returns the ids still this owner's (fencing before a post). */
+  async renewEvents(owner: string, ids: number[], leaseS?: number): Promise<number[]> {
+    const rows = await this.call(
+      'vyx_renew_events',
+      { p_owner: owner, p_ids: ids, p_lease_s: leaseS },
+      z.array(z.coerce.number().int()),
+    );
+    return rows;
+  }
+
   claimEvents(input: { owner: string; limit?: number; leaseS?: number }): Promise<ClaimedEvent[]> {
     return this.call(
       'vyx_claim_events',

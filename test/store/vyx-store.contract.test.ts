@@ -163,6 +163,55 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     expect(kinds).toEqual(['starting', 'diagnosis', 'failed', 'reminder']);
   });
 
+  it('records many diagnoses in one call exactly as one at a time', async () => {
+    const a = (await begin()).machine.machine_id;
+    const b = (await begin()).machine.machine_id;
+    const item = (machineId: string, code: string, markFailed: boolean) => ({
+      machineId,
+      code,
+      summary: `${code} on ${machineId}`,
+      evidence: [{ fact: 'f', value: 'v', source: 'fly' }],
+      fix: 'fix it',
+      certainty: markFailed ? ('certain' as const) : ('likely' as const),
+      markFailed,
+    });
+    const first = await s.store.recordDiagnoses([
+      item(a, 'MACHINE_GONE', true),
+      item(b, 'RUNTIME_SILENT', false),
+    ]);
+    expect(first).toEqual([
+      { machine_id: a, code: 'MACHINE_GONE', notice: 'diagnosis', marked_failed: true },
+      { machine_id: b, code: 'RUNTIME_SILENT', notice: 'diagnosis', marked_failed: false },
+    ]);
+    const again = await s.store.recordDiagnoses([item(b, 'RUNTIME_SILENT', false)]);
+    expect(again[0]?.notice).toBeNull();
+    expect((await s.store.recordDiagnoses([item(b, 'RUNTIME_SILENT', false)], 0))[0]?.notice).toBe(
+      'reminder',
+    );
+    expect((await s.store.getMachine(a)).status).toBe('failed');
+    expect((await s.store.getMachine(b)).diagnosis?.code).toBe('RUNTIME_SILENT');
+    const kinds = (await s.store.machineEvents(a)).map((e) => (e.kind === 'status' ? e.new_status : e.kind));
+    expect(kinds).toEqual(['starting', 'diagnosis', 'failed']);
+  });
+
+  it('fences a post: renewing a claim another replica took returns nothing', async () => {
+    const { machine } = await begin();
+    const [event] = (await s.store.claimEvents({ owner: 'slow', limit: 1000, leaseS: 1 })).filter(
+      (e) => e.machine_id === machine.machine_id,
+    );
+    expect(await s.store.renewEvents('slow', [event!.id], 1)).toEqual([event!.id]);
+    await s.twin.backend.query(
+      `update machine_events set claim_until = now() - interval '1 second' where id = $1`,
+      [event!.id],
+    );
+    const taken = (await s.store.claimEvents({ owner: 'fast', limit: 1000 })).filter(
+      (e) => e.id === event!.id,
+    );
+    expect(taken).toHaveLength(1);
+    expect(await s.store.renewEvents('slow', [event!.id])).toEqual([]);
+    await s.store.ackEvents('fast', [{ id: event!.id, slackTs: '1.1' }]);
+  });
+
   it('a flagged machine that comes up yields a resolved status event', async () => {
     const { machine } = await begin();
     await s.store.recordDiagnosis({
