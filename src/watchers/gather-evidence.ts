@@ -28,19 +28,50 @@ export function matchMachine(
   row: CloudMachine,
   machines: Machine[],
 ): { machine: Machine; by: MachineMatch } | null {
-  if (row.fly_machine_id) {
-    const m = machines.find((x) => x.id === row.fly_machine_id);
-    return m ? { machine: m, by: 'fly_machine_id' } : null;
+  return indexMachines(machines).match(row);
+}
+
+/**
+ * `matchMachine` for many rows against one app's list: the list is indexed once (by id, by our
+ * metadata, by MACHINE_ID, by USER_ID) instead of searched once per row. Same answers: the first
+ * machine in list order wins, and for USER_ID the newest (the first of equally new ones).
+ */
+export function indexMachines(machines: Machine[]): {
+  match(row: CloudMachine): { machine: Machine; by: MachineMatch } | null;
+} {
+  const byId = new Map<string, Machine>();
+  const byMeta = new Map<string, Machine>();
+  const byEnv = new Map<string, Machine>();
+  const byUser = new Map<string, Machine>();
+  const first = (map: Map<string, Machine>, key: string | undefined, m: Machine) => {
+    if (key !== undefined && !map.has(key)) map.set(key, m);
+  };
+  for (const m of machines) {
+    first(byId, m.id, m);
+    first(byMeta, m.config?.metadata[METADATA_MACHINE_ID], m);
+    const env = m.config?.env;
+    first(byEnv, env?.MACHINE_ID, m);
+    const user = env?.USER_ID;
+    // The web UI's machines carry USER_ID even when MACHINE_ID is missing (incident 000): the newest.
+    if (user !== undefined && !env?.MACHINE_ID) {
+      const best = byUser.get(user);
+      if (!best || (m.created_at ?? '').localeCompare(best.created_at ?? '') > 0) byUser.set(user, m);
+    }
   }
-  const byMeta = machines.find((x) => x.config?.metadata[METADATA_MACHINE_ID] === row.machine_id);
-  if (byMeta) return { machine: byMeta, by: 'metadata' };
-  const byEnv = machines.find((x) => x.config?.env.MACHINE_ID === row.machine_id);
-  if (byEnv) return { machine: byEnv, by: 'env_machine_id' };
-  // The web UI's machines carry USER_ID even when MACHINE_ID is missing (incident 000): the newest.
-  const byUser = machines
-    .filter((x) => x.config?.env.USER_ID === row.user_id && !x.config?.env.MACHINE_ID)
-    .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''))[0];
-  return byUser ? { machine: byUser, by: 'env_user_id' } : null;
+  return {
+    match(row) {
+      if (row.fly_machine_id) {
+        const m = byId.get(row.fly_machine_id);
+        return m ? { machine: m, by: 'fly_machine_id' } : null;
+      }
+      const meta = byMeta.get(row.machine_id);
+      if (meta) return { machine: meta, by: 'metadata' };
+      const env = byEnv.get(row.machine_id);
+      if (env) return { machine: env, by: 'env_machine_id' };
+      const user = byUser.get(row.user_id);
+      return user ? { machine: user, by: 'env_user_id' } : null;
+    },
+  };
 }
 
 /**
@@ -76,10 +107,9 @@ export async function gatherEvidence(
     }),
   );
 
-  const matched = rows.map((row) => {
-    const machines = machinesByApp.get(appOf(row));
-    return machines ? matchMachine(row, machines) : null;
-  });
+  const indexes = new Map<string, ReturnType<typeof indexMachines>>();
+  for (const [app, machines] of machinesByApp) indexes.set(app, indexMachines(machines));
+  const matched = rows.map((row) => indexes.get(appOf(row))?.match(row) ?? null);
   const imageOf = (row: CloudMachine, i: number) =>
     matched[i]?.machine.config?.image ?? row.image ?? undefined;
   const images = [...new Set(rows.map(imageOf).filter((x): x is string => x !== undefined))];

@@ -1,0 +1,116 @@
+// The bot in a process of its own (as production runs it), against the services in the parent:
+// Bolt's HTTP receiver, createBot, both watchers when asked. Its event loop, CPU and RSS are its
+// own, so the load generator and the twins do not skew what is measured. IPC (fork):
+// parent → {cmd:'stats'|'tick'|'stop'}; child → {kind:'ready', url, signingSecret} | {kind:'stats', …}.
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { App, LogLevel } from '@slack/bolt';
+import { pino } from 'pino';
+import { createBot } from '../src/app/create-bot.ts';
+import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
+import { createRegistryClient } from '../src/fly/registry-client.ts';
+import { createPostgresBackend } from '../src/local/postgres-backend.ts';
+import { REDACT_PATHS } from '../src/logger.ts';
+import { slackPosterFrom } from '../src/slack/slack-poster.ts';
+import { createVyxStore } from '../src/store/vyx-store.ts';
+
+export interface BotChildInput {
+  supabaseUrl: string;
+  serviceKey: string;
+  databaseUrl: string;
+  flyUrl: string;
+  flyToken: string;
+  slackApiUrl: string;
+  slackToken: string;
+  alertChannel: string;
+  flyApp: string;
+  stuckSchedule: string;
+  stuckAfterS: number;
+  echoPollMs: number;
+  startWatchers: boolean;
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as BotChildInput;
+const signingSecret = `bench-${randomBytes(8).toString('hex')}`;
+let logLines = 0;
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    logLines += String(chunk).split('\n').length - 1;
+    done();
+  },
+});
+// production's default level (info), written to a counting sink instead of stdout
+const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.serviceKey });
+const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
+const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
+const listener = createPostgresBackend(input.databaseUrl);
+const app = new App({
+  token: input.slackToken,
+  signingSecret,
+  clientOptions: { slackApiUrl: input.slackApiUrl },
+  logLevel: LogLevel.ERROR,
+});
+const bot = createBot({
+  app,
+  store,
+  fly,
+  registry,
+  slack: slackPosterFrom(app.client),
+  logger,
+  replicaId: `bench-bot-${process.pid}`,
+  flyApp: input.flyApp,
+  flyRegion: 'ams',
+  flyImage: 'registry.fly.io/vyx-app:latest',
+  machineSupabaseUrl: input.supabaseUrl,
+  machineSupabaseServiceKey: input.serviceKey,
+  alertChannel: input.alertChannel,
+  runbookUrl: 'https://github.com/vyx/vyxbot/blob/main/docs/diagnoses/',
+  stuckSchedule: input.stuckSchedule,
+  stuckAfterS: input.stuckAfterS,
+  renotifyAfterS: 600,
+  echoPollMs: input.echoPollMs,
+  startTimeoutS: 30,
+  // as main.ts does on a local database: NOTIFY wakes the echo, polling is the guarantee
+  subscribe: (wake) => listener.listen('vyx_machine_events', () => wake()),
+});
+if (input.startWatchers) await bot.start();
+const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+
+const stats = () => ({
+  kind: 'stats',
+  heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+  externalMb: process.memoryUsage().external / 2 ** 20,
+  heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20,
+  spaces: Object.fromEntries(
+    getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.physical_space_size / 2 ** 20)]),
+  ),
+  inFlight: bot.tracker.inFlight,
+  delivered: bot.echo.delivered,
+  stuckTicks: bot.stuck.ticks,
+  rssMb: process.memoryUsage().rss / 2 ** 20,
+  peakRssMb: process.resourceUsage().maxRSS / 1024,
+  logLines,
+});
+process.on('message', (m: { cmd: string }) => {
+  if (m.cmd === 'stats') process.send?.(stats());
+  if (m.cmd === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ ...stats(), kind: 'gc' });
+  }
+  if (m.cmd === 'stop') {
+    void (async () => {
+      await app.stop().catch(() => {});
+      await bot.stop().catch(() => {});
+      await listener.close().catch(() => {});
+      process.send?.({ ...stats(), kind: 'stopped' });
+      process.disconnect?.();
+      process.exit(0);
+    })();
+  }
+});
+process.send?.({ kind: 'ready', url, signingSecret });

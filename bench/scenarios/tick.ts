@@ -1,0 +1,227 @@
+// tick, memory, growth: one stuck-watcher tick over N stuck rows spread over 20 apps, in a child
+// process (its RSS is the bot's own); the naive per-row strategy beside it, in this process.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { gatherEvidence } from '../../src/watchers/gather-evidence.ts';
+import { r1, r2, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
+import { CLAIM_SQL, CLAIM_SQL_REVERT, RECORD_DIAGNOSES_SQL, RELEASE_SQL } from '../prototype/batched-tick.ts';
+
+export const APPS = 20;
+
+export interface ChildResult {
+  wallMs: number;
+  claimed: number;
+  diagnosed: number;
+  codes: Record<string, number>;
+  flyRequestsReported: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  peakRssMb: number;
+  heapUsedMb: number;
+  phases?: Record<string, number>;
+  /** From the emulator's counters: every Fly API and registry request of the tick. */
+  flyRequests: number;
+  flyByRoute: Record<string, number>;
+}
+
+const CHILD = fileURLToPath(new URL('../tick-child.ts', import.meta.url));
+
+export async function runTickChild(
+  svc: Services,
+  mode: 'current' | 'batched',
+  o: { cpuProfDir?: string; nodeFlags?: string[] } = {},
+): Promise<ChildResult> {
+  svc.emulator.counters.reset();
+  const arg = JSON.stringify({
+    supabaseUrl: svc.twin.url,
+    serviceKey: svc.twin.serviceKey,
+    flyUrl: svc.emulator.baseUrl,
+    flyToken: svc.emulator.token,
+    mode,
+  });
+  const flags = [
+    ...(o.nodeFlags ?? []),
+    ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+  ];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...flags, CHILD, arg],
+      { timeout: 300_000, maxBuffer: 1 << 20, env: { ...process.env, LOG_LEVEL: 'silent' } },
+      (err, out, errOut) => (err ? reject(new Error(`tick child: ${err.message}\n${errOut}`)) : resolve(out)),
+    );
+  });
+  const line = stdout.trim().split('\n').at(-1) ?? '{}';
+  const byRoute = svc.emulator.counters.snapshot();
+  return {
+    ...(JSON.parse(line) as ChildResult),
+    flyRequests: svc.emulator.counters.total(),
+    flyByRoute: byRoute,
+  };
+}
+
+/**
+ * The naive strategy: for each row, ask Fly for its machine (`fly.get`) and the registry for its
+ * image, one row after the other. Evidence only; compared with the batched gatherEvidence.
+ */
+async function naiveEvidence(svc: Services): Promise<{ wallMs: number; requests: number; rows: number }> {
+  const { rows } = await svc.twin.backend.query(
+    `select fly_app, fly_machine_id, image from cloud_machines where status = 'starting' order by status_changed_at`,
+  );
+  svc.emulator.counters.reset();
+  const t0 = performance.now();
+  for (const r of rows) {
+    try {
+      await svc.fly.get(String(r.fly_app), String(r.fly_machine_id));
+    } catch {
+      // a missing machine is evidence too
+    }
+    await svc.registry.checkImage(String(r.image));
+  }
+  return { wallMs: performance.now() - t0, requests: svc.emulator.counters.total(), rows: rows.length };
+}
+
+/** The batched evidence step alone (what the tick does before diagnosing), in this process. */
+async function batchedEvidence(svc: Services): Promise<{ wallMs: number; requests: number }> {
+  const rows = await svc.store.claimStuck({
+    owner: 'bench-evidence',
+    olderThanS: 60,
+    leaseS: 60,
+    limit: 10_000,
+  });
+  svc.emulator.counters.reset();
+  const t0 = performance.now();
+  await gatherEvidence(
+    rows,
+    { fly: svc.fly, registry: svc.registry, defaultApp: 'vyx-bench-00' },
+    { now: new Date(), stuckAfterS: 60 },
+  );
+  const wallMs = performance.now() - t0;
+  await svc.store.releaseLeases('bench-evidence');
+  return { wallMs, requests: svc.emulator.counters.total() };
+}
+
+/** Runs statements one by one (VACUUM cannot run inside a multi-statement string). */
+async function execAll(svc: Services, sql: string): Promise<void> {
+  for (const statement of sql
+    .split(/;\s*\n/)
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    await svc.twin.backend.query(statement);
+  }
+}
+
+export interface TickSize {
+  rows: number;
+  apps: number;
+  distinct_images: number;
+  wall_ms: number;
+  fly_requests: number;
+  fly_requests_bound: number;
+  fly_requests_by_route: Record<string, number>;
+  rows_claimed: number;
+  rows_diagnosed: number;
+  codes: Record<string, number>;
+  rss_mb: number;
+  rss_before_tick_mb: number;
+  naive_fly_requests: number;
+  naive_wall_ms: number;
+  batched_evidence_wall_ms: number;
+  batched_evidence_fly_requests: number;
+  ratio_requests_naive_over_tick: number;
+  ratio_wall_naive_over_batched_evidence: number;
+  /** The proposed batched recording (bench/prototype), same rows, same run. */
+  proposed_wall_ms?: number;
+  proposed_rss_mb?: number;
+  proposed_phases_ms?: Record<string, number>;
+  /** The proposed tick again with V8's young generation capped (`--max-semi-space-size=8`). */
+  proposed_small_young_gen_rss_mb?: number;
+  proposed_small_young_gen_wall_ms?: number;
+  ratio_wall_current_over_proposed?: number;
+}
+
+export async function tickScenario(
+  svc: Services,
+  sizes: number[],
+  o: { naive: boolean; proposed: boolean; log: (s: string) => void; cpuProfDir?: string },
+): Promise<Record<string, TickSize>> {
+  await svc.twin.backend.query(RECORD_DIAGNOSES_SQL);
+  await svc.twin.backend.query(RELEASE_SQL);
+  const out: Record<string, TickSize> = {};
+  for (const n of sizes) {
+    await resetTables(svc);
+    await seedStuck(svc, n, APPS);
+    const cur = await runTickChild(
+      svc,
+      'current',
+      o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/current-${n}` } : {},
+    );
+    o.log(
+      `  tick r${n}: ${r1(cur.wallMs)} ms, ${cur.flyRequests} Fly requests, ${cur.diagnosed} diagnosed, peak RSS ${r1(cur.peakRssMb)} MB`,
+    );
+    const size: TickSize = {
+      rows: n,
+      apps: APPS,
+      distinct_images: 1,
+      wall_ms: r1(cur.wallMs),
+      fly_requests: cur.flyRequests,
+      fly_requests_bound: 2 * APPS + 1,
+      fly_requests_by_route: cur.flyByRoute,
+      rows_claimed: cur.claimed,
+      rows_diagnosed: cur.diagnosed,
+      codes: cur.codes,
+      rss_mb: r1(cur.peakRssMb),
+      rss_before_tick_mb: r1(cur.rssBeforeMb),
+      naive_fly_requests: 0,
+      naive_wall_ms: 0,
+      batched_evidence_wall_ms: 0,
+      batched_evidence_fly_requests: 0,
+      ratio_requests_naive_over_tick: 0,
+      ratio_wall_naive_over_batched_evidence: 0,
+    };
+    if (o.proposed) {
+      await resetDiagnoses(svc);
+      await execAll(svc, CLAIM_SQL);
+      const prop = await runTickChild(
+        svc,
+        'batched',
+        o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/proposed-${n}` } : {},
+      );
+      if (prop.diagnosed !== cur.diagnosed)
+        throw new Error(`proposed tick diagnosed ${prop.diagnosed}, current ${cur.diagnosed}`);
+      if (n === sizes.at(-1)) {
+        await resetDiagnoses(svc);
+        const small = await runTickChild(svc, 'batched', { nodeFlags: ['--max-semi-space-size=8'] });
+        size.proposed_small_young_gen_rss_mb = r1(small.peakRssMb);
+        size.proposed_small_young_gen_wall_ms = r1(small.wallMs);
+        o.log(
+          `  proposed r${n} with --max-semi-space-size=8: ${r1(small.wallMs)} ms, peak RSS ${r1(small.peakRssMb)} MB`,
+        );
+      }
+      await execAll(svc, CLAIM_SQL_REVERT);
+      size.proposed_wall_ms = r1(prop.wallMs);
+      size.proposed_rss_mb = r1(prop.peakRssMb);
+      if (prop.phases) size.proposed_phases_ms = prop.phases;
+      size.ratio_wall_current_over_proposed = r2(cur.wallMs / prop.wallMs);
+      o.log(
+        `  proposed r${n}: ${r1(prop.wallMs)} ms (${r2(cur.wallMs / prop.wallMs)}× faster), ${prop.flyRequests} Fly requests`,
+      );
+    }
+    if (o.naive) {
+      await resetDiagnoses(svc);
+      const batched = await batchedEvidence(svc);
+      const naive = await naiveEvidence(svc);
+      size.naive_fly_requests = naive.requests;
+      size.naive_wall_ms = r1(naive.wallMs);
+      size.batched_evidence_wall_ms = r1(batched.wallMs);
+      size.batched_evidence_fly_requests = batched.requests;
+      size.ratio_requests_naive_over_tick = r1(naive.requests / cur.flyRequests);
+      size.ratio_wall_naive_over_batched_evidence = r1(naive.wallMs / batched.wallMs);
+      o.log(
+        `  naive r${n}: ${naive.requests} requests in ${r1(naive.wallMs)} ms; batched evidence ${batched.requests} in ${r1(batched.wallMs)} ms`,
+      );
+    }
+    out[`r${n}`] = size;
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+// One stuck-watcher tick in a process of its own, so its RSS is the bot's alone (the database, the
+// Supabase gateway and the Fly emulator stay in the parent). Prints one JSON line on stdout.
+// Input (argv[2], JSON): { supabaseUrl, serviceKey, flyUrl, flyToken, mode }.
+import { App, LogLevel } from '@slack/bolt';
+import { pino } from 'pino';
+import { createBot } from '../src/app/create-bot.ts';
+import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
+import { createRegistryClient } from '../src/fly/registry-client.ts';
+import { slackPosterFrom } from '../src/slack/slack-poster.ts';
+import { createVyxStore } from '../src/store/vyx-store.ts';
+import { batchedTick } from './prototype/batched-tick.ts';
+
+interface ChildInput {
+  supabaseUrl: string;
+  serviceKey: string;
+  flyUrl: string;
+  flyToken: string;
+  /** `current`: the bot's StuckWatcher.tick(); `batched`: the proposed batched recording. */
+  mode: 'current' | 'batched';
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput;
+const kb = () => process.resourceUsage().maxRSS; // KiB, peak so far
+
+const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.serviceKey });
+const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
+const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
+const logger = pino({ level: 'silent' });
+// The whole bot, as production builds it (Bolt app and both watchers), so RSS is the bot's.
+const app = new App({
+  token: 'xoxb-bench-unused',
+  signingSecret: 'bench-unused',
+  clientOptions: { slackApiUrl: 'http://127.0.0.1:9/api/' },
+  logLevel: LogLevel.ERROR,
+});
+const bot = createBot({
+  app,
+  store,
+  fly,
+  registry,
+  slack: slackPosterFrom(app.client),
+  logger,
+  replicaId: `bench-child-${process.pid}`,
+  flyApp: 'vyx-bench-00',
+  flyRegion: 'ams',
+  flyImage: 'registry.fly.io/vyx-app:latest',
+  machineSupabaseUrl: input.supabaseUrl,
+  machineSupabaseServiceKey: input.serviceKey,
+  stuckSchedule: '0 0 1 1 *',
+  stuckAfterS: 60,
+  renotifyAfterS: 600,
+  echoPollMs: 1000,
+  startTimeoutS: 30,
+});
+// Warm the connections and the code paths with a call each, as a running bot has.
+await store.pendingEvents();
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+const report =
+  input.mode === 'batched'
+    ? await batchedTick({
+        store,
+        fly,
+        registry,
+        logger,
+        owner: `bench-child-${process.pid}`,
+        defaultApp: 'vyx-bench-00',
+        stuckAfterS: 60,
+        supabaseUrl: input.supabaseUrl,
+        serviceKey: input.serviceKey,
+      })
+    : await bot.stuck.tick();
+const wallMs = performance.now() - t0;
+process.stdout.write(
+  `${JSON.stringify({
+    wallMs,
+    claimed: report.claimed,
+    diagnosed: report.diagnosed.length,
+    codes: Object.fromEntries(
+      Object.entries(
+        report.diagnosed.reduce<Record<string, number>>((acc, d) => {
+          acc[d.code] = (acc[d.code] ?? 0) + 1;
+          return acc;
+        }, {}),
+      ),
+    ),
+    flyRequestsReported: report.flyRequests,
+    phases: 'phases' in report ? report.phases : undefined,
+    rssBeforeMb: rssBefore / 2 ** 20,
+    rssAfterMb: process.memoryUsage().rss / 2 ** 20,
+    peakRssMb: kb() / 1024,
+    heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+  })}\n`,
+);
+process.exit(0);
