@@ -16,6 +16,7 @@ const optionalText = z
 
 const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   VYX_DATA_DIR: z.string().min(1).default('.vyx'),
   SUPABASE_URL: optionalText.pipe(url.optional()),
   SUPABASE_SERVICE_KEY: optionalText,
@@ -25,7 +26,9 @@ const envSchema = z.object({
   SLACK_APP_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_ALERT_CHANNEL: optionalText,
+  SLACK_API_URL: optionalText.pipe(url.optional()),
   PORT: port.default(3000),
+  HOST: optionalText,
   FLY_API_TOKEN: optionalText,
   FLY_API_URL: url.default('https://api.machines.dev'),
   FLY_APP: z
@@ -49,6 +52,7 @@ const envSchema = z.object({
   VYX_RUNBOOK_URL: optionalText.pipe(url.optional()),
   VYX_REPLICA_ID: optionalText,
   VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
+  VYX_SHUTDOWN_TIMEOUT_S: z.coerce.number().min(1).default(10),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -56,6 +60,9 @@ export type Env = z.infer<typeof envSchema>;
 /** What each variable should be, for the error message. */
 const EXPECTED: Record<string, string> = {
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  LOG_FORMAT: 'one of auto, json, pretty',
+  SLACK_API_URL:
+    'an http(s) URL of a Slack Web API (for testing against a twin), e.g. http://127.0.0.1:3100/api/',
   VYX_DATA_DIR: 'a directory path',
   SUPABASE_URL: 'an http(s) URL such as https://<project>.supabase.co',
   SUPABASE_SERVICE_KEY: "the project's service_role key",
@@ -75,6 +82,7 @@ const EXPECTED: Record<string, string> = {
   VYX_START_TIMEOUT_S: 'a whole number of seconds ≥ 1',
   VYX_RUNBOOK_URL: 'an http(s) URL of the folder holding docs/diagnoses/',
   VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',
+  VYX_SHUTDOWN_TIMEOUT_S: 'a number of seconds ≥ 1',
 };
 
 export type SupabaseConfig =
@@ -92,8 +100,14 @@ export type FlyConfig =
 
 export interface Config {
   logLevel: Env['LOG_LEVEL'];
+  /** `auto`: readable (pino-pretty) when stdout is a terminal, JSON otherwise. */
+  logFormat: Env['LOG_FORMAT'];
   dataDir: string;
+  /** Health, readiness and metrics (and Slack's /slack/events in HTTP mode) listen here. */
   port: number;
+  host: string;
+  /** A Slack Web API other than slack.com's (testing against a twin). */
+  slackApiUrl?: string;
   supabase: SupabaseConfig;
   slack: SlackConfig;
   alertChannel?: string;
@@ -113,6 +127,8 @@ export interface Config {
   runbookUrl?: string;
   replicaId?: string;
   shellTimeoutS: number;
+  /** SIGTERM: how long work in flight may take before the bot gives up on it and exits. */
+  shutdownTimeoutS: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -166,8 +182,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     value === undefined ? {} : { [key]: value };
   return {
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     dataDir: e.VYX_DATA_DIR,
     port: e.PORT,
+    // Locally (the terminal chat) nothing needs to reach in from outside.
+    host: e.HOST ?? (slack.mode === 'twin' ? '127.0.0.1' : '0.0.0.0'),
+    ...opt('slackApiUrl', e.SLACK_API_URL),
     supabase,
     slack,
     ...opt('alertChannel', e.SLACK_ALERT_CHANNEL),
@@ -186,5 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...opt('runbookUrl', e.VYX_RUNBOOK_URL),
     ...opt('replicaId', e.VYX_REPLICA_ID),
     shellTimeoutS: e.VYX_SHELL_TIMEOUT_S,
+    shutdownTimeoutS: e.VYX_SHUTDOWN_TIMEOUT_S,
   };
 }

@@ -1,31 +1,144 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths whose values are secrets: redacted in every log line, whatever logs them. */
 export const REDACT_PATHS = [
   'serviceKey',
   'token',
   'apiKey',
+  'apikey',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'password',
   'authorization',
+  'Authorization',
   'headers.authorization',
+  'headers.Authorization',
   'headers.apikey',
+  'headers["x-slack-signature"]',
+  'req.headers.authorization',
+  'req.headers.apikey',
+  'req.headers["x-slack-signature"]',
+  'err.config.headers.Authorization',
+  'err.config.headers.authorization',
+  'err.config.data',
+  'err.request.headers.authorization',
+  'config.headers.Authorization',
   'env.SUPABASE_SERVICE_KEY',
   'env.SUPABASE_SERVICE_ROLE_KEY',
+  'env.MACHINE_SUPABASE_SERVICE_KEY',
   'env.GEMINI_API_KEY',
   'env.FLY_API_TOKEN',
   'env.SLACK_BOT_TOKEN',
   'env.SLACK_APP_TOKEN',
   'env.SLACK_SIGNING_SECRET',
+  'env.DATABASE_URL',
   '*.serviceKey',
   '*.token',
+  '*.apiKey',
+  '*.apikey',
+  '*.botToken',
+  '*.appToken',
+  '*.signingSecret',
+  '*.password',
   '*.authorization',
+  '*.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.headers.apikey',
+  '*.*.serviceKey',
+  '*.*.token',
+  '*.*.apiKey',
+  '*.*.botToken',
+  '*.*.signingSecret',
+  '*.*.authorization',
+  '*.*.Authorization',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
-    level: options.level ?? 'info',
-    name: options.name ?? 'vyxbot',
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+const CENSOR = '[redacted]';
+
+/** Replaces every occurrence of each secret value in a text (values shorter than 8 characters are ignored). */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 8 && out.includes(s)) out = out.split(s).join(CENSOR);
+  return out;
+}
+
+/**
+ * The secret values of an environment: every variable whose name says it holds one (`*_KEY`,
+ * `*_TOKEN`, `*SECRET*`, `*PASSWORD*`), and passwords inside URLs (`DATABASE_URL`).
+ */
+export function secretValuesOf(env: NodeJS.ProcessEnv): string[] {
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!value || value.trim().length < 8) continue;
+    if (/(_KEY|_TOKEN)$|SECRET|PASSWORD/i.test(name)) values.add(value.trim());
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      try {
+        const u = new URL(value);
+        if (u.password) values.add(decodeURIComponent(u.password));
+      } catch {
+        // not a URL
+      }
+    }
+  }
+  return [...values];
+}
+
+/**
+ * A stream that scrubs secret values from each line before it reaches `dest`: the net under
+ * pino's path redaction, for a secret inside a message or an error text.
+ */
+export function scrubbingStream(
+  dest: DestinationStream,
+  secrets: () => readonly string[],
+): DestinationStream {
+  const d = dest as DestinationStream & {
+    flush?: (cb?: (err?: Error) => void) => void;
+    flushSync?: () => void;
+  };
+  return {
+    write(line: string) {
+      d.write(scrubSecrets(line, secrets()));
+    },
+    ...(d.flush ? { flush: (cb?: (err?: Error) => void) => d.flush!(cb) } : {}),
+    ...(d.flushSync ? { flushSync: () => d.flushSync!() } : {}),
+  } as DestinationStream;
+}
+
+export interface LoggerOptions {
+  level?: string;
+  name?: string;
+  /** `pretty`: pino-pretty (a person reads it); `json` (default): one JSON object a line. */
+  format?: 'json' | 'pretty';
+  /** Where lines go; default stdout. */
+  destination?: DestinationStream;
+  /** Secret values to scrub from every line (read on each line, so values learned later count). */
+  secrets?: readonly string[] | (() => readonly string[]);
+}
+
+/** The bot's logger: pino, secrets redacted by path and scrubbed by value, JSON or pretty. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const secrets = typeof options.secrets === 'function' ? options.secrets : () => options.secrets as string[];
+  const base: DestinationStream =
+    options.format === 'pretty'
+      ? pretty({
+          colorize: options.destination === undefined && Boolean(process.stdout.isTTY),
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          sync: true,
+          ...(options.destination ? { destination: options.destination as never } : {}),
+        })
+      : (options.destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(
+    {
+      level: options.level ?? 'info',
+      name: options.name ?? 'vyxbot',
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
+    },
+    options.secrets ? scrubbingStream(base, () => secrets() ?? []) : base,
+  );
 }
 
 export type { Logger };

@@ -1,20 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
-import { createBot } from './app/create-bot.ts';
-import { startStack } from './app/start-stack.ts';
+import { startBot } from './app/run-bot.ts';
 import { loadConfig } from './config.ts';
 import { isVyxError } from './errors/vyx-error.ts';
-import { createFlyMachinesClient } from './fly/machines-client.ts';
-import { createRegistryClient } from './fly/registry-client.ts';
-import { REDACT_PATHS } from './logger.ts';
-import { slackPosterFrom } from './slack/slack-poster.ts';
-import { createVyxStore } from './store/vyx-store.ts';
+import { createLogger, secretValuesOf } from './logger.ts';
 
 /**
  * `npm start`: the bot with its watchers. Every service whose credentials are absent runs as a
  * local twin; with none at all, everything runs here and this terminal is the Slack channel.
+ * Health, readiness and metrics are on PORT in every mode; SIGTERM shuts down gracefully.
  */
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -23,88 +18,22 @@ async function main(): Promise<number> {
   // In the terminal chat, logs would drown the conversation: they go to a file there.
   mkdirSync(config.dataDir, { recursive: true });
   const logFile = join(config.dataDir, 'vyxbot.log');
-  const logger = pino(
-    { level: config.logLevel, name: 'vyxbot', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    localChat ? pino.destination({ dest: logFile, sync: false, mkdir: true }) : pino.destination(1),
-  );
-  const machineLog = logger.child({ part: 'machines' });
+  const secrets = new Set(secretValuesOf(process.env));
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && !localChat && stdout.isTTY);
+  const logger = createLogger({
+    level: config.logLevel,
+    format: pretty ? 'pretty' : 'json',
+    secrets: () => [...secrets],
+    ...(localChat ? { destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) } : {}),
+  });
 
   const started = performance.now();
-  const stack = await startStack(config, { log: (line) => machineLog.info(line) });
-  const store = createVyxStore({ url: stack.supabase.url, serviceKey: stack.supabase.serviceKey });
-  const fly = createFlyMachinesClient({ baseUrl: stack.fly.apiUrl, token: stack.fly.token });
-  const registryOrigin = stack.fly.registryOrigin;
-  const registry = createRegistryClient({
-    token: stack.fly.token,
-    ...(registryOrigin ? { baseUrlFor: () => registryOrigin } : {}),
-  });
-
+  const running = await startBot(config, { logger, secrets: () => [...secrets] });
+  const { stack, httpUrl } = running;
+  // A generated local key is a secret too, though no variable holds it.
+  secrets.add(stack.supabase.serviceKey);
+  secrets.add(stack.fly.token);
   const local = stack.slack.local;
-  const slackConfig = config.slack;
-  const app =
-    slackConfig.mode === 'twin'
-      ? new App({
-          token: local!.botToken,
-          receiver: local!.receiver,
-          clientOptions: { slackApiUrl: local!.apiUrl },
-          logLevel: LogLevel.ERROR,
-        })
-      : slackConfig.mode === 'socket'
-        ? new App({
-            token: slackConfig.botToken,
-            appToken: slackConfig.appToken,
-            socketMode: true,
-            logLevel: LogLevel.WARN,
-          })
-        : new App({
-            token: slackConfig.botToken,
-            signingSecret: slackConfig.signingSecret,
-            logLevel: LogLevel.WARN,
-          });
-
-  const twin = stack.supabase.twin;
-  const bot = createBot({
-    app,
-    store,
-    fly,
-    registry,
-    slack: slackPosterFrom(app.client),
-    logger,
-    flyApp: config.flyApp,
-    flyRegion: config.flyRegion,
-    flyImage: config.flyImage,
-    machineSupabaseUrl: config.machineSupabaseUrl ?? stack.supabase.url,
-    machineSupabaseServiceKey: config.machineSupabaseServiceKey ?? stack.supabase.serviceKey,
-    ...(config.geminiApiKey ? { geminiApiKey: config.geminiApiKey } : {}),
-    ...(config.alertChannel
-      ? { alertChannel: config.alertChannel }
-      : local
-        ? { alertChannel: local.identity.channelId }
-        : {}),
-    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
-    ...(config.replicaId ? { replicaId: config.replicaId } : {}),
-    stuckSchedule: config.stuckSchedule,
-    stuckAfterS: config.stuckAfterS,
-    renotifyAfterS: config.renotifyAfterS,
-    echoPollMs: config.echoPollMs,
-    startTimeoutS: config.startTimeoutS,
-    ...(twin ? { subscribe: (wake) => twin.backend.listen('vyx_machine_events', () => wake()) } : {}),
-  });
-
-  if (local) {
-    // Locally, the person at the terminal is an admin (deny by default still holds for everyone else).
-    await store.linkIdentity({
-      slackTeamId: local.identity.teamId,
-      slackUserId: local.identity.userId,
-      userId: `local-${local.identity.userName}`,
-      role: 'admin',
-      linkedBy: 'npm start',
-    });
-    local.receiver.setSettled(
-      () => bot.idle(),
-      () => bot.describeWork(),
-    );
-  }
 
   stdout.write(
     [
@@ -113,7 +42,8 @@ async function main(): Promise<number> {
       `  Fly:      ${stack.fly.label}`,
       `  Slack:    ${stack.slack.label}`,
       `  watcher:  stuck after ${config.stuckAfterS} s, schedule "${config.stuckSchedule}"; echo polls every ${config.echoPollMs} ms`,
-      `  logs:     ${localChat ? logFile : 'stdout (JSON)'}`,
+      `  http:     ${httpUrl ? `${httpUrl} (/healthz /readyz /metrics)` : `not served: ${running.httpProblem}`}`,
+      `  logs:     ${localChat ? logFile : `stdout (${pretty ? 'pretty' : 'JSON'})`}`,
       local ? '  Type /vyx help. Ctrl-C or "exit" leaves.' : '',
       '',
     ]
@@ -122,27 +52,27 @@ async function main(): Promise<number> {
       .join(''),
   );
 
-  await bot.start();
-  if (slackConfig.mode === 'http') await app.start(config.port);
-  else await app.start();
-
-  let stopping: Promise<void> | undefined;
-  const shutdown = (why: string) => {
-    stopping ??= (async () => {
-      logger.info({ why }, 'shutting down');
-      await app.stop().catch(() => {});
-      await bot.stop();
-      await stack.close();
-      logger.flush();
-    })();
-    return stopping;
+  const stop = async (why: string): Promise<number> => {
+    // A backstop: if closing hangs past the deadline, exit non-zero rather than be killed silently.
+    setTimeout(
+      () => {
+        logger.fatal({ why }, 'shutdown did not finish in time; exiting');
+        logger.flush();
+        process.exit(1);
+      },
+      config.shutdownTimeoutS * 1000 + 2_000,
+    ).unref();
+    await running.shutdown(why);
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    return 0;
   };
-  process.once('SIGINT', () => void shutdown('SIGINT').then(() => process.exit(0)));
-  process.once('SIGTERM', () => void shutdown('SIGTERM').then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stop(signal).then((code) => process.exit(code)));
+  }
 
   if (local) {
     const outcome = await local.receiver.finished;
-    await shutdown(`shell ${outcome.reason}`);
+    await stop(`shell ${outcome.reason}`);
     return outcome.ok ? 0 : 1;
   }
   return await new Promise<number>(() => {}); // served until a signal

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import { Provisioner } from '../provision/provisioner.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { countSlackCalls } from '../observability/slack-metrics.ts';
+import { Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
 import { registerHandlers, type WorkTracker } from '../slack/register-handlers.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
@@ -35,6 +38,22 @@ export interface BotOptions {
   startTimeoutS: number;
   /** Wake the echo on database NOTIFY (local Postgres/PGlite); polling is the guarantee. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+  /** Prometheus metrics (commands, watchers, diagnoses, Slack calls); none when absent. */
+  metrics?: Metrics;
+}
+
+/** A provisioning cut short by shutdown, and what was done about it. */
+export interface AbandonedProvision {
+  userId: string;
+  slackUserId: string;
+  /** The row: marked failed, or (with `kept`) left as its runtime reported it. Absent: no row yet. */
+  machineId?: string;
+  /** The runtime had already reported: the row was left as it was (e.g. `running`). */
+  kept?: string;
+  /** The half-made Fly machine destroyed. */
+  flyMachineId?: string;
+  /** The user was told (false: Slack could not be reached). */
+  told: boolean;
 }
 
 export interface Bot {
@@ -43,6 +62,15 @@ export interface Bot {
   stuck: StuckWatcher;
   echo: EchoWatcher;
   tracker: WorkTracker;
+  /** The name leases and claims are held under (`VYX_REPLICA_ID`, else host-pid). */
+  owner: string;
+  /** Commands and provisionings in progress. */
+  busy(): boolean;
+  /**
+   * Shutdown, at the deadline: each provisioning still running is given up — its row marked failed
+   * with a diagnosis, its half-made Fly machine destroyed, its user told to start again.
+   */
+  abandonProvisions(why: string): Promise<AbandonedProvision[]>;
   /** Nothing in flight and nothing undelivered (the local shell waits for this). */
   idle(): Promise<boolean>;
   describeWork(): Promise<string>;
@@ -54,11 +82,12 @@ export interface Bot {
 export function createBot(o: BotOptions): Bot {
   const now = o.now ?? (() => new Date());
   const owner = o.replicaId ?? `${hostname()}-${process.pid}`;
+  const slack = countSlackCalls(o.slack, o.metrics);
   const provisioner = new Provisioner({
     store: o.store,
     fly: o.fly,
     registry: o.registry,
-    slack: o.slack,
+    slack,
     logger: o.logger.child({ part: 'provision' }),
     now,
     config: {
@@ -72,11 +101,28 @@ export function createBot(o: BotOptions): Bot {
       stuckAfterS: o.stuckAfterS,
     },
   });
+  // Provisionings in progress (shutdown gives up on those still running at its deadline).
+  const provisioning = new Map<number, ProvisionRequest>();
+  let provisionSeq = 0;
+  const startProvision = provisioner.start.bind(provisioner);
+  provisioner.start = async (req) => {
+    const id = ++provisionSeq;
+    provisioning.set(id, req);
+    try {
+      const result = await startProvision(req);
+      if (result.kind === 'refused' || result.kind === 'failed') {
+        o.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
+      }
+      return result;
+    } finally {
+      provisioning.delete(id);
+    }
+  };
   const deps: BotDeps = {
     store: o.store,
     fly: o.fly,
     registry: o.registry,
-    slack: o.slack,
+    slack,
     provisioner,
     logger: o.logger,
     now,
@@ -86,7 +132,7 @@ export function createBot(o: BotOptions): Bot {
       ...(o.runbookUrl ? { runbookBaseUrl: o.runbookUrl } : {}),
     },
   };
-  const tracker = registerHandlers(o.app, deps);
+  const tracker = registerHandlers(o.app, deps, { inFlight: 0 }, o.metrics);
   const stuck = new StuckWatcher({
     store: o.store,
     fly: o.fly,
@@ -98,10 +144,11 @@ export function createBot(o: BotOptions): Bot {
     stuckAfterS: o.stuckAfterS,
     renotifyAfterS: o.renotifyAfterS,
     now,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   const echo = new EchoWatcher({
     store: o.store,
-    slack: o.slack,
+    slack,
     logger: o.logger.child({ part: 'echo' }),
     owner,
     ...(o.alertChannel ? { alertChannel: o.alertChannel } : {}),
@@ -109,11 +156,80 @@ export function createBot(o: BotOptions): Bot {
     pollMs: o.echoPollMs,
     now,
     ...(o.subscribe ? { subscribe: o.subscribe } : {}),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   });
 
   async function pendingMachines(): Promise<string[]> {
     const active = await o.store.listMachines({ activeOnly: true, limit: 100 });
     return active.filter((m) => m.status === 'starting').map((m) => m.machine_id);
+  }
+
+  const log = o.logger.child({ part: 'shutdown' });
+  async function abandon(req: ProvisionRequest, why: string): Promise<AbandonedProvision> {
+    const out: AbandonedProvision = { userId: req.userId, slackUserId: req.slackUserId, told: false };
+    const at = now().toISOString();
+    try {
+      const row = await o.store.getActiveMachine(req.userId);
+      // Its runtime already reported in (Fly's answer was what we waited for): nothing to undo.
+      if (row && row.status !== 'starting') {
+        out.machineId = row.machine_id;
+        out.kept = row.status;
+      }
+      if (row && row.status === 'starting') {
+        out.machineId = row.machine_id;
+        if (row.fly_machine_id) {
+          await o.fly
+            .destroy(row.fly_app ?? o.flyApp, row.fly_machine_id, { force: true, deadlineMs: 3_000 })
+            .then(() => {
+              out.flyMachineId = row.fly_machine_id!;
+            })
+            .catch((err: unknown) =>
+              log.warn(
+                { err: errText(err), machineId: row.machine_id },
+                'could not destroy the half-made machine',
+              ),
+            );
+        }
+        await o.store.recordDiagnosis({
+          machineId: row.machine_id,
+          code: 'UNKNOWN',
+          summary:
+            'vyxbot was shut down (a deploy or a restart) while it was starting this machine, before Fly said it had started; it gave up on it rather than leave it half-made.',
+          evidence: [
+            { fact: 'shutdown', value: why, source: 'watcher', at },
+            {
+              fact: 'Fly machine',
+              value: row.fly_machine_id
+                ? `${row.fly_machine_id}${out.flyMachineId ? ' (destroyed)' : ' (could not be destroyed)'}`
+                : 'not created yet',
+              source: 'fly',
+              at,
+            },
+          ],
+          fix: 'Run /vyx start again: a new machine starts from scratch.',
+          certainty: 'certain',
+          markFailed: true,
+        });
+        const after = await o.store.getMachine(row.machine_id);
+        if (after.status === 'starting') await o.store.reportStatus(row.machine_id, 'failed', 'UNKNOWN');
+        o.metrics?.diagnoses.inc({ code: 'UNKNOWN', source: 'provision' });
+      }
+    } catch (err) {
+      log.error({ err: errText(err), userId: req.userId }, 'could not mark an abandoned provisioning failed');
+    }
+    const text = out.kept
+      ? `vyxbot restarted while it was following your machine \`${out.machineId}\`; the machine is *${out.kept}* and nothing was lost.`
+      : out.machineId
+        ? `:x: vyxbot restarted while it was starting your machine \`${out.machineId}\`, before it was up. I marked it failed${out.flyMachineId ? ' and removed its half-made Fly machine' : ''}; nothing is left running. Run \`/vyx start\` again in a few seconds.`
+        : ':x: vyxbot restarted before it could start your machine; nothing was created. Run `/vyx start` again in a few seconds.';
+    await slack
+      .ephemeral({ channel: req.channel, user: req.slackUserId, text })
+      .then(() => {
+        out.told = true;
+      })
+      .catch((err: unknown) => log.warn({ err: errText(err) }, 'could not tell the user'));
+    log.warn({ ...out, requestId: req.requestId }, 'provisioning given up at shutdown');
+    return out;
   }
 
   return {
@@ -122,6 +238,9 @@ export function createBot(o: BotOptions): Bot {
     stuck,
     echo,
     tracker,
+    owner,
+    busy: () => tracker.inFlight > 0 || provisioner.busy(),
+    abandonProvisions: (why) => Promise.all([...provisioning.values()].map((req) => abandon(req, why))),
     async idle() {
       if (tracker.inFlight > 0 || provisioner.busy()) return false;
       if ((await o.store.pendingEvents()).count > 0) {
@@ -147,4 +266,8 @@ export function createBot(o: BotOptions): Bot {
       await echo.stop();
     },
   };
+}
+
+function errText(err: unknown): string {
+  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

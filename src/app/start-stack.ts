@@ -94,9 +94,10 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
     } else {
       slack = {
         label:
-          config.slack.mode === 'socket'
+          (config.slack.mode === 'socket'
             ? 'real Slack, Socket Mode'
-            : `real Slack, HTTP on :${config.port}/slack/events`,
+            : `real Slack, HTTP on :${config.port}/slack/events`) +
+          (config.slackApiUrl ? ` (Web API at ${config.slackApiUrl}: SLACK_API_URL, for testing)` : ''),
       };
     }
     return { supabase, fly, slack, close };

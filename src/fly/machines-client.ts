@@ -53,6 +53,13 @@ export interface FlyMachinesClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** Called after every HTTP attempt (status 0: no answer — connection error or deadline). For metrics. */
+  onResponse?: (response: { method: string; route: string; status: number }) => void;
+}
+
+/** `/apps/vyx-app/machines/abc/wait` → `/v1/apps/:app/machines/:id/wait` (a label without ids). */
+export function flyRouteTemplate(path: string): string {
+  return `/v1${path.replace(/^\/apps\/[^/]+/, '/apps/:app').replace(/\/machines\/[^/]+/, '/machines/:id')}`;
 }
 
 export interface CallOptions {
@@ -166,14 +173,24 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    const response = await request(url, {
-      method: spec.method,
-      headers,
-      body,
-      signal: combined,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-    const text = await response.body.text();
+    const report = (status: number) =>
+      options.onResponse?.({ method: spec.method, route: flyRouteTemplate(spec.path), status });
+    let response: Awaited<ReturnType<typeof request>>;
+    let text: string;
+    try {
+      response = await request(url, {
+        method: spec.method,
+        headers,
+        body,
+        signal: combined,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+      text = await response.body.text();
+    } catch (error) {
+      report(0);
+      throw error;
+    }
+    report(response.statusCode);
     const requestId = response.headers['fly-request-id'];
     return {
       status: response.statusCode,

@@ -3,12 +3,18 @@ import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { BotDeps, CommandContext } from '../commands/command-context.ts';
 import { handleAction } from '../commands/handle-action.ts';
 import { handleCommand } from '../commands/handle-command.ts';
+import { parseCommand } from '../commands/parse-command.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Card } from './cards/status-card.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
 export interface WorkTracker {
   inFlight: number;
+  /** Shutting down: new commands are refused with a word to try again (work in flight finishes). */
+  draining?: boolean;
 }
+
+const DRAINING_TEXT = 'vyxbot is restarting right now; nothing was done. Try again in a few seconds.';
 
 function replyVia(respond: RespondFn) {
   return async (answer: Card | string) => {
@@ -26,9 +32,19 @@ export function registerHandlers(
   app: App,
   deps: BotDeps,
   tracker: WorkTracker = { inFlight: 0 },
+  metrics?: Metrics,
 ): WorkTracker {
   app.command('/vyx', async ({ command, ack, respond }) => {
+    const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
     await ack();
+    endAck?.();
+    const parsed = parseCommand(command.text ?? '');
+    const name = parsed.ok ? parsed.command.name : 'invalid';
+    if (tracker.draining) {
+      metrics?.commands.inc({ kind: 'command', name, outcome: 'refused' });
+      await replyVia(respond)(DRAINING_TEXT).catch(() => {});
+      return;
+    }
     tracker.inFlight++;
     try {
       const requestId = randomUUID().slice(0, 8);
@@ -42,14 +58,27 @@ export function registerHandlers(
         identity,
         reply: replyVia(respond),
       };
-      await handleCommand(ctx, command.text ?? '');
+      const t0 = performance.now();
+      const outcome = await handleCommand(ctx, command.text ?? '');
+      metrics?.commands.inc({ kind: 'command', name, outcome: outcome.outcome });
+      ctx.deps.logger.info(
+        { command: name, outcome: outcome.outcome, ms: Math.round(performance.now() - t0) },
+        `/vyx ${name} handled`,
+      );
     } finally {
       tracker.inFlight--;
     }
   });
 
   app.action<BlockButtonAction>(/^vyx_/, async ({ action, body, ack, respond }) => {
+    const endAck = metrics?.ackSeconds.startTimer({ kind: 'button' });
     await ack();
+    endAck?.();
+    if (tracker.draining) {
+      metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'refused' });
+      await replyVia(respond)(DRAINING_TEXT).catch(() => {});
+      return;
+    }
     tracker.inFlight++;
     try {
       const requestId = randomUUID().slice(0, 8);
@@ -64,7 +93,8 @@ export function registerHandlers(
         identity,
         reply: replyVia(respond),
       };
-      await handleAction(ctx, action.action_id, action.value ?? '');
+      const outcome = await handleAction(ctx, action.action_id, action.value ?? '');
+      metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: outcome.outcome });
     } finally {
       tracker.inFlight--;
     }

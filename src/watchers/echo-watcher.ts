@@ -1,5 +1,6 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
+import { type Metrics, timed } from '../observability/metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
@@ -26,6 +27,7 @@ export interface EchoWatcherOptions {
   claimLeaseS?: number;
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
+  metrics?: Metrics;
 }
 
 /** How long events of a row with a channel but no thread yet wait for the parent message. */
@@ -44,8 +46,10 @@ interface Outgoing {
  * for in the thread (its post carries the event ids as message metadata).
  */
 export class EchoWatcher {
-  private readonly o: Required<Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe'>> &
-    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe'>;
+  private readonly o: Required<
+    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>
+  > &
+    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -61,7 +65,7 @@ export class EchoWatcher {
       now: () => new Date(),
       pollMs: 1_000,
       perChannelPerSecond: 1,
-      perChannelBurst: 10,
+      perChannelBurst: 3,
       ...options,
       claimLeaseS: options.claimLeaseS ?? 30,
     };
@@ -112,8 +116,17 @@ export class EchoWatcher {
   }
 
   /** One pass: claim, post, acknowledge. Returns how many events were handled. */
-  async tick(): Promise<number> {
-    const events = await this.o.store.claimEvents({ owner: this.o.owner, limit: 200, leaseS: this.o.claimLeaseS });
+  tick(): Promise<number> {
+    return timed(this.o.metrics, 'echo', () => this.tickOnce());
+  }
+
+  private async tickOnce(): Promise<number> {
+    const events = await this.o.store.claimEvents({
+      owner: this.o.owner,
+      limit: 200,
+      leaseS: this.o.claimLeaseS,
+    });
+    this.o.metrics?.watcherRows.inc({ watcher: 'echo' }, events.length);
     this.pending = events.length;
     if (events.length === 0) return 0;
     const byMachine = new Map<string, ClaimedEvent[]>();
@@ -175,6 +188,22 @@ export class EchoWatcher {
       try {
         let ts: string | null = null;
         if (shown.length > 0) {
+          // Fencing: a lease that ran out while this replica was busy may have passed the events
+          // to another replica; post only what is still ours (and hold it for one more lease).
+          const ours = new Set(
+            await store.renewEvents(
+              owner,
+              out.events.map((e) => e.id),
+              this.o.claimLeaseS,
+            ),
+          );
+          if (out.events.some((e) => !ours.has(e.id))) {
+            logger.info(
+              { machineId: head.machine_id },
+              'echo: events taken over by another replica; not posting',
+            );
+            break;
+          }
           const already = out.events.some((e) => e.attempts > 1)
             ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id)
             : null;
@@ -241,7 +270,8 @@ export class EchoWatcher {
     b.tokens = Math.min(this.o.perChannelBurst, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
     if (b.tokens < 1) {
-      const wait = ((1 - b.tokens) / rate) * 1000;
+      // A margin over the exact refill: requests reach Slack with jitter, and its bucket counts arrivals.
+      const wait = ((1 - b.tokens) / rate) * 1000 * 1.1 + 20;
       await new Promise((r) => setTimeout(r, wait));
       b.tokens = 1;
       b.at = Date.now();

@@ -6,6 +6,7 @@ import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
+import { type Metrics, timed } from '../observability/metrics.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { gatherEvidence } from './gather-evidence.ts';
 
@@ -25,6 +26,7 @@ export interface StuckWatcherOptions {
   /** Leases outlive a crashed tick by this long at most. */
   leaseS?: number;
   now?: () => Date;
+  metrics?: Metrics;
 }
 
 export interface TickReport {
@@ -41,6 +43,9 @@ export interface TickReport {
   blind: string[];
 }
 
+/** Diagnoses recorded per SQL call. */
+const RECORD_CHUNK = 1_000;
+
 /** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
 export const WATCHER_KEY = 'watcher:fly';
 
@@ -51,7 +56,7 @@ export const WATCHER_KEY = 'watcher:fly';
  * orphan machines, and raises one alert — not one per row — when it cannot see Fly at all.
  */
 export class StuckWatcher {
-  private readonly o: Required<StuckWatcherOptions>;
+  private readonly o: Required<Omit<StuckWatcherOptions, 'metrics'>> & Pick<StuckWatcherOptions, 'metrics'>;
   private task: ScheduledTask | undefined;
   private running: Promise<TickReport | undefined> | undefined;
   ticks = 0;
@@ -102,7 +107,11 @@ export class StuckWatcher {
     return this.running;
   }
 
-  async tick(): Promise<TickReport> {
+  tick(): Promise<TickReport> {
+    return timed(this.o.metrics, 'stuck', () => this.tickOnce());
+  }
+
+  private async tickOnce(): Promise<TickReport> {
     const { store, logger, owner } = this.o;
     this.ticks++;
     const now = this.o.now();
@@ -112,6 +121,7 @@ export class StuckWatcher {
       leaseS: this.o.leaseS,
       limit: 10_000,
     });
+    this.o.metrics?.watcherRows.inc({ watcher: 'stuck' }, rows.length);
     const report: TickReport = { claimed: rows.length, diagnosed: [], orphans: 0, flyRequests: 0, blind: [] };
     try {
       const apps = new Set(rows.map((r) => r.fly_app ?? this.o.defaultApp));
@@ -126,21 +136,25 @@ export class StuckWatcher {
       // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
 
+      const found: { machineId: string; d: Diagnosis }[] = [];
       for (const input of gathered.inputs) {
         const app = input.row.fly_app ?? this.o.defaultApp;
         if (gathered.failedApps.has(app)) continue; // cannot judge without Fly; the one alert says so
         const d = diagnose(input);
         // Fly is still bringing it up (under its own five-minute line): nothing to say yet.
         if (d.code === 'UNKNOWN' && ['created', 'starting'].includes(input.machine?.state ?? '')) continue;
-        const r = await this.record(input.row.machine_id, d);
+        found.push({ machineId: input.row.machine_id, d });
+      }
+      for (const r of await this.record(found)) {
         report.diagnosed.push({
-          machineId: input.row.machine_id,
-          code: d.code,
+          machineId: r.machine_id,
+          code: r.code,
           notice: r.notice,
           markedFailed: r.marked_failed,
         });
       }
 
+      const orphans: { machineId: string; d: Diagnosis }[] = [];
       for (const [app, machines] of gathered.machinesByApp) {
         const candidates = machines.filter(
           (m) =>
@@ -151,12 +165,11 @@ export class StuckWatcher {
         if (candidates.length === 0) continue;
         const known = new Set(await store.knownFlyIds(candidates.map((m) => m.id)));
         for (const m of candidates) {
-          if (known.has(m.id)) continue;
-          const d = orphanMachine({ machine: m, app, now })!;
-          await this.record(`fly:${m.id}`, d);
-          report.orphans++;
+          if (!known.has(m.id))
+            orphans.push({ machineId: `fly:${m.id}`, d: orphanMachine({ machine: m, app, now })! });
         }
       }
+      report.orphans = (await this.record(orphans)).length;
     } finally {
       await store
         .releaseLeases(
@@ -181,17 +194,28 @@ export class StuckWatcher {
     return report;
   }
 
-  private record(machineId: string, d: Diagnosis) {
-    return this.o.store.recordDiagnosis({
-      machineId,
-      code: d.code,
-      summary: d.summary,
-      evidence: d.evidence,
-      fix: d.fix,
-      certainty: d.certainty,
-      markFailed: d.certainty === 'certain',
-      renotifyAfterS: this.o.renotifyAfterS,
-    });
+  /** Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14× slower). */
+  private async record(found: { machineId: string; d: Diagnosis }[]) {
+    const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
+    for (let i = 0; i < found.length; i += RECORD_CHUNK) {
+      const chunk = found.slice(i, i + RECORD_CHUNK);
+      for (const { d } of chunk) this.o.metrics?.diagnoses.inc({ code: d.code, source: 'watcher' });
+      out.push(
+        ...(await this.o.store.recordDiagnoses(
+          chunk.map(({ machineId, d }) => ({
+            machineId,
+            code: d.code,
+            summary: d.summary,
+            evidence: d.evidence,
+            fix: d.fix,
+            certainty: d.certainty,
+            markFailed: d.certainty === 'certain',
+          })),
+          this.o.renotifyAfterS,
+        )),
+      );
+    }
+    return out;
   }
 
   private async recordBlind(failed: Map<string, unknown>, now: Date): Promise<void> {
@@ -203,6 +227,7 @@ export class StuckWatcher {
       at,
     }));
     const first = [...failed.values()][0];
+    this.o.metrics?.diagnoses.inc({ code: 'WATCHER_BLIND', source: 'watcher' });
     await this.o.store.recordDiagnosis({
       machineId: WATCHER_KEY,
       code: 'WATCHER_BLIND',

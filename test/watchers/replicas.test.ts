@@ -111,7 +111,8 @@ describe('several replicas on real Postgres', () => {
         pollMs: 25,
         // One alert channel takes all 200 machines here; Slack's pacing is tested elsewhere.
         perChannelPerSecond: 0,
-        claimLeaseS: 2,
+        // Short, so the kill -9 test recovers quickly; fencing keeps a slow replica from double-posting.
+        claimLeaseS: 5,
       }),
     };
   }

@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# The vyxbot image: the Slack bot and its watchers, started as `node src/main.ts` (the same entry
+# as `npm start`). Build from the repository root:
+#   docker build -t registry.fly.io/<bot-app>:git-$(git rev-parse --short=12 HEAD) .
+# (The image of the machines the bot creates is runtime/Dockerfile, a different image.)
+# .dockerignore keeps the build context to the files copied below.
+
+ARG NODE_VERSION=24.21.0
+
+# 1. Production dependencies only, exactly as locked (no dev tools, no install scripts).
+FROM node:${NODE_VERSION}-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npm cache clean --force
+
+# 2. The bot: Node 24 runs the TypeScript sources directly (type stripping), so there is no build
+#    stage and the image holds the sources as they are in the repository.
+FROM node:${NODE_VERSION}-slim
+ENV NODE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0 \
+    LOG_FORMAT=json \
+    VYX_DATA_DIR=/data
+WORKDIR /app
+# Owned by root and read-only to the process: the bot never writes to its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY src ./src
+# Migrations: for the local twin (DATABASE_URL), and the reference of what `supabase db push` applied.
+COPY supabase ./supabase
+# Runbooks: diagnosis cards link docs/diagnoses/<CODE>.md (set VYX_RUNBOOK_URL to a URL people can open).
+COPY docs ./docs
+# The only writable place: VYX_DATA_DIR (local state; nothing there is needed with real services).
+RUN mkdir -p /data && chown node:node /data
+# The official image's unprivileged user (uid 1000).
+USER node
+# /healthz, /readyz, /metrics (and /slack/events with the HTTP receiver).
+EXPOSE 3000
+# SIGTERM: stop taking commands, finish work in flight within VYX_SHUTDOWN_TIMEOUT_S (default 10),
+# give leases back, exit 0. Fly's kill_timeout (fly.toml) must be longer than that.
+STOPSIGNAL SIGTERM
+CMD ["node", "src/main.ts"]

@@ -1,0 +1,372 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, webApi } from '@slack/bolt';
+import type { Config } from '../config.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
+import { createFlyMachinesClient } from '../fly/machines-client.ts';
+import { createRegistryClient } from '../fly/registry-client.ts';
+import type { Logger } from '../logger.ts';
+import { slackLogger } from '../observability/bolt-logger.ts';
+import { createHealth, type Health, startHealthServer } from '../observability/health.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { slackStatus } from '../observability/slack-metrics.ts';
+import { slackPosterFrom } from '../slack/slack-poster.ts';
+import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
+import { type AbandonedProvision, type Bot, createBot } from './create-bot.ts';
+import { runbookBaseUrl } from './runbook-url.ts';
+import { type Stack, type StackIo, startStack } from './start-stack.ts';
+
+export interface RunOptions {
+  logger: Logger;
+  io?: StackIo;
+  /** Secret values to keep out of readiness answers. */
+  secrets?: () => readonly string[];
+  /** Deadline of each readiness check. Default 3 000 ms. */
+  readyTimeoutMs?: number;
+}
+
+export interface ShutdownReport {
+  why: string;
+  /** Every command and provisioning finished by itself. */
+  drained: boolean;
+  abandoned: AbandonedProvision[];
+  /** The watchers stopped and gave their leases back (else the leases were released directly). */
+  watchersStopped: boolean;
+  ms: number;
+  withinDeadline: boolean;
+}
+
+export interface RunningBot {
+  config: Config;
+  stack: Stack;
+  app: App;
+  bot: Bot;
+  store: VyxStore;
+  metrics: Metrics;
+  health: Health;
+  /** `http://<host>:<port>`: /healthz, /readyz, /metrics (and /slack/events in HTTP mode). */
+  httpUrl: string | undefined;
+  /** Why the health port is not served (local mode with the port taken). */
+  httpProblem?: string;
+  /** Graceful: stop taking commands, let work in flight finish within the deadline, give leases back, close. */
+  shutdown(why: string): Promise<ShutdownReport>;
+}
+
+/**
+ * The whole bot from a configuration: the stack (real services or twins), the Bolt app for the
+ * configured Slack mode, the bot with its watchers, health and metrics on `PORT` in every mode.
+ */
+export async function startBot(config: Config, options: RunOptions): Promise<RunningBot> {
+  const { logger } = options;
+  const metrics = createMetrics();
+  const machineLog = logger.child({ part: 'machines' });
+  const stack = await startStack(config, { log: (line) => machineLog.info(line), ...options.io });
+  try {
+    return await assemble(config, options, stack, metrics);
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+}
+
+async function assemble(
+  config: Config,
+  options: RunOptions,
+  stack: Stack,
+  metrics: Metrics,
+): Promise<RunningBot> {
+  const { logger } = options;
+  const store = createVyxStore({ url: stack.supabase.url, serviceKey: stack.supabase.serviceKey });
+  const fly = createFlyMachinesClient({
+    baseUrl: stack.fly.apiUrl,
+    token: stack.fly.token,
+    onResponse: (r) =>
+      metrics.flyRequests.inc({ method: r.method, route: r.route, status: String(r.status) }),
+  });
+  const registryOrigin = stack.fly.registryOrigin;
+  const registry = createRegistryClient({
+    token: stack.fly.token,
+    ...(registryOrigin ? { baseUrlFor: () => registryOrigin } : {}),
+  });
+  metrics.setOutboxSource(() => store.pendingEvents());
+
+  const local = stack.slack.local;
+  const slackConfig = config.slack;
+  const slackApiUrl = local?.apiUrl ?? config.slackApiUrl;
+  const botToken = slackConfig.mode === 'twin' ? local!.botToken : slackConfig.botToken;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
+  // Readiness asks Slack once, without the bot client's retries (those would outlive the deadline).
+  const probeClient = new webApi.WebClient(botToken, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: { retries: 0 },
+    timeout: readyTimeoutMs,
+    logger: slackLogger(logger, LogLevel.ERROR, 'readyz-slack'),
+    logLevel: LogLevel.ERROR,
+  });
+  const health = createHealth({
+    metrics,
+    timeoutMs: readyTimeoutMs,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+    checks: [
+      { name: 'database', run: () => store.pendingEvents() },
+      {
+        name: 'fly',
+        // One page of nothing: a metadata filter no machine carries.
+        run: (signal) =>
+          fly.list(config.flyApp, { metadata: { vyx_readyz: 'probe' }, deadlineMs: readyTimeoutMs, signal }),
+      },
+      {
+        name: 'slack',
+        run: () =>
+          probeClient.auth.test().then(
+            (r) => {
+              metrics.slackCalls.inc({ method: 'auth.test', status: 'ok' });
+              return r;
+            },
+            (err: unknown) => {
+              metrics.slackCalls.inc({ method: 'auth.test', status: slackStatus(err) });
+              throw err;
+            },
+          ),
+        cacheOkMs: 30_000,
+      },
+    ],
+  });
+
+  const clientOptions = slackApiUrl ? { slackApiUrl } : {};
+  const boltLevel = slackConfig.mode === 'twin' ? LogLevel.ERROR : LogLevel.WARN;
+  const boltLog = { logger: slackLogger(logger, boltLevel), logLevel: boltLevel };
+  const app =
+    slackConfig.mode === 'twin'
+      ? new App({ token: botToken, receiver: local!.receiver, clientOptions, ...boltLog })
+      : slackConfig.mode === 'socket'
+        ? new App({
+            token: botToken,
+            appToken: slackConfig.appToken,
+            socketMode: true,
+            clientOptions,
+            ...boltLog,
+          })
+        : new App({
+            token: botToken,
+            signingSecret: slackConfig.signingSecret,
+            customRoutes: health.routes(),
+            clientOptions,
+            ...boltLog,
+          });
+
+  const twin = stack.supabase.twin;
+  const bot = createBot({
+    app,
+    store,
+    fly,
+    registry,
+    slack: slackPosterFrom(app.client),
+    logger,
+    metrics,
+    flyApp: config.flyApp,
+    flyRegion: config.flyRegion,
+    flyImage: config.flyImage,
+    machineSupabaseUrl: config.machineSupabaseUrl ?? stack.supabase.url,
+    machineSupabaseServiceKey: config.machineSupabaseServiceKey ?? stack.supabase.serviceKey,
+    ...(config.geminiApiKey ? { geminiApiKey: config.geminiApiKey } : {}),
+    ...(config.alertChannel
+      ? { alertChannel: config.alertChannel }
+      : local
+        ? { alertChannel: local.identity.channelId }
+        : {}),
+    runbookUrl: runbookBaseUrl(config.runbookUrl),
+    ...(config.replicaId ? { replicaId: config.replicaId } : {}),
+    stuckSchedule: config.stuckSchedule,
+    stuckAfterS: config.stuckAfterS,
+    renotifyAfterS: config.renotifyAfterS,
+    echoPollMs: config.echoPollMs,
+    startTimeoutS: config.startTimeoutS,
+    ...(twin ? { subscribe: (wake) => twin.backend.listen('vyx_machine_events', () => wake()) } : {}),
+  });
+
+  if (local) {
+    // Locally, the person at the terminal is an admin (deny by default still holds for everyone else).
+    await store.linkIdentity({
+      slackTeamId: local.identity.teamId,
+      slackUserId: local.identity.userId,
+      userId: `local-${local.identity.userName}`,
+      role: 'admin',
+      linkedBy: 'npm start',
+    });
+    local.receiver.setSettled(
+      () => bot.idle(),
+      () => bot.describeWork(),
+    );
+  }
+
+  await bot.start();
+  let httpUrl: string | undefined;
+  let httpProblem: string | undefined;
+  let healthServer: { close(): Promise<void> } | undefined;
+  const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  try {
+    if (slackConfig.mode === 'http') {
+      const server = (await app.start({ port: config.port, host: config.host })) as Server;
+      httpUrl = `http://${hostForUrl}:${(server.address() as AddressInfo).port}`;
+    } else {
+      await app.start();
+      try {
+        const hs = await startHealthServer(health, { port: config.port, host: config.host });
+        healthServer = hs;
+        httpUrl = `http://${hostForUrl}:${hs.port}`;
+      } catch (err) {
+        // Locally a busy port must not stop the terminal chat; elsewhere health is not optional.
+        if (slackConfig.mode !== 'twin') throw err;
+        httpProblem = `port ${config.port} is taken (${(err as NodeJS.ErrnoException).code ?? 'error'}); set PORT`;
+        logger.warn({ port: config.port }, `health and metrics not served: ${httpProblem}`);
+      }
+    }
+  } catch (err) {
+    await bot.stop().catch(() => {});
+    throw err;
+  }
+
+  let stopping: Promise<ShutdownReport> | undefined;
+  const shutdown = (why: string) => {
+    stopping ??= gracefulShutdown({
+      why,
+      deadlineMs: config.shutdownTimeoutS * 1000,
+      logger: logger.child({ part: 'shutdown' }),
+      health,
+      app,
+      bot,
+      store,
+      close: async () => {
+        await healthServer?.close();
+        await stack.close();
+      },
+    });
+    return stopping;
+  };
+
+  return {
+    config,
+    stack,
+    app,
+    bot,
+    store,
+    metrics,
+    health,
+    httpUrl,
+    ...(httpProblem ? { httpProblem } : {}),
+    shutdown,
+  };
+}
+
+/** Waits for `p` until `at` (epoch ms); true when it settled in time. */
+async function until(p: Promise<unknown>, at: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, at - Date.now()));
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * SIGTERM, in order, all within `deadlineMs`:
+ * 1. stop taking commands: /readyz says 503, the receiver closes (a command that still arrives is
+ *    answered "restarting, try again"); the watchers stop and give back their leases and claimed
+ *    outbox events, so another replica takes them at once;
+ * 2. let commands and provisionings in flight finish, until the deadline less a reserve (half of
+ *    it, at most 4 s) for 3–4;
+ * 3. give up on provisionings still running (unless their runtime already reported): row failed
+ *    with a diagnosis, half-made Fly machine destroyed, user told to start again (no row is left
+ *    `starting` by the bot);
+ * 4. release whatever leases are still held (if a watcher did not stop in time), close the
+ *    database and the twins.
+ */
+async function gracefulShutdown(o: {
+  why: string;
+  deadlineMs: number;
+  logger: Logger;
+  health: Health;
+  app: App;
+  bot: Bot;
+  store: VyxStore;
+  close: () => Promise<void>;
+}): Promise<ShutdownReport> {
+  const { bot, logger } = o;
+  const t0 = Date.now();
+  const deadline = t0 + o.deadlineMs;
+  // The last part of the deadline is kept for giving up on what is left, releasing and closing.
+  const reserve = Math.min(4_000, o.deadlineMs * 0.5);
+  logger.info(
+    {
+      why: o.why,
+      deadlineS: o.deadlineMs / 1000,
+      inFlight: bot.tracker.inFlight,
+      provisioning: bot.provisioner.busy(),
+    },
+    'shutting down: no new commands; finishing the work in flight',
+  );
+  o.health.setDraining();
+  bot.tracker.draining = true;
+  const receiverClosed = until(o.app.stop(), deadline - reserve);
+  const watchers = until(bot.stop(), deadline - reserve);
+
+  let drained = !bot.busy();
+  while (!drained && Date.now() < deadline - reserve) {
+    await new Promise((r) => setTimeout(r, 50));
+    drained = !bot.busy();
+  }
+  let abandoned: AbandonedProvision[] = [];
+  if (!drained) {
+    logger.warn(
+      { inFlight: bot.tracker.inFlight },
+      'work still in flight at the shutdown deadline: giving up on it',
+    );
+    const giveUp = bot.abandonProvisions(`${o.why}: vyxbot stopped before this provisioning finished`);
+    await until(
+      giveUp.then((a) => {
+        abandoned = a;
+      }),
+      deadline - reserve / 4,
+    );
+  }
+  const watchersStopped = await watchers;
+  await receiverClosed;
+  // Whatever a watcher still held (it did not stop in time) goes back now.
+  await until(
+    Promise.all([
+      o.store
+        .releaseLeases(bot.owner)
+        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release leases')),
+      o.store
+        .releaseEvents(bot.owner)
+        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release events')),
+    ]),
+    deadline - reserve / 8,
+  );
+  await until(o.close(), deadline);
+  const ms = Date.now() - t0;
+  const report: ShutdownReport = {
+    why: o.why,
+    drained,
+    abandoned,
+    watchersStopped,
+    ms,
+    withinDeadline: ms <= o.deadlineMs,
+  };
+  logger.info(report, 'shutdown complete');
+  return report;
+}
+
+function errText(err: unknown): string {
+  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
+}
