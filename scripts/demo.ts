@@ -5,16 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
-import { createBot } from '../src/app/create-bot.ts';
-import { startStack } from '../src/app/start-stack.ts';
+import { startBot } from '../src/app/run-bot.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildMachineEnv } from '../src/contract/machine-env.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
-import { createRegistryClient } from '../src/fly/registry-client.ts';
-import { slackPosterFrom } from '../src/slack/slack-poster.ts';
-import { createVyxStore } from '../src/store/vyx-store.ts';
+import { createLogger } from '../src/logger.ts';
 
 const STUCK_AFTER_S = 5;
 const dataDir = mkdtempSync(join(tmpdir(), 'vyx-demo-'));
@@ -30,52 +26,16 @@ const config = loadConfig({
 const out = process.stdout;
 const say = (title: string, why: string) => out.write(`\n\x1b[1m── ${title}\x1b[0m\n   ${why}\n\n`);
 
-const stack = await startStack(config, { input: new PassThrough(), output: out });
+const logger = createLogger({
+  level: 'info',
+  format: 'json',
+  destination: pino.destination({ dest: join(dataDir, 'vyxbot.log'), sync: false }),
+});
+const running = await startBot(config, { logger, io: { input: new PassThrough(), output: out } });
+const { stack, store } = running;
 const local = stack.slack.local!;
 const twin = stack.supabase.twin!;
-const logger = pino({ level: 'info' }, pino.destination({ dest: join(dataDir, 'vyxbot.log'), sync: false }));
-const store = createVyxStore({ url: stack.supabase.url, serviceKey: stack.supabase.serviceKey });
 const fly = createFlyMachinesClient({ baseUrl: stack.fly.apiUrl, token: stack.fly.token });
-const registry = createRegistryClient({ token: stack.fly.token, baseUrlFor: () => stack.fly.apiUrl });
-const app = new App({
-  token: local.botToken,
-  receiver: local.receiver,
-  clientOptions: { slackApiUrl: local.apiUrl },
-  logLevel: LogLevel.ERROR,
-});
-const bot = createBot({
-  app,
-  store,
-  fly,
-  registry,
-  slack: slackPosterFrom(app.client),
-  logger,
-  flyApp: config.flyApp,
-  flyRegion: config.flyRegion,
-  flyImage: config.flyImage,
-  machineSupabaseUrl: stack.supabase.url,
-  machineSupabaseServiceKey: stack.supabase.serviceKey,
-  alertChannel: local.identity.channelId,
-  runbookUrl: `file://${join(process.cwd(), 'docs/diagnoses/')}`,
-  stuckSchedule: config.stuckSchedule,
-  stuckAfterS: config.stuckAfterS,
-  renotifyAfterS: config.renotifyAfterS,
-  echoPollMs: config.echoPollMs,
-  startTimeoutS: config.startTimeoutS,
-  subscribe: (wake) => twin.backend.listen('vyx_machine_events', () => wake()),
-});
-await store.linkIdentity({
-  slackTeamId: local.identity.teamId,
-  slackUserId: local.identity.userId,
-  userId: 'local-demo',
-  role: 'admin',
-});
-local.receiver.setSettled(
-  () => bot.idle(),
-  () => bot.describeWork(),
-);
-await bot.start();
-await app.start();
 
 /** As the web UI's edge function did: a row and a Fly machine with an env it built by hand. */
 async function behindTheBotsBack(image: string, env: (e: Record<string, string>) => Record<string, string>) {
@@ -160,9 +120,7 @@ try {
   if (!ok) out.write('\n   The watcher did not flag all three within 60 s — see the log.\n');
 } finally {
   say('Done', `Transcript: ${local.transcriptFile}; log: ${join(dataDir, 'vyxbot.log')}`);
-  await app.stop().catch(() => {});
-  await bot.stop();
-  await stack.close();
+  await running.shutdown('demo finished');
   if (!process.env.VYX_DEMO_KEEP) rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(ok ? 0 : 1);

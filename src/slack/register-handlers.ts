@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { BotDeps, CommandContext } from '../commands/command-context.ts';
 import { handleAction } from '../commands/handle-action.ts';
-import { handleCommand } from '../commands/handle-command.ts';
+import { failureText, handleCommand } from '../commands/handle-command.ts';
 import { parseCommand } from '../commands/parse-command.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { SlackIdentity } from '../store/store-schemas.ts';
 import type { Card } from './cards/status-card.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
@@ -15,6 +17,29 @@ export interface WorkTracker {
 }
 
 const DRAINING_TEXT = 'vyxbot is restarting right now; nothing was done. Try again in a few seconds.';
+
+/**
+ * The asker's identity: null when not linked (deny by default). When the lookup itself fails, the
+ * asker is told why (never "not linked") and undefined comes back.
+ */
+async function lookUpIdentity(
+  deps: BotDeps,
+  teamId: string,
+  userId: string,
+  respond: RespondFn,
+  requestId: string,
+): Promise<SlackIdentity | null | undefined> {
+  try {
+    return await deps.store.getIdentity(teamId, userId);
+  } catch (err) {
+    deps.logger.error(
+      { err: isVyxError(err) ? err.toJSON() : String(err), requestId },
+      'identity lookup failed',
+    );
+    await replyVia(respond)(failureText(err)).catch(() => {});
+    return undefined;
+  }
+}
 
 function replyVia(respond: RespondFn) {
   return async (answer: Card | string) => {
@@ -48,7 +73,15 @@ export function registerHandlers(
     tracker.inFlight++;
     try {
       const requestId = randomUUID().slice(0, 8);
-      const identity = await deps.store.getIdentity(command.team_id, command.user_id).catch(() => null);
+      // Help needs no identity (and answers even when the database is down); anything else does.
+      const identity =
+        parsed.ok && parsed.command.name === 'help'
+          ? null
+          : await lookUpIdentity(deps, command.team_id, command.user_id, respond, requestId);
+      if (identity === undefined) {
+        metrics?.commands.inc({ kind: 'command', name, outcome: 'error' });
+        return;
+      }
       const ctx: CommandContext = {
         deps: { ...deps, logger: deps.logger.child({ requestId }) },
         teamId: command.team_id,
@@ -83,7 +116,11 @@ export function registerHandlers(
     try {
       const requestId = randomUUID().slice(0, 8);
       const teamId = body.team?.id ?? body.user.team_id ?? '';
-      const identity = await deps.store.getIdentity(teamId, body.user.id).catch(() => null);
+      const identity = await lookUpIdentity(deps, teamId, body.user.id, respond, requestId);
+      if (identity === undefined) {
+        metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'error' });
+        return;
+      }
       const ctx: CommandContext = {
         deps: { ...deps, logger: deps.logger.child({ requestId }) },
         teamId,
