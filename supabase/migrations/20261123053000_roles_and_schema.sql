@@ -163,6 +163,7 @@ create table if not exists public.diagnoses (
   notified_at timestamptz,
   notify_count int not null default 0,
   resolved_at timestamptz,
+  silenced_until timestamptz,
   primary key (machine_id, code)
 );
 

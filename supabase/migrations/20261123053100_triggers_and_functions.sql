@@ -307,7 +307,7 @@ $$;
 
 -- Record a diagnosis, deduplicated per (machine, code). A new diagnosis appends a `diagnosis` event
 -- to the outbox; one seen again after p_renotify_after_s since the last notice appends a
--- `reminder`. With p_mark_failed (a certain diagnosis) a row still `starting` becomes `failed`.
+-- `reminder` (not while silenced). With p_mark_failed (a certain diagnosis) a row still `starting` becomes `failed`.
 -- machine_id may name no row (an orphan Fly machine is keyed `fly:<id>`).
 create or replace function public.vyx_record_diagnosis(
   p_machine_id text,
@@ -338,7 +338,8 @@ begin
 
   if is_new then
     notice := 'diagnosis';
-  elsif d.notified_at is null or d.notified_at <= now() - make_interval(secs => p_renotify_after_s) then
+  elsif (d.notified_at is null or d.notified_at <= now() - make_interval(secs => p_renotify_after_s))
+        and (d.silenced_until is null or d.silenced_until <= now()) then
     notice := 'reminder';
   end if;
 
@@ -581,8 +582,9 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Only the service role may call these (Supabase grants EXECUTE on new public functions to anon and
--- authenticated by default).
-do $$
+-- authenticated by default). Every later migration that adds functions calls this again.
+create or replace function public.secure_vyx_functions() returns void
+language plpgsql as $$
 declare
   f record;
 begin
@@ -595,3 +597,5 @@ begin
   end loop;
 end
 $$;
+revoke all on function public.secure_vyx_functions() from public, anon, authenticated, service_role;
+select public.secure_vyx_functions();

@@ -135,16 +135,4 @@ language sql volatile set search_path = public as $$
   returning id
 $$;
 
-do $$
-declare
-  f record;
-begin
-  for f in
-    select p.oid::regprocedure as sig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'public' and p.proname like 'vyx\_%'
-  loop
-    execute format('revoke all on function %s from public, anon, authenticated', f.sig);
-    execute format('grant execute on function %s to service_role', f.sig);
-  end loop;
-end
-$$;
+select public.secure_vyx_functions();
