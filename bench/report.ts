@@ -26,8 +26,8 @@ export interface BenchResults {
     rss_mb: number;
     rows: number;
     rss_before_tick_mb: number;
-    proposed_rss_mb?: number;
-    proposed_small_young_gen_rss_mb?: number;
+    small_young_gen_rss_mb?: number;
+    small_young_gen_wall_ms?: number;
   };
   growth: {
     sizes: {
@@ -35,15 +35,10 @@ export interface BenchResults {
       wall_ms: number;
       wall_us_per_row: number;
       rss_mb: number;
-      proposed_wall_ms?: number;
-      proposed_wall_us_per_row?: number;
-      proposed_rss_mb?: number;
     }[];
     wall_ratio_last_over_first: number;
     rows_ratio_last_over_first: number;
     rss_kb_per_row: number;
-    proposed_wall_ratio_last_over_first?: number;
-    proposed_rss_kb_per_row?: number;
   };
 }
 
@@ -75,11 +70,6 @@ export function renderMarkdown(r: BenchResults): string {
     lines.push(
       `| naive ${key} (fly.get + registry per row) | requests; evidence wall vs batched | ${t.naive_fly_requests} (${t.ratio_requests_naive_over_tick}× the tick's); ${t.naive_wall_ms} ms vs ${t.batched_evidence_wall_ms} ms (${t.ratio_wall_naive_over_batched_evidence}×) | ≥ 100× fewer (at 10k) | ${t.rows === 10_000 ? ok(t.ratio_requests_naive_over_tick >= 100) : ''} |`,
     );
-    if (t.proposed_wall_ms !== undefined) {
-      lines.push(
-        `| tick ${key}, proposed batched record | wall (same rows, same run) | ${t.proposed_wall_ms} ms (${t.ratio_wall_current_over_proposed}× faster) | ≤ 1 s (at 10k) | ${t.rows === 10_000 ? `${ok(t.proposed_wall_ms <= 1000)}${t.proposed_wall_ms > 1000 ? ` (${x(t.proposed_wall_ms, 1000)})` : ''}` : ''} |`,
-      );
-    }
   }
   const e = r.echo;
   lines.push(
@@ -96,12 +86,11 @@ export function renderMarkdown(r: BenchResults): string {
     `| detection (missing tag, auto-destroyed) ×${d.repetitions}, ${d.stagger_ms} ms apart | injection → alert p50 / p95 | ${d.p50_ms} / ${d.p95_ms} ms | ≤ ${d.threshold_s} s threshold + ${d.interval_s} s interval + 2 s = ${d.target_ms} ms | ${ok(d.p95_ms <= d.target_ms)} |`,
   );
   lines.push(
-    `| memory (${r.memory.rows} tracked rows) | bot peak RSS over one tick (idle before it) | ${r.memory.rss_mb} MB (${r.memory.rss_before_tick_mb} MB)${r.memory.proposed_rss_mb ? `; proposed tick ${r.memory.proposed_rss_mb} MB` : ''}${r.memory.proposed_small_young_gen_rss_mb ? `, with --max-semi-space-size=8 ${r.memory.proposed_small_young_gen_rss_mb} MB` : ''} | ≤ 200 MB | ${ok(r.memory.rss_mb <= 200)} |`,
+    `| memory (${r.memory.rows} tracked rows) | bot peak RSS over one tick (idle before it) | ${r.memory.rss_mb} MB (${r.memory.rss_before_tick_mb} MB)${r.memory.small_young_gen_rss_mb !== undefined ? `; with --max-semi-space-size=8 ${r.memory.small_young_gen_rss_mb} MB` : ''} | ≤ 200 MB | ${ok(r.memory.rss_mb <= 200)} |`,
   );
   const g = r.growth;
   lines.push(
-    `| growth, current tick | wall (µs/row), peak RSS | ${g.sizes.map((s) => `${s.rows}: ${s.wall_ms} ms (${s.wall_us_per_row}), ${s.rss_mb} MB`).join('; ')} | linear | ${g.wall_ratio_last_over_first} × wall for ${g.rows_ratio_last_over_first} × rows; +${g.rss_kb_per_row} KB RSS/row |`,
-    `| growth, proposed tick | wall (µs/row), peak RSS | ${g.sizes.map((s) => `${s.rows}: ${s.proposed_wall_ms} ms (${s.proposed_wall_us_per_row}), ${s.proposed_rss_mb} MB`).join('; ')} | linear | ${g.proposed_wall_ratio_last_over_first ?? ''} × wall for ${g.rows_ratio_last_over_first} × rows; +${g.proposed_rss_kb_per_row ?? ''} KB RSS/row |`,
+    `| growth, tick | wall (µs/row), peak RSS | ${g.sizes.map((s) => `${s.rows}: ${s.wall_ms} ms (${s.wall_us_per_row}), ${s.rss_mb} MB`).join('; ')} | linear | ${g.wall_ratio_last_over_first} × wall for ${g.rows_ratio_last_over_first} × rows; +${g.rss_kb_per_row} KB RSS/row |`,
   );
   lines.push('');
   return `${lines.join('\n')}\n`;

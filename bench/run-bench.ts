@@ -132,7 +132,6 @@ try {
   log(`tick: stuck rows over ${APPS} apps (emulator bulk mode), bot tick in its own process`);
   const tick = await tickScenario(svc, P.tickSizes, {
     naive: true,
-    proposed: true,
     log,
     ...(profileDir ? { cpuProfDir: profileDir } : {}),
   });
@@ -143,8 +142,8 @@ try {
     rows: largest.rows,
     rss_before_tick_mb: largest.rss_before_tick_mb,
     how: 'peak RSS (getrusage maxrss) of a process running the whole bot (createBot, Bolt app) and one stuck-watcher tick over the rows; database, gateway and Fly emulator are other processes',
-    proposed_rss_mb: largest.proposed_rss_mb,
-    proposed_small_young_gen_rss_mb: largest.proposed_small_young_gen_rss_mb,
+    small_young_gen_rss_mb: largest.small_young_gen_rss_mb,
+    small_young_gen_wall_ms: largest.small_young_gen_wall_ms,
   };
   const sizes = P.tickSizes.map((n) => tick[`r${n}`]!);
   const first = sizes[0]!;
@@ -156,17 +155,10 @@ try {
       wall_ms: s.wall_ms,
       wall_us_per_row: perRow(s, s.wall_ms),
       rss_mb: s.rss_mb,
-      proposed_wall_ms: s.proposed_wall_ms,
-      proposed_wall_us_per_row: perRow(s, s.proposed_wall_ms ?? 0),
-      proposed_rss_mb: s.proposed_rss_mb,
     })),
     wall_ratio_last_over_first: r2(last.wall_ms / first.wall_ms),
     rows_ratio_last_over_first: r2(last.rows / first.rows),
     rss_kb_per_row: r2(((last.rss_mb - first.rss_mb) * 1024) / (last.rows - first.rows)),
-    proposed_wall_ratio_last_over_first: r2((last.proposed_wall_ms ?? 0) / (first.proposed_wall_ms ?? 1)),
-    proposed_rss_kb_per_row: r2(
-      (((last.proposed_rss_mb ?? 0) - (first.proposed_rss_mb ?? 0)) * 1024) / (last.rows - first.rows),
-    ),
   };
 } finally {
   await svc.close();

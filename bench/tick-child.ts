@@ -1,6 +1,6 @@
 // One stuck-watcher tick in a process of its own, so its RSS is the bot's alone (the database, the
 // Supabase gateway and the Fly emulator stay in the parent). Prints one JSON line on stdout.
-// Input (argv[2], JSON): { supabaseUrl, serviceKey, flyUrl, flyToken, mode }.
+// Input (argv[2], JSON): { supabaseUrl, serviceKey, flyUrl, flyToken }.
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
@@ -8,15 +8,12 @@ import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
-import { batchedTick } from './prototype/batched-tick.ts';
 
 interface ChildInput {
   supabaseUrl: string;
   serviceKey: string;
   flyUrl: string;
   flyToken: string;
-  /** `current`: the bot's StuckWatcher.tick(); `batched`: the proposed batched recording. */
-  mode: 'current' | 'batched';
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ChildInput;
@@ -56,20 +53,7 @@ const bot = createBot({
 await store.pendingEvents();
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
-const report =
-  input.mode === 'batched'
-    ? await batchedTick({
-        store,
-        fly,
-        registry,
-        logger,
-        owner: `bench-child-${process.pid}`,
-        defaultApp: 'vyx-bench-00',
-        stuckAfterS: 60,
-        supabaseUrl: input.supabaseUrl,
-        serviceKey: input.serviceKey,
-      })
-    : await bot.stuck.tick();
+const report = await bot.stuck.tick();
 const wallMs = performance.now() - t0;
 process.stdout.write(
   `${JSON.stringify({
@@ -85,7 +69,6 @@ process.stdout.write(
       ),
     ),
     flyRequestsReported: report.flyRequests,
-    phases: 'phases' in report ? report.phases : undefined,
     rssBeforeMb: rssBefore / 2 ** 20,
     rssAfterMb: process.memoryUsage().rss / 2 ** 20,
     peakRssMb: kb() / 1024,

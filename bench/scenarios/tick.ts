@@ -1,10 +1,10 @@
 // tick, memory, growth: one stuck-watcher tick over N stuck rows spread over 20 apps, in a child
-// process (its RSS is the bot's own); the naive per-row strategy beside it, in this process.
+// process (its RSS is the bot's own); the naive per-row strategy beside it, in this process. At the
+// largest size the tick runs once more with V8's young generation capped (`--max-semi-space-size=8`).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gatherEvidence } from '../../src/watchers/gather-evidence.ts';
-import { r1, r2, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
-import { CLAIM_SQL, CLAIM_SQL_REVERT, RECORD_DIAGNOSES_SQL, RELEASE_SQL } from '../prototype/batched-tick.ts';
+import { r1, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
 
 export const APPS = 20;
 
@@ -18,7 +18,6 @@ export interface ChildResult {
   rssAfterMb: number;
   peakRssMb: number;
   heapUsedMb: number;
-  phases?: Record<string, number>;
   /** From the emulator's counters: every Fly API and registry request of the tick. */
   flyRequests: number;
   flyByRoute: Record<string, number>;
@@ -28,7 +27,6 @@ const CHILD = fileURLToPath(new URL('../tick-child.ts', import.meta.url));
 
 export async function runTickChild(
   svc: Services,
-  mode: 'current' | 'batched',
   o: { cpuProfDir?: string; nodeFlags?: string[] } = {},
 ): Promise<ChildResult> {
   svc.emulator.counters.reset();
@@ -37,7 +35,6 @@ export async function runTickChild(
     serviceKey: svc.twin.serviceKey,
     flyUrl: svc.emulator.baseUrl,
     flyToken: svc.emulator.token,
-    mode,
   });
   const flags = [
     ...(o.nodeFlags ?? []),
@@ -101,16 +98,6 @@ async function batchedEvidence(svc: Services): Promise<{ wallMs: number; request
   return { wallMs, requests: svc.emulator.counters.total() };
 }
 
-/** Runs statements one by one (VACUUM cannot run inside a multi-statement string). */
-async function execAll(svc: Services, sql: string): Promise<void> {
-  for (const statement of sql
-    .split(/;\s*\n/)
-    .map((x) => x.trim())
-    .filter(Boolean)) {
-    await svc.twin.backend.query(statement);
-  }
-}
-
 export interface TickSize {
   rows: number;
   apps: number;
@@ -130,32 +117,21 @@ export interface TickSize {
   batched_evidence_fly_requests: number;
   ratio_requests_naive_over_tick: number;
   ratio_wall_naive_over_batched_evidence: number;
-  /** The proposed batched recording (bench/prototype), same rows, same run. */
-  proposed_wall_ms?: number;
-  proposed_rss_mb?: number;
-  proposed_phases_ms?: Record<string, number>;
-  /** The proposed tick again with V8's young generation capped (`--max-semi-space-size=8`). */
-  proposed_small_young_gen_rss_mb?: number;
-  proposed_small_young_gen_wall_ms?: number;
-  ratio_wall_current_over_proposed?: number;
+  /** The tick again over the same rows with V8's young generation capped (`--max-semi-space-size=8`); largest size only. */
+  small_young_gen_rss_mb?: number;
+  small_young_gen_wall_ms?: number;
 }
 
 export async function tickScenario(
   svc: Services,
   sizes: number[],
-  o: { naive: boolean; proposed: boolean; log: (s: string) => void; cpuProfDir?: string },
+  o: { naive: boolean; log: (s: string) => void; cpuProfDir?: string },
 ): Promise<Record<string, TickSize>> {
-  await svc.twin.backend.query(RECORD_DIAGNOSES_SQL);
-  await svc.twin.backend.query(RELEASE_SQL);
   const out: Record<string, TickSize> = {};
   for (const n of sizes) {
     await resetTables(svc);
     await seedStuck(svc, n, APPS);
-    const cur = await runTickChild(
-      svc,
-      'current',
-      o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/current-${n}` } : {},
-    );
+    const cur = await runTickChild(svc, o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/tick-${n}` } : {});
     o.log(
       `  tick r${n}: ${r1(cur.wallMs)} ms, ${cur.flyRequests} Fly requests, ${cur.diagnosed} diagnosed, peak RSS ${r1(cur.peakRssMb)} MB`,
     );
@@ -179,32 +155,17 @@ export async function tickScenario(
       ratio_requests_naive_over_tick: 0,
       ratio_wall_naive_over_batched_evidence: 0,
     };
-    if (o.proposed) {
+    if (n === sizes.at(-1)) {
       await resetDiagnoses(svc);
-      await execAll(svc, CLAIM_SQL);
-      const prop = await runTickChild(
-        svc,
-        'batched',
-        o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/proposed-${n}` } : {},
-      );
-      if (prop.diagnosed !== cur.diagnosed)
-        throw new Error(`proposed tick diagnosed ${prop.diagnosed}, current ${cur.diagnosed}`);
-      if (n === sizes.at(-1)) {
-        await resetDiagnoses(svc);
-        const small = await runTickChild(svc, 'batched', { nodeFlags: ['--max-semi-space-size=8'] });
-        size.proposed_small_young_gen_rss_mb = r1(small.peakRssMb);
-        size.proposed_small_young_gen_wall_ms = r1(small.wallMs);
-        o.log(
-          `  proposed r${n} with --max-semi-space-size=8: ${r1(small.wallMs)} ms, peak RSS ${r1(small.peakRssMb)} MB`,
+      const small = await runTickChild(svc, { nodeFlags: ['--max-semi-space-size=8'] });
+      if (small.diagnosed !== cur.diagnosed)
+        throw new Error(
+          `tick with --max-semi-space-size=8 diagnosed ${small.diagnosed}, first ${cur.diagnosed}`,
         );
-      }
-      await execAll(svc, CLAIM_SQL_REVERT);
-      size.proposed_wall_ms = r1(prop.wallMs);
-      size.proposed_rss_mb = r1(prop.peakRssMb);
-      if (prop.phases) size.proposed_phases_ms = prop.phases;
-      size.ratio_wall_current_over_proposed = r2(cur.wallMs / prop.wallMs);
+      size.small_young_gen_rss_mb = r1(small.peakRssMb);
+      size.small_young_gen_wall_ms = r1(small.wallMs);
       o.log(
-        `  proposed r${n}: ${r1(prop.wallMs)} ms (${r2(cur.wallMs / prop.wallMs)}× faster), ${prop.flyRequests} Fly requests`,
+        `  tick r${n} with --max-semi-space-size=8: ${r1(small.wallMs)} ms, peak RSS ${r1(small.peakRssMb)} MB`,
       );
     }
     if (o.naive) {
