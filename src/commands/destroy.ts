@@ -1,24 +1,14 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import { destroyButton } from '../slack/cards/card-parts.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
-import { findMachine } from './find-machine.ts';
+import { machineInReach } from './find-machine.ts';
 
 /** `/vyx destroy [machine]`: asks first; the Destroy button (with its own confirm dialog) does it. */
 export async function destroy(ctx: CommandContext, machineId: string | undefined): Promise<Outcome> {
-  const first = authorize(ctx.identity, { verb: 'destroy machines' });
-  if (!first.ok) {
-    await ctx.reply(first.reason);
-    return { outcome: 'denied', detail: 'not linked' };
-  }
-  const machine = await findMachine(ctx, machineId);
-  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
-  const auth = authorize(ctx.identity, { machine, verb: 'destroy it' });
-  if (!auth.ok) {
-    await ctx.reply(auth.reason);
-    return { outcome: 'denied', machineId: machine.machine_id };
-  }
+  const found = await machineInReach(ctx, machineId, 'destroy it');
+  if ('outcome' in found) return found.outcome;
+  const { machine } = found;
   if (machine.status === 'destroyed') {
     await ctx.reply(`Machine \`${machine.machine_id}\` is already destroyed.`);
     return { outcome: 'ok', machineId: machine.machine_id, detail: 'already destroyed' };
@@ -40,13 +30,9 @@ export async function destroy(ctx: CommandContext, machineId: string | undefined
 
 /** The Destroy button: destroys the Fly machine (forced) and marks the row destroyed. */
 export async function destroyConfirmed(ctx: CommandContext, machineId: string): Promise<Outcome> {
-  const machine = await findMachine(ctx, machineId);
-  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
-  const auth = authorize(ctx.identity, { machine, verb: 'destroy it' });
-  if (!auth.ok) {
-    await ctx.reply(auth.reason);
-    return { outcome: 'denied', machineId };
-  }
+  const found = await machineInReach(ctx, machineId, 'destroy it');
+  if ('outcome' in found) return found.outcome;
+  const { machine } = found;
   if (machine.status === 'destroyed') {
     await ctx.reply(`Machine \`${machineId}\` is already destroyed.`);
     return { outcome: 'ok', machineId, detail: 'already destroyed' };

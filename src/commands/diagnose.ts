@@ -1,24 +1,14 @@
 import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { gatherEvidence } from '../watchers/gather-evidence.ts';
-import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
-import { findMachine } from './find-machine.ts';
+import { machineInReach } from './find-machine.ts';
 
 /** `/vyx diagnose <machine>`: the catalogue run now on live evidence, shown privately. */
 export async function diagnoseCommand(ctx: CommandContext, machineId: string | undefined): Promise<Outcome> {
-  const first = authorize(ctx.identity, { verb: 'diagnose machines' });
-  if (!first.ok) {
-    await ctx.reply(first.reason);
-    return { outcome: 'denied', detail: 'not linked' };
-  }
-  const machine = await findMachine(ctx, machineId);
-  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
-  const auth = authorize(ctx.identity, { machine, verb: 'diagnose it' });
-  if (!auth.ok) {
-    await ctx.reply(auth.reason);
-    return { outcome: 'denied', machineId: machine.machine_id };
-  }
+  const found = await machineInReach(ctx, machineId, 'diagnose it');
+  if ('outcome' in found) return found.outcome;
+  const { machine } = found;
   const { fly, registry, config, now } = ctx.deps;
   const gathered = await gatherEvidence(
     [machine],

@@ -1,6 +1,7 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import type { CommandContext } from './command-context.ts';
+import { authorize } from './authorize.ts';
+import type { CommandContext, Outcome } from './command-context.ts';
 
 /**
  * The machine a command is about: the one named, else the asker's active one, else their newest.
@@ -27,4 +28,28 @@ export async function findMachine(
   const mine = (await store.getActiveMachine(userId)) ?? (await store.listMachines({ userId, limit: 1 }))[0];
   if (!mine) await ctx.reply('You have no machine yet. `/vyx start` starts one.');
   return mine ?? null;
+}
+
+/**
+ * The machine a command acts on, if the asker may: linked (else told so), the machine found (else
+ * told why), and theirs unless they are an admin. Otherwise the outcome to audit, already answered.
+ */
+export async function machineInReach(
+  ctx: CommandContext,
+  machineId: string | undefined,
+  verb: string,
+): Promise<{ machine: CloudMachine } | { outcome: Outcome }> {
+  const linked = authorize(ctx.identity, { verb });
+  if (!linked.ok) {
+    await ctx.reply(linked.reason);
+    return { outcome: { outcome: 'denied', detail: 'not linked' } };
+  }
+  const machine = await findMachine(ctx, machineId);
+  if (!machine) return { outcome: { outcome: 'invalid', detail: 'no machine' } };
+  const auth = authorize(ctx.identity, { machine, verb });
+  if (!auth.ok) {
+    await ctx.reply(auth.reason);
+    return { outcome: { outcome: 'denied', machineId: machine.machine_id } };
+  }
+  return { machine };
 }

@@ -4,7 +4,7 @@ import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroyConfirmed } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
-import { findMachine } from './find-machine.ts';
+import { machineInReach } from './find-machine.ts';
 import { audit, failureText } from './handle-command.ts';
 import { start } from './start.ts';
 
@@ -45,14 +45,10 @@ export async function handleAction(ctx: CommandContext, actionId: string, value:
 
 /** Retry: start a new machine for the owner of the one that failed, with its region and image. */
 async function retry(ctx: CommandContext, machineId: string): Promise<Outcome> {
-  const machine = await findMachine(ctx, machineId);
-  if (!machine) return { outcome: 'invalid', detail: 'no machine' };
-  const auth = authorize(ctx.identity, { machine, verb: 'retry it' });
-  if (!auth.ok) {
-    await ctx.reply(auth.reason);
-    return { outcome: 'denied', machineId };
-  }
-  if (auth.identity.user_id !== machine.user_id) {
+  const found = await machineInReach(ctx, machineId, 'retry it');
+  if ('outcome' in found) return found.outcome;
+  const { machine } = found;
+  if (ctx.identity?.user_id !== machine.user_id) {
     await ctx.reply('Retry starts a machine for yourself; ask the owner to press it.');
     return { outcome: 'denied', machineId };
   }

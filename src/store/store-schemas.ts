@@ -46,7 +46,8 @@ export type ProvisionResult = z.infer<typeof provisionResultSchema>;
 export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning']);
 export type EventKind = z.infer<typeof eventKindSchema>;
 
-export const machineEventSchema = z.object({
+/** What every outbox event says about itself. */
+const eventCore = z.object({
   id: z.coerce.number().int(),
   machine_id: z.string(),
   kind: eventKindSchema,
@@ -54,24 +55,19 @@ export const machineEventSchema = z.object({
   new_status: nullableText,
   detail: z.record(z.string(), z.unknown()),
   created_at: timestamp,
+  attempts: z.number().int(),
+});
+
+export const machineEventSchema = eventCore.extend({
   claimed_by: nullableText,
   claim_until: timestamp.nullable(),
-  attempts: z.number().int(),
   delivered_at: timestamp.nullable(),
   slack_ts: nullableText,
 });
 export type MachineEvent = z.infer<typeof machineEventSchema>;
 
 /** An outbox event with what the echo needs to post it (the row may be gone: orphans). */
-export const claimedEventSchema = z.object({
-  id: z.coerce.number().int(),
-  machine_id: z.string(),
-  kind: eventKindSchema,
-  old_status: nullableText,
-  new_status: nullableText,
-  detail: z.record(z.string(), z.unknown()),
-  created_at: timestamp,
-  attempts: z.number().int(),
+export const claimedEventSchema = eventCore.extend({
   slack_team_id: nullableText,
   slack_channel: nullableText,
   slack_thread_ts: nullableText,

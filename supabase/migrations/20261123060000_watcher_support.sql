@@ -37,4 +37,19 @@ begin
 end
 $$;
 
+-- Fencing for the echo: before posting, a replica renews the claim of the events it is about to
+-- post and gets back those still its own. An event whose lease ran out and that another replica
+-- claimed is not posted twice.
+create or replace function public.vyx_renew_events(
+  p_owner text,
+  p_ids bigint[],
+  p_lease_s int default 30
+) returns setof bigint
+language sql volatile set search_path = public as $$
+  update public.machine_events
+  set claim_until = now() + make_interval(secs => p_lease_s)
+  where id = any (p_ids) and claimed_by = p_owner and delivered_at is null
+  returning id
+$$;
+
 select public.secure_vyx_functions();
