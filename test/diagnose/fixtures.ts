@@ -22,7 +22,7 @@ export const GOOD_ENV = {
 /** The recorded example from the Fly docs: a stopped machine whose process exited 127. */
 export function recordedExitExample(): Machine {
   const path = new URL(
-    '../../../shared/reference/fly-machine-example-get-with-exit-event.json',
+    '../fixtures/fly/fly-machine-example-get-with-exit-event.json',
     import.meta.url,
   );
   return MachineSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
