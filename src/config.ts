@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VyxError } from './errors/vyx-error.ts';
+import { isRegistryHost, parseImageRef } from './fly/image-ref.ts';
 
 /**
  * Configuration from the environment. Every outside service is real when its credentials are set
@@ -39,7 +40,20 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z]{3}$/)
     .default('ord'),
-  FLY_IMAGE: z.string().min(3).default('registry.fly.io/vyx-app:latest'),
+  FLY_IMAGE: z
+    .string()
+    .refine((v) => isImageRef(v))
+    .default('registry.fly.io/vyx-app:latest'),
+  VYX_ALLOWED_REGISTRIES: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine((hosts) => hosts.every(isRegistryHost)),
   FLY_LOCAL_PORT: port.default(4280),
   MACHINE_SUPABASE_URL: optionalText.pipe(url.optional()),
   MACHINE_SUPABASE_SERVICE_KEY: optionalText,
@@ -57,6 +71,15 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+function isImageRef(text: string): boolean {
+  try {
+    parseImageRef(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What each variable should be, for the error message. */
 const EXPECTED: Record<string, string> = {
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
@@ -73,6 +96,7 @@ const EXPECTED: Record<string, string> = {
   FLY_APP: 'a Fly app name (lowercase letters, digits, dashes)',
   FLY_REGION: 'a Fly region code such as ord, ams, iad',
   FLY_IMAGE: 'an image reference such as registry.fly.io/vyx-app:latest',
+  VYX_ALLOWED_REGISTRIES: 'a comma-separated list of registry hosts, e.g. ghcr.io,registry.example.com:5000',
   FLY_LOCAL_PORT: 'a port number (0–65535)',
   MACHINE_SUPABASE_URL: 'an http(s) URL machines can reach Supabase at',
   VYX_STUCK_SCHEDULE: 'a cron expression with seconds, e.g. */15 * * * * *',
@@ -115,6 +139,8 @@ export interface Config {
   flyApp: string;
   flyRegion: string;
   flyImage: string;
+  /** Registries other than Fly's that images may come from (never given the Fly token). */
+  allowedRegistries: string[];
   /** What machines get as SUPABASE_URL / SUPABASE_SERVICE_KEY (default: the bot's own). */
   machineSupabaseUrl?: string;
   machineSupabaseServiceKey?: string;
@@ -195,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     flyApp: e.FLY_APP,
     flyRegion: e.FLY_REGION,
     flyImage: e.FLY_IMAGE,
+    allowedRegistries: e.VYX_ALLOWED_REGISTRIES,
     ...opt('machineSupabaseUrl', e.MACHINE_SUPABASE_URL),
     ...opt('machineSupabaseServiceKey', e.MACHINE_SUPABASE_SERVICE_KEY),
     ...opt('geminiApiKey', e.GEMINI_API_KEY),

@@ -128,6 +128,7 @@ export function createBot(o: BotOptions): Bot {
     now,
     config: {
       flyApp: o.flyApp,
+      defaultImage: o.flyImage,
       stuckAfterS: o.stuckAfterS,
       ...(o.runbookUrl ? { runbookBaseUrl: o.runbookUrl } : {}),
     },

@@ -4,6 +4,7 @@ import { App, LogLevel, webApi } from '@slack/bolt';
 import type { Config } from '../config.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import { createFlyMachinesClient } from '../fly/machines-client.ts';
+import { registryAccess } from '../fly/registry-access.ts';
 import { createRegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { slackLogger } from '../observability/bolt-logger.ts';
@@ -84,9 +85,14 @@ async function assemble(
       metrics.flyRequests.inc({ method: r.method, route: r.route, status: String(r.status) }),
   });
   const registryOrigin = stack.fly.registryOrigin;
+  // The emulator stands for the Fly registry only: any other host is the real one, and gets no token.
   const registry = createRegistryClient({
     token: stack.fly.token,
-    ...(registryOrigin ? { baseUrlFor: () => registryOrigin } : {}),
+    ...registryAccess({
+      defaultImage: config.flyImage,
+      allowedRegistries: config.allowedRegistries,
+      ...(registryOrigin ? { emulatorOrigin: registryOrigin } : {}),
+    }),
   });
   metrics.setOutboxSource(() => store.pendingEvents());
 

@@ -18,6 +18,8 @@ export interface BotDeps {
   now: () => Date;
   config: {
     flyApp: string;
+    /** FLY_IMAGE: what `/vyx start` runs when no image is named. */
+    defaultImage: string;
     stuckAfterS: number;
     runbookBaseUrl?: string;
   };

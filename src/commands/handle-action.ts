@@ -4,8 +4,9 @@ import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroyConfirmed } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
+import { failureText } from './failure-text.ts';
 import { machineInReach } from './find-machine.ts';
-import { audit, failureText } from './handle-command.ts';
+import { audit } from './handle-command.ts';
 import { start } from './start.ts';
 
 const SILENCE_FOR_MS = 24 * 3600 * 1000;

@@ -2,18 +2,13 @@ import { isVyxError } from '../errors/vyx-error.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroy } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
+import { failureText } from './failure-text.ts';
 import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
-
-/** A failure in words for the asker: code, what happened, what to do. Never a stack trace. */
-export function failureText(err: unknown): string {
-  if (isVyxError(err)) return `:x: *${err.code}*: ${err.message}\n${err.suggestion}`;
-  return ':x: Something went wrong on my side; it has been logged. Try again in a minute.';
-}
 
 /**
  * `/vyx <text>`: parse, authorize, act, answer privately, and write the audit log — whatever

@@ -1,7 +1,10 @@
+import { isVyxError } from '../errors/vyx-error.ts';
+import { resolveImage } from '../provision/resolve-image.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
+import { failureText } from './failure-text.ts';
 
 /** `/vyx start [--region R] [--image TAG]`: one active machine per user; a doomed one is refused at preflight. */
 export async function start(
@@ -13,7 +16,19 @@ export async function start(
     await ctx.reply(auth.reason);
     return { outcome: 'denied', detail: 'not linked' };
   }
-  const { provisioner, now, config } = ctx.deps;
+  const { provisioner, now, config, registry } = ctx.deps;
+  let image: string | undefined;
+  try {
+    // The one image parser, before anything is created (the Retry button comes through here too).
+    image =
+      options.image === undefined
+        ? undefined
+        : resolveImage(options.image, config.defaultImage, registry.policy);
+  } catch (err) {
+    if (!isVyxError(err)) throw err;
+    await ctx.reply(failureText(err));
+    return { outcome: 'invalid', detail: err.code };
+  }
   const result = await provisioner.start({
     onAccepted: (id) =>
       ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),
@@ -23,7 +38,7 @@ export async function start(
     channel: ctx.channelId,
     requestId: ctx.requestId,
     ...(options.region ? { region: options.region } : {}),
-    ...(options.image ? { image: options.image } : {}),
+    ...(image ? { image } : {}),
   });
   switch (result.kind) {
     case 'existing':

@@ -1,6 +1,7 @@
 /**
  * Does an image tag exist? OCI distribution `HEAD /v2/<repo>/manifests/<tag>` with Basic auth
- * `x:<token>` (how flyctl authenticates to registry.fly.io).
+ * `x:<token>` (how flyctl authenticates to registry.fly.io) — only to the policy's credential hosts;
+ * an allow-listed registry is asked anonymously, and any other registry is never contacted.
  *
  * Only an authenticated 404 means "missing" (the body of a GET names MANIFEST_UNKNOWN or
  * NAME_UNKNOWN; a HEAD has no body). 401/403/5xx, timeouts and network errors are "unknown":
@@ -9,7 +10,14 @@
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { bareFlyToken } from './fly-http.ts';
-import { formatImageRef, type ImageRef, parseImageRef } from './image-ref.ts';
+import {
+  FLY_ONLY,
+  formatImageRef,
+  type ImageRef,
+  isCredentialHost,
+  parseImage,
+  type RegistryPolicy,
+} from './image-ref.ts';
 
 export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -24,8 +32,10 @@ export type ImageCheck =
   | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number };
 
 export interface RegistryClientOptions {
-  /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix). Empty: anonymous. */
+  /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix), only to `policy.credentialHosts`. */
   token: string;
+  /** Which registries may be contacted and which get the token. Default: registry.fly.io only. */
+  policy?: RegistryPolicy;
   /** Origin for a registry host. Default `https://<host>`; tests and the local twin use 127.0.0.1. */
   baseUrlFor?: (registryHost: string) => string;
   dispatcher?: Dispatcher;
@@ -34,6 +44,7 @@ export interface RegistryClientOptions {
 }
 
 export interface RegistryClient {
+  readonly policy: RegistryPolicy;
   checkImage(ref: string | ImageRef, options?: { signal?: AbortSignal }): Promise<ImageCheck>;
 }
 
@@ -41,8 +52,9 @@ const MISSING_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'TAG_UNKNOWN'
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const baseUrlFor = options.baseUrlFor ?? ((host: string) => `https://${host}`);
+  const policy = options.policy ?? FLY_ONLY;
   const bare = bareFlyToken(options.token);
-  const authorization = bare === '' ? undefined : `Basic ${Buffer.from(`x:${bare}`).toString('base64')}`;
+  const basic = bare === '' ? undefined : `Basic ${Buffer.from(`x:${bare}`).toString('base64')}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   async function checkImage(
@@ -51,10 +63,16 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   ): Promise<ImageCheck> {
     let ref: ImageRef;
     try {
-      ref = typeof input === 'string' ? parseImageRef(input) : input;
+      ref = parseImage(typeof input === 'string' ? input : formatImageRef(input), policy);
     } catch (error) {
-      return { status: 'unknown', reason: (error as Error).message, imageRef: String(input) };
+      // Refused without a request: never contact (or send the token to) a registry not allowed.
+      return {
+        status: 'unknown',
+        reason: (error as Error).message,
+        imageRef: typeof input === 'string' ? input : formatImageRef(input),
+      };
     }
+    const authorization = isCredentialHost(ref.registry, policy) ? basic : undefined;
     const imageRef = formatImageRef(ref);
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const url = `${baseUrlFor(ref.registry).replace(/\/+$/, '')}/v2/${ref.repository}/manifests/${reference}`;
@@ -156,7 +174,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
   }
 
-  return { checkImage };
+  return { policy, checkImage };
 }
 
 function registryError(text: string): { code: string; message: string } | undefined {

@@ -145,7 +145,7 @@ export class Provisioner {
 
   private async run(req: ProvisionRequest): Promise<ProvisionOutcome> {
     const { store, fly, slack, config, logger, now } = this.deps;
-    const image = resolveImage(req.image, config.defaultImage);
+    const image = resolveImage(req.image, config.defaultImage, this.deps.registry.policy);
     const region = req.region ?? config.defaultRegion;
     const log = logger.child({ requestId: req.requestId, userId: req.userId });
 

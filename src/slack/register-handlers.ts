@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import type { BotDeps, CommandContext } from '../commands/command-context.ts';
+import { failureText } from '../commands/failure-text.ts';
 import { handleAction } from '../commands/handle-action.ts';
-import { failureText, handleCommand } from '../commands/handle-command.ts';
+import { handleCommand } from '../commands/handle-command.ts';
 import { parseCommand } from '../commands/parse-command.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { Metrics } from '../observability/metrics.ts';

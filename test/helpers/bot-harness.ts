@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
+import type { Dispatcher } from 'undici';
 import { type Bot, createBot } from '../../src/app/create-bot.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
+import { registryAccess } from '../../src/fly/registry-access.ts';
 import { createRegistryClient } from '../../src/fly/registry-client.ts';
 import {
   createFlyEmulator,
@@ -72,6 +74,8 @@ export async function startBotHarness(
     emulator?: FlyEmulatorOptions;
     stuckAfterS?: number;
     echoPollMs?: number;
+    /** VYX_ALLOWED_REGISTRIES, and the registry client's dispatcher (e.g. trusting a test CA). */
+    registry?: { allowedRegistries?: string[]; dispatcher?: Dispatcher };
   } = {},
 ): Promise<BotHarness> {
   const s = await startStoreOn(options.kind ?? 'pglite');
@@ -97,7 +101,15 @@ export async function startBotHarness(
   });
   const store = s.store;
   const fly = createFlyMachinesClient({ baseUrl: emulator.baseUrl, token: emulator.token });
-  const registry = createRegistryClient({ token: emulator.token, baseUrlFor: () => emulator.baseUrl });
+  const registry = createRegistryClient({
+    token: emulator.token,
+    ...registryAccess({
+      defaultImage: 'registry.fly.io/vyx-app:latest',
+      allowedRegistries: options.registry?.allowedRegistries ?? [],
+      emulatorOrigin: emulator.baseUrl,
+    }),
+    ...(options.registry?.dispatcher ? { dispatcher: options.registry.dispatcher } : {}),
+  });
   const bot = createBot({
     app,
     store,
