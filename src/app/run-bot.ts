@@ -11,6 +11,7 @@ import { slackLogger } from '../observability/bolt-logger.ts';
 import { createHealth, type Health, startHealthServer } from '../observability/health.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { slackStatus } from '../observability/slack-metrics.ts';
+import { GuardedHttpReceiver } from '../slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../slack/slack-poster.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
 import { type AbandonedProvision, type Bot, createBot } from './create-bot.ts';
@@ -155,8 +156,14 @@ async function assemble(
           })
         : new App({
             token: botToken,
-            signingSecret: slackConfig.signingSecret,
-            customRoutes: health.routes(),
+            // Bolt's HTTPReceiver behind the guard that refuses bodies Slack never sends (#11.3).
+            receiver: new GuardedHttpReceiver({
+              signingSecret: slackConfig.signingSecret,
+              customRoutes: health.routes(),
+              logger: logger.child({ part: 'slack-http' }),
+              boltLogger: boltLog.logger,
+              audit: (entry) => store.recordAudit(entry),
+            }),
             clientOptions,
             ...boltLog,
           });

@@ -49,8 +49,50 @@ const fail = (name: VyxCommand['name'] | undefined, problem: string): ParseResul
   usage: name ? USAGE[name] : HELP_LINES.map(([u]) => u).join('\n'),
 });
 
+/** The options each command takes. */
+const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
+  help: [],
+  start: ['region', 'image'],
+  status: [],
+  list: [],
+  destroy: [],
+  diagnose: [],
+  link: [],
+};
+
+/** Edit distance (insert, delete, substitute, swap of neighbours), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The command a typo most likely meant: within 2 edits (1 for short words), or a prefix of it. */
+function closestCommand(word: string): VyxCommand['name'] | undefined {
+  if (word.length > 20) return undefined;
+  let best: { name: VyxCommand['name']; d: number } | undefined;
+  for (const name of Object.keys(USAGE) as VyxCommand['name'][]) {
+    const d = word.length >= 3 && name.startsWith(word) ? 0 : distance(word, name);
+    if (d <= (name.length <= 4 ? 1 : 2) && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
 /** Reads `--flag value` and `--flag=value` pairs; every other word is positional. */
-function splitFlags(words: string[]): { flags: Map<string, string>; positional: string[]; problem?: string } {
+function splitFlags(
+  words: string[],
+  known: readonly string[],
+): { flags: Map<string, string>; positional: string[]; problem?: string } {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -61,6 +103,17 @@ function splitFlags(words: string[]): { flags: Map<string, string>; positional: 
     }
     const eq = w.indexOf('=');
     const key = (eq === -1 ? w.slice(2) : w.slice(2, eq)).toLowerCase();
+    // An unknown option is named as such, before its value is looked at.
+    if (!known.includes(key)) {
+      return {
+        flags,
+        positional,
+        problem:
+          known.length > 0
+            ? `\`--${key.slice(0, 40)}\` is not an option; this command takes ${known.map((k) => `--${k}`).join(', ')}`
+            : `\`--${key.slice(0, 40)}\` is not an option; this command takes none`,
+      };
+    }
     const value = eq === -1 ? words[++i] : w.slice(eq + 1);
     if (value === undefined || value === '' || value.startsWith('--')) {
       return { flags, positional, problem: `--${key} needs a value` };
@@ -84,22 +137,15 @@ export function parseCommand(text: string): ParseResult {
   const [sub, ...rest] = words;
   if (sub === undefined || sub.toLowerCase() === 'help') return { ok: true, command: { name: 'help' } };
   const name = sub.toLowerCase() as VyxCommand['name'];
-  if (!(name in USAGE))
-    return fail(undefined, `I don't know \`${sub.slice(0, 40)}\`. These are the commands:`);
-  const { flags, positional, problem } = splitFlags(rest);
-  if (problem) return fail(name, problem);
-  const allowed: Record<VyxCommand['name'], string[]> = {
-    help: [],
-    start: ['region', 'image'],
-    status: [],
-    list: [],
-    destroy: [],
-    diagnose: [],
-    link: [],
-  };
-  for (const key of flags.keys()) {
-    if (!allowed[name].includes(key)) return fail(name, `\`/vyx ${name}\` has no option --${key}`);
+  // Own properties only: `constructor` or `__proto__` are not commands (Object's prototype has them).
+  if (!Object.hasOwn(USAGE, name)) {
+    const guess = closestCommand(name);
+    return guess
+      ? fail(guess, `I don't know \`${sub.slice(0, 40)}\`. Did you mean \`/vyx ${guess}\`?`)
+      : fail(undefined, `I don't know \`${sub.slice(0, 40)}\`. These are the commands:`);
   }
+  const { flags, positional, problem } = splitFlags(rest, OPTIONS[name]);
+  if (problem) return fail(name, problem);
   const maxPositional: Record<VyxCommand['name'], number> = {
     help: 0,
     start: 0,

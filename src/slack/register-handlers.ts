@@ -9,6 +9,7 @@ import { isVyxError } from '../errors/vyx-error.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SlackIdentity } from '../store/store-schemas.ts';
 import type { Card } from './cards/status-card.ts';
+import { dedupeDeliveries } from './delivery-dedupe.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
 export interface WorkTracker {
@@ -60,6 +61,8 @@ export function registerHandlers(
   tracker: WorkTracker = { inFlight: 0 },
   metrics?: Metrics,
 ): WorkTracker {
+  // First, for every delivery of either receiver: a replay or a duplicate is dropped here.
+  app.use(dedupeDeliveries({ store: deps.store, logger: deps.logger.child({ part: 'dedupe' }) }));
   app.command('/vyx', async ({ command, ack, respond }) => {
     const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
     await ack();

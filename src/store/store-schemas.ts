@@ -126,7 +126,7 @@ export const slackIdentitySchema = z.object({
 });
 export type SlackIdentity = z.infer<typeof slackIdentitySchema>;
 
-export const auditActionSchema = z.enum(['command', 'button']);
-export const auditOutcomeSchema = z.enum(['ok', 'denied', 'invalid', 'error']);
+export const auditActionSchema = z.enum(['command', 'button', 'request']);
+export const auditOutcomeSchema = z.enum(['ok', 'denied', 'invalid', 'error', 'duplicate']);
 
 export { machineStatusSchema };

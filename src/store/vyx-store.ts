@@ -2,6 +2,7 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
 import type { MachineStatus } from '../contract/machine-status.ts';
 import { VyxError } from '../errors/vyx-error.ts';
+import { storableText } from './storable-text.ts';
 import { storeErrorFrom } from './store-error.ts';
 import {
   type auditActionSchema,
@@ -375,20 +376,30 @@ export class VyxStore {
     return rows[0] ?? null;
   }
 
+  /**
+   * Is this Slack delivery new? False when any of its keys (signature, trigger id) was seen in the
+   * last `keepS` seconds, on any replica: a replay, a retry or a concurrent duplicate.
+   */
+  firstDelivery(keys: string[], keepS = 600): Promise<boolean> {
+    return this.call('vyx_first_delivery', { p_keys: keys, p_keep_s: keepS }, z.boolean());
+  }
+
+  /** Whatever the text holds (NUL and other control characters included), the audit row is written. */
   recordAudit(input: AuditInput): Promise<number> {
+    const t = storableText;
     return this.call(
       'vyx_record_audit',
       {
         p_action: input.action,
-        p_name: input.name,
+        p_name: t(input.name),
         p_outcome: input.outcome,
-        p_slack_team_id: input.slackTeamId,
-        p_slack_user_id: input.slackUserId,
-        p_user_id: input.userId,
-        p_args: input.args,
-        p_machine_id: input.machineId,
-        p_detail: input.detail,
-        p_request_id: input.requestId,
+        p_slack_team_id: t(input.slackTeamId),
+        p_slack_user_id: t(input.slackUserId),
+        p_user_id: t(input.userId),
+        p_args: t(input.args),
+        p_machine_id: t(input.machineId),
+        p_detail: t(input.detail),
+        p_request_id: t(input.requestId),
       },
       z.coerce.number().int(),
     );

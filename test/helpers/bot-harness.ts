@@ -16,6 +16,7 @@ import {
 } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { REDACT_PATHS } from '../../src/logger.ts';
+import { GuardedHttpReceiver } from '../../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { type BackendKind, type StoreUnderTest, startStoreOn } from './store-backends.ts';
 
@@ -41,6 +42,12 @@ export interface BotHarness {
     user?: string,
     init?: { signature?: string; timestamp?: number },
   ): Promise<{ status: number; body: string; ms: number }>;
+  /** Any body, signed now as Slack would (unless `signature` is given), with its content type and headers. */
+  raw(body: string, init?: RawInit): Promise<{ status: number; body: string; ms: number }>;
+  /** The body `command()` sends (a fresh trigger id each time): keep it to replay it. */
+  commandBody(text: string, user?: string): string;
+  /** The body `press()` sends. */
+  pressBody(actionId: string, value: string, user?: string, message?: { ts: string }): string;
   /** A signed button press on a message. */
   press(
     actionId: string,
@@ -57,6 +64,13 @@ export interface BotHarness {
     ms?: number,
   ): Promise<Exclude<T, undefined | null | false | ''>>;
   close(): Promise<void>;
+}
+
+export interface RawInit {
+  signature?: string;
+  timestamp?: number;
+  contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export function sign(secret: string, timestamp: number, body: string): string {
@@ -93,13 +107,17 @@ export async function startBotHarness(
     },
   });
   const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const store = s.store;
   const app = new App({
     token: slack.botToken,
-    signingSecret,
+    receiver: new GuardedHttpReceiver({
+      signingSecret,
+      logger,
+      audit: (entry) => store.recordAudit(entry),
+    }),
     clientOptions: { slackApiUrl: slack.apiUrl },
     logLevel: LogLevel.ERROR,
   });
-  const store = s.store;
   const fly = createFlyMachinesClient({ baseUrl: emulator.baseUrl, token: emulator.token });
   const registry = createRegistryClient({
     token: emulator.token,
@@ -137,20 +155,60 @@ export async function startBotHarness(
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
-  async function post(body: string, init: { signature?: string; timestamp?: number } = {}) {
+  async function post(body: string, init: RawInit = {}) {
     const ts = init.timestamp ?? Math.floor(Date.now() / 1000);
     const t0 = performance.now();
     const r = await fetch(url, {
       method: 'POST',
       headers: {
-        'content-type': 'application/x-www-form-urlencoded',
+        'content-type': init.contentType ?? 'application/x-www-form-urlencoded',
         'x-slack-request-timestamp': String(ts),
         'x-slack-signature': init.signature ?? sign(signingSecret, ts, body),
+        ...init.headers,
       },
       body,
     });
     const text = await r.text();
     return { status: r.status, body: text, ms: performance.now() - t0 };
+  }
+
+  function commandBody(text: string, user = ADMIN): string {
+    return new URLSearchParams({
+      token: 'deprecated-verification-token',
+      team_id: TEAM,
+      team_domain: 'vyx-test',
+      channel_id: CHANNEL,
+      channel_name: 'vyx-local',
+      user_id: user,
+      user_name: user.toLowerCase(),
+      command: '/vyx',
+      text,
+      api_app_id: 'A0VYXLOCAL',
+      response_url: slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user }),
+      trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+    }).toString();
+  }
+
+  function pressBody(actionId: string, value: string, user = ADMIN, message?: { ts: string }): string {
+    const payload = {
+      type: 'block_actions',
+      team: { id: TEAM, domain: 'vyx-test' },
+      user: { id: user, username: user.toLowerCase(), team_id: TEAM },
+      api_app_id: 'A0VYXLOCAL',
+      token: 'deprecated-verification-token',
+      container: { type: 'message', channel_id: CHANNEL, message_ts: message?.ts ?? '1.000001' },
+      trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+      channel: { id: CHANNEL, name: 'vyx-local' },
+      response_url: slack.createResponseUrl(
+        message
+          ? { kind: 'message', channel: CHANNEL, user, ts: message.ts }
+          : { kind: 'command', channel: CHANNEL, user },
+      ),
+      actions: [
+        { type: 'button', action_id: actionId, block_id: 'b', value, action_ts: String(Date.now() / 1000) },
+      ],
+    };
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   }
 
   return {
@@ -161,44 +219,15 @@ export async function startBotHarness(
     url,
     signingSecret,
     logs,
+    raw: post,
     command(text, user = ADMIN, init = {}) {
-      const body = new URLSearchParams({
-        token: 'deprecated-verification-token',
-        team_id: TEAM,
-        team_domain: 'vyx-test',
-        channel_id: CHANNEL,
-        channel_name: 'vyx-local',
-        user_id: user,
-        user_name: user.toLowerCase(),
-        command: '/vyx',
-        text,
-        api_app_id: 'A0VYXLOCAL',
-        response_url: slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user }),
-        trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-      }).toString();
-      return post(body, init);
+      return post(commandBody(text, user), init);
     },
+    commandBody,
     press(actionId, value, user = ADMIN, message) {
-      const payload = {
-        type: 'block_actions',
-        team: { id: TEAM, domain: 'vyx-test' },
-        user: { id: user, username: user.toLowerCase(), team_id: TEAM },
-        api_app_id: 'A0VYXLOCAL',
-        token: 'deprecated-verification-token',
-        container: { type: 'message', channel_id: CHANNEL, message_ts: message?.ts ?? '1.000001' },
-        trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-        channel: { id: CHANNEL, name: 'vyx-local' },
-        response_url: slack.createResponseUrl(
-          message
-            ? { kind: 'message', channel: CHANNEL, user, ts: message.ts }
-            : { kind: 'command', channel: CHANNEL, user },
-        ),
-        actions: [
-          { type: 'button', action_id: actionId, block_id: 'b', value, action_ts: String(Date.now() / 1000) },
-        ],
-      };
-      return post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+      return post(pressBody(actionId, value, user, message));
     },
+    pressBody,
     ephemerals(user = ADMIN) {
       return slack.workspace
         .ephemerals()

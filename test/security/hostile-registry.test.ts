@@ -131,8 +131,6 @@ describe('a hostile registry named in an image', () => {
       );
       expect(evil.requests.every((r) => r.url.startsWith('/v2/evil/exfil/manifests/'))).toBe(true);
       expectNoCredentials(h);
-      await h.until(() => !h.bot.busy(), 'the provisionings settled', 60_000);
-      expectNoCredentials(h);
     });
   });
 });
