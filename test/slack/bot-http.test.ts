@@ -173,7 +173,7 @@ describe('the Slack bot over HTTP', () => {
     );
   });
 
-  it('1,000 random command texts each get a private answer; nothing escapes; nothing is created', async () => {
+  it('1,000 random command texts each get a private answer and an audit row; nothing escapes; nothing is created', async () => {
     const rows = (await h.s.store.listMachines({ limit: 1000 })).length;
     const flyMachines = h.emulator.machines('vyx-app').length;
     const words = [
@@ -200,6 +200,18 @@ describe('the Slack bot over HTTP', () => {
       '``',
       '*bold*',
       '<!channel>',
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'prototype',
+      '\u0001',
+      '\u001b[2J',
+      '\u007f',
+      '\ud800',
+      '\u200b',
+      '--foo',
+      'stauts',
     ];
     let seed = 42;
     const rnd = () => {
@@ -223,6 +235,14 @@ describe('the Slack bot over HTTP', () => {
       if (parsed.ok && ['start', 'destroy', 'link'].includes(parsed.command.name)) continue;
       texts.push(text);
     }
+    const audited = async () =>
+      (
+        await h.s.twin.backend.query(
+          `select count(*)::int as n from audit_log where slack_user_id = $1 and action = 'command'`,
+          [MEMBER],
+        )
+      ).rows[0]?.n as number;
+    const auditedBefore = await audited();
     const before = h.ephemerals(MEMBER).length;
     for (let i = 0; i < texts.length; i += 20) {
       const batch = await Promise.all(texts.slice(i, i + 20).map((t) => h.command(t, MEMBER)));
@@ -230,6 +250,8 @@ describe('the Slack bot over HTTP', () => {
     }
     await h.until(() => h.ephemerals(MEMBER).length >= before + 1000, 'an answer to each', 60_000);
     expect(h.ephemerals(MEMBER).length).toBe(before + 1000);
+    await h.until(async () => (await audited()) >= auditedBefore + 1000, 'an audit row for each', 30_000);
+    expect(await audited()).toBe(auditedBefore + 1000);
     expect(
       h
         .ephemerals(MEMBER)
@@ -239,6 +261,53 @@ describe('the Slack bot over HTTP', () => {
     expect((await h.s.store.listMachines({ limit: 1000 })).length).toBe(rows);
     expect(h.emulator.machines('vyx-app').length).toBe(flyMachines);
     expect(h.logs.some((l) => /"level":50.*\/vyx/.test(l) && !/STORE_|FLY_/.test(l))).toBe(false);
+  });
+
+  it('200 malformed signed bodies (duplicated fields, JSON values) each get one 400 and an audit row; the bot lives', async () => {
+    const jsonValues = [
+      'null',
+      'true',
+      '1',
+      '"x"',
+      '[]',
+      '[null]',
+      '{}',
+      '{"a":1}',
+      '{"type":1}',
+      '{"__proto__":{"type":"x"}}',
+    ];
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const field = () =>
+      ['text', 'user_id', 'team_id', 'command', 'channel_id', 'response_url'][Math.floor(rnd() * 6)]!;
+    const cases = Array.from({ length: 200 }, (_, i) => {
+      if (i % 2 === 0)
+        return { contentType: 'application/json', body: jsonValues[Math.floor(rnd() * jsonValues.length)]! };
+      const body = h.commandBody(['status', 'help', 'constructor', '\u0000'][i % 4]!, MEMBER);
+      return {
+        contentType: 'application/x-www-form-urlencoded',
+        body: `${body}&${field()}=${encodeURIComponent(String.fromCharCode(Math.floor(rnd() * 0x2fff)))}`,
+      };
+    });
+    const refusals = async () =>
+      (await h.s.twin.backend.query(`select count(*)::int as n from audit_log where action = 'request'`))
+        .rows[0]?.n as number;
+    const before = await refusals();
+    const answered = h.ephemerals(MEMBER).length;
+    for (let i = 0; i < cases.length; i += 20) {
+      const batch = await Promise.all(
+        cases.slice(i, i + 20).map((c) => h.raw(c.body, { contentType: c.contentType })),
+      );
+      for (const r of batch) expect(r.status).toBe(400);
+    }
+    await h.until(async () => (await refusals()) >= before + 200, 'an audit row for each', 30_000);
+    expect(await refusals()).toBe(before + 200);
+    expect(h.ephemerals(MEMBER)).toHaveLength(answered); // refused before any handler: no reply
+    await send('help', MEMBER);
+    await h.until(() => h.ephemerals(MEMBER).length === answered + 1, 'alive: help answered');
   });
 
   it('every Slack call validates against the Web API spec, and no secret value reaches Slack or the logs', async () => {
