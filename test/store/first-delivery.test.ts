@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
+import { expectVyxError } from '../helpers/expect-vyx-error.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+
+// The seen set of Slack deliveries (#11.4, #13.5) on real Postgres, shared by two replicas, each
+// with its own gateway: what one replica acted on, the other refuses.
+describe('vyx_first_delivery across replicas', () => {
+  let db: TestDatabase;
+  let twins: SupabaseTwin[];
+  let a: VyxStore;
+  let b: VyxStore;
+  beforeAll(async () => {
+    db = await createTestDatabase('vyx_dedup');
+    twins = [];
+    for (let i = 0; i < 2; i++) twins.push(await startSupabaseTwin({ dataDir: null, databaseUrl: db.url }));
+    a = createVyxStore({ url: twins[0]!.url, serviceKey: twins[0]!.serviceKey });
+    b = createVyxStore({ url: twins[1]!.url, serviceKey: twins[1]!.serviceKey });
+  });
+  afterAll(async () => {
+    for (const t of twins ?? []) await t.close();
+    await db?.drop();
+  });
+
+  it('twenty identical deliveries at once on two replicas: exactly one is first', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).firstDelivery(['sig:v0=aaa', 'trigger:111.222'])),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a retry with a new signature but the same trigger id is a duplicate; a new trigger is not', async () => {
+    expect(await b.firstDelivery(['sig:v0=bbb', 'trigger:111.222'])).toBe(false);
+    expect(await a.firstDelivery(['sig:v0=ccc', 'trigger:333.444'])).toBe(true);
+    expect(await b.firstDelivery(['sig:v0=ccc'])).toBe(false);
+  });
+
+  it('keys older than the window are forgotten; the window cannot be shorter than Slack’s 5 minutes', async () => {
+    await twins[0]!.backend.query(
+      `update slack_deliveries_seen set seen_at = now() - interval '11 minutes' where key = 'sig:v0=ccc'`,
+    );
+    expect(await a.firstDelivery(['sig:v0=ccc'])).toBe(true);
+    const { rows } = await twins[0]!.backend.query(`select count(*)::int as n from slack_deliveries_seen`);
+    expect(rows[0]?.n).toBeGreaterThan(0);
+    await expectVyxError(a.firstDelivery(['sig:x'], 60), 'STORE_INVALID');
+    await expectVyxError(a.firstDelivery([]), 'STORE_INVALID');
+  });
+});
