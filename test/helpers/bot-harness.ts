@@ -18,6 +18,7 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { REDACT_PATHS } from '../../src/logger.ts';
 import { GuardedHttpReceiver } from '../../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
+import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { type BackendKind, type StoreUnderTest, startStoreOn } from './store-backends.ts';
 
 export const TEAM = 'T0TEST0001';
@@ -90,6 +91,8 @@ export async function startBotHarness(
     echoPollMs?: number;
     /** VYX_ALLOWED_REGISTRIES, and the registry client's dispatcher (e.g. trusting a test CA). */
     registry?: { allowedRegistries?: string[]; dispatcher?: Dispatcher };
+    /** Reach each twin through this URL instead (e.g. a recording proxy in front of it). */
+    via?: (service: 'fly' | 'slack' | 'supabase', url: string) => Promise<string>;
   } = {},
 ): Promise<BotHarness> {
   const s = await startStoreOn(options.kind ?? 'pglite');
@@ -107,7 +110,14 @@ export async function startBotHarness(
     },
   });
   const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const store = s.store;
+  const via = options.via ?? (async (_service: string, url: string) => url);
+  const flyUrl = await via('fly', emulator.baseUrl);
+  const slackApiUrl = await via('slack', slack.apiUrl);
+  const supabaseUrl = await via('supabase', s.twin.url);
+  const store =
+    supabaseUrl === s.twin.url
+      ? s.store
+      : createVyxStore({ url: supabaseUrl, serviceKey: s.twin.serviceKey });
   const app = new App({
     token: slack.botToken,
     receiver: new GuardedHttpReceiver({
@@ -115,16 +125,16 @@ export async function startBotHarness(
       logger,
       audit: (entry) => store.recordAudit(entry),
     }),
-    clientOptions: { slackApiUrl: slack.apiUrl },
+    clientOptions: { slackApiUrl },
     logLevel: LogLevel.ERROR,
   });
-  const fly = createFlyMachinesClient({ baseUrl: emulator.baseUrl, token: emulator.token });
+  const fly = createFlyMachinesClient({ baseUrl: flyUrl, token: emulator.token });
   const registry = createRegistryClient({
     token: emulator.token,
     ...registryAccess({
       defaultImage: 'registry.fly.io/vyx-app:latest',
       allowedRegistries: options.registry?.allowedRegistries ?? [],
-      emulatorOrigin: emulator.baseUrl,
+      emulatorOrigin: flyUrl,
     }),
     ...(options.registry?.dispatcher ? { dispatcher: options.registry.dispatcher } : {}),
   });
@@ -138,7 +148,7 @@ export async function startBotHarness(
     flyApp: 'vyx-app',
     flyRegion: 'ams',
     flyImage: 'registry.fly.io/vyx-app:latest',
-    machineSupabaseUrl: s.twin.url,
+    machineSupabaseUrl: supabaseUrl,
     machineSupabaseServiceKey: s.twin.serviceKey,
     alertChannel: CHANNEL,
     runbookUrl: 'https://github.com/vyx/vyxbot/blob/main/docs/diagnoses/',
