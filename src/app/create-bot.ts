@@ -3,6 +3,7 @@ import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
+import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -118,10 +119,12 @@ export function createBot(o: BotOptions): Bot {
       provisioning.delete(id);
     }
   };
+  const regions = createRegionCatalogue(o.fly);
   const deps: BotDeps = {
     store: o.store,
     fly: o.fly,
     registry: o.registry,
+    regions,
     slack,
     provisioner,
     logger: o.logger,
@@ -259,6 +262,8 @@ export function createBot(o: BotOptions): Bot {
       return parts.join('; ') || 'undelivered Slack messages';
     },
     async start() {
+      // Fly's regions are fetched now, so a `--region` check costs no request (a failure is retried on use).
+      void regions.warm();
       stuck.start();
       await echo.start();
     },

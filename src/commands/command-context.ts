@@ -1,4 +1,5 @@
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
+import type { RegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Provisioner } from '../provision/provisioner.ts';
@@ -12,6 +13,8 @@ export interface BotDeps {
   store: VyxStore;
   fly: FlyMachinesClient;
   registry: RegistryClient;
+  /** Fly's regions, cached: `--region` is checked against them before anything is created. */
+  regions: RegionCatalogue;
   slack: SlackPoster;
   provisioner: Provisioner;
   logger: Logger;

@@ -29,6 +29,21 @@ export async function start(
     await ctx.reply(failureText(err));
     return { outcome: 'invalid', detail: err.code };
   }
+  if (options.region !== undefined) {
+    const region = await ctx.deps.regions.check(options.region);
+    if (region.status === 'unknown') {
+      await ctx.reply(
+        `:x: *REGION_UNKNOWN*: Fly has no region \`${region.code}\`; nothing was created.\nPick one of: ${region.regions.join(', ')}.`,
+      );
+      return { outcome: 'invalid', detail: 'REGION_UNKNOWN' };
+    }
+    if (region.status === 'unverified') {
+      ctx.deps.logger.warn(
+        { region: region.code, reason: region.reason },
+        'Fly regions unavailable; Fly will judge the region',
+      );
+    }
+  }
   const result = await provisioner.start({
     onAccepted: (id) =>
       ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),

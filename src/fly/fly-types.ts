@@ -166,6 +166,18 @@ export const SecretListSchema = z.union([
   z.array(z.looseObject({ label: z.string() })),
 ]);
 
+/** `GET /v1/platform/regions` (`main.regionResponse`): the codes, and which are deprecated. */
+export const RegionListSchema = z.looseObject({
+  nearest: z.string().nullish(),
+  regions: z.array(
+    z.looseObject({
+      code: z.string(),
+      name: z.string().nullish(),
+      deprecated: z.boolean().nullish(),
+    }),
+  ),
+});
+
 /** Fly's error body (`ErrorResponse`); fly-go falls back to `message`. */
 export const ErrorBodySchema = z.looseObject({
   error: z.string().nullish(),

@@ -32,6 +32,7 @@ import {
   type MachineEvent,
   MachineEventSchema,
   MachineSchema,
+  RegionListSchema,
   SecretListSchema,
   StartResponseSchema,
   type StartResult,
@@ -122,6 +123,8 @@ export interface FlyMachinesClient {
   ): Promise<MachineEvent[]>;
   /** Names of the app's secrets (never values). */
   listSecretNames(app: string, options?: CallOptions): Promise<string[]>;
+  /** Fly's regions (`GET /v1/platform/regions`). */
+  listRegions(options?: CallOptions): Promise<{ code: string; name: string; deprecated: boolean }[]>;
 }
 
 interface Reply {
@@ -504,5 +507,15 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
     return [...new Set(names)].sort();
   }
 
-  return { create, get, list, wait, stop, start, destroy, listEvents, listSecretNames };
+  async function listRegions(call?: CallOptions) {
+    const spec: CallSpec = { method: 'GET', path: '/platform/regions' };
+    const body = parse(RegionListSchema, await callIdempotent(spec, call, {}), spec);
+    return body.regions.map((r) => ({
+      code: r.code,
+      name: r.name ?? r.code,
+      deprecated: r.deprecated ?? false,
+    }));
+  }
+
+  return { create, get, list, wait, stop, start, destroy, listEvents, listSecretNames, listRegions };
 }

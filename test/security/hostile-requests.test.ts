@@ -106,6 +106,32 @@ describe('hostile, replayed and duplicated Slack requests', () => {
     expect(answer).not.toContain('needs a value');
   });
 
+  it('--image ../../etc, an empty tag, a bad digest and --region xyz: a private error, no row, no Fly request', async () => {
+    await h.bot.deps.regions.warm(); // as at start-up: the check itself then costs no request
+    const fly = h.emulator.counters.total();
+    const cases: [string, string][] = [
+      ['start --image ../../etc', 'IMAGE_REF_INVALID'],
+      ['start --image registry.fly.io/vyx-app:', 'IMAGE_REF_INVALID'],
+      ['start --image vyx-app@sha256:123', 'IMAGE_REF_INVALID'],
+      ['start --image docker.io/library/ubuntu:24.04', 'IMAGE_REGISTRY_NOT_ALLOWED'],
+      ['start --region xyz', 'REGION_UNKNOWN'],
+    ];
+    for (const [text, code] of cases) {
+      const n = h.ephemerals(MEMBER).length;
+      await h.command(text, MEMBER);
+      const answer = await h.until(() => h.ephemerals(MEMBER)[n], text);
+      expect(answer, text).toContain(code);
+    }
+    expect(h.ephemerals(MEMBER).at(-1)).toContain('ams');
+    expect(await h.s.store.listMachines({ userId: 'vyx-member' })).toEqual([]);
+    expect(h.emulator.counters.total()).toBe(fly);
+    const rows = await h.until(async () => {
+      const r = await auditRows(`slack_user_id = $1 and name = 'start' and outcome = 'invalid'`, [MEMBER]);
+      return r.length >= cases.length ? r : undefined;
+    }, 'each refusal audited');
+    expect(rows.map((r) => r.detail)).toEqual(cases.map(([, code]) => code));
+  });
+
   it('a captured signed /vyx start replayed after a destroy is refused: no row, no machine', async () => {
     const ts = Math.floor(Date.now() / 1000);
     const body = h.commandBody('start', OTHER);

@@ -19,6 +19,7 @@ import {
 } from './image-catalogue.ts';
 import { createMachineLifecycle, type LifecycleTiming } from './machine-lifecycle.ts';
 import { type AppRecord, createMachineStore, type MachineRecord } from './machine-store.ts';
+import { FLY_REGIONS } from './regions.ts';
 import { createRequestCounters, type RequestCounters } from './request-counters.ts';
 import { seededRandom } from './seeded-random.ts';
 
@@ -532,6 +533,12 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
       pattern: p(`/v1/apps/${seg}/secrets`),
       handler: listSecrets,
     },
+    {
+      method: 'GET',
+      template: '/v1/platform/regions',
+      pattern: p('/v1/platform/regions'),
+      handler: () => ({ status: 200, body: { nearest: region, regions: FLY_REGIONS } }),
+    },
     { method: 'GET', template: '/v2/', pattern: p('/v2/?'), handler: registryBase },
     {
       method: 'GET',
@@ -646,7 +653,9 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
         headers: { 'www-authenticate': 'Basic realm="flyio-registry.fly.dev"' },
       });
     }
-    if (!isRegistry && !apiAuthorized(req.headers.authorization)) {
+    // The regions list needs no token (`security: []` in the spec).
+    const isPublic = route.template === '/v1/platform/regions';
+    if (!isRegistry && !isPublic && !apiAuthorized(req.headers.authorization)) {
       return send(error(401, 'Authenticate: token validation error'));
     }
     const raw = await readBody(req);
