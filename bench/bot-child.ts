@@ -14,6 +14,7 @@ import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { createPostgresBackend } from '../src/local/postgres-backend.ts';
 import { REDACT_PATHS } from '../src/logger.ts';
+import { GuardedHttpReceiver } from '../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
 
@@ -48,9 +49,10 @@ const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.service
 const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
 const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
 const listener = createPostgresBackend(input.databaseUrl);
+// As production runs it: Bolt's HTTPReceiver behind the request guard.
 const app = new App({
   token: input.slackToken,
-  signingSecret,
+  receiver: new GuardedHttpReceiver({ signingSecret, logger, audit: (entry) => store.recordAudit(entry) }),
   clientOptions: { slackApiUrl: input.slackApiUrl },
   logLevel: LogLevel.ERROR,
 });

@@ -9,7 +9,7 @@ export type OutboxSource = () => Promise<{ count: number; oldest_at: string | nu
  */
 export interface Metrics {
   registry: Registry;
-  /** Slash commands and buttons handled: kind `command|button`, name, outcome `ok|denied|invalid|error`. */
+  /** Slash commands and buttons handled: kind `command|button`, name, outcome `ok|denied|invalid|error|duplicate`. */
   commands: Counter<'kind' | 'name' | 'outcome'>;
   /** From the handler's start (signature checked, body parsed) to Slack's ack sent. */
   ackSeconds: Histogram<'kind'>;

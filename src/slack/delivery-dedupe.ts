@@ -1,4 +1,3 @@
-import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
 import type { AuditInput, VyxStore } from '../store/vyx-store.ts';
 
@@ -57,50 +56,48 @@ function duplicateAudit(body: Body, retryNum: number | undefined): AuditInput {
   };
 }
 
+/** Is this delivery the first? (Else it was acknowledged like any other and is now dropped.) */
+export type DeliveryDedupe = (delivery: {
+  body: unknown;
+  context: Record<string, unknown>;
+}) => Promise<boolean>;
+
 /**
- * Global Bolt middleware, so it sits where the HTTP and Socket Mode receivers both pass: a delivery
- * seen before (any replica, through Postgres) is acknowledged and dropped — one effect, one reply —
- * and audited as a duplicate. When the database cannot say within `timeoutMs`, the delivery goes
- * ahead (logged): commands that need the database fail on their own, and `/vyx help` still answers.
+ * Called by every handler right after `ack()` — the HTTP and Socket Mode receivers both pass there,
+ * and Slack's 3 s are not spent on the database: a delivery seen before (any replica, through
+ * Postgres) is dropped — one effect, one reply — and audited as a duplicate. When the database
+ * cannot say within `timeoutMs`, the delivery goes ahead (logged): commands that need the database
+ * fail on their own, and `/vyx help` still answers.
  */
-export function dedupeDeliveries(deps: {
+export function createDeliveryDedupe(deps: {
   store: Pick<VyxStore, 'firstDelivery' | 'recordAudit'>;
   logger: Logger;
   timeoutMs?: number;
-}): Middleware<AnyMiddlewareArgs> {
+}): DeliveryDedupe {
   const timeoutMs = deps.timeoutMs ?? 1_500;
-  return async (args) => {
-    const body = args.body as Body;
-    const signature = str((args.context as { vyxSignature?: unknown }).vyxSignature);
-    const keys = deliveryKeys(body, signature);
-    if (keys.length === 0) {
-      await args.next();
-      return;
-    }
-    let first = true;
+  return async ({ body: raw, context }) => {
+    const body = raw as Body;
+    const keys = deliveryKeys(body, str(context.vyxSignature));
+    if (keys.length === 0) return true;
     try {
-      first = await withDeadline(deps.store.firstDelivery(keys), timeoutMs);
+      if (await withDeadline(deps.store.firstDelivery(keys), timeoutMs)) return true;
     } catch (err) {
       deps.logger.warn(
         { err: (err as Error)?.message },
         'could not check for a duplicate delivery; acting on it',
       );
+      return true;
     }
-    if (first) {
-      await args.next();
-      return;
-    }
-    const ack = (args as { ack?: () => Promise<void> }).ack;
-    await ack?.();
-    const retryNum = args.context.retryNum;
+    const retryNum = typeof context.retryNum === 'number' ? context.retryNum : undefined;
     const audit = duplicateAudit(body, retryNum);
     deps.logger.info(
       { name: audit.name, retryNum, keys: keys.map((k) => k.split(':')[0]) },
-      'duplicate Slack delivery acknowledged and dropped',
+      'duplicate Slack delivery dropped',
     );
     await deps.store.recordAudit(audit).catch((err: unknown) => {
       deps.logger.error({ err: (err as Error)?.message }, 'audit write failed');
     });
+    return false;
   };
 }
 

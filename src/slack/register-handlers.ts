@@ -9,7 +9,7 @@ import { isVyxError } from '../errors/vyx-error.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SlackIdentity } from '../store/store-schemas.ts';
 import type { Card } from './cards/status-card.ts';
-import { dedupeDeliveries } from './delivery-dedupe.ts';
+import { createDeliveryDedupe } from './delivery-dedupe.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
 export interface WorkTracker {
@@ -61,21 +61,29 @@ export function registerHandlers(
   tracker: WorkTracker = { inFlight: 0 },
   metrics?: Metrics,
 ): WorkTracker {
-  // First, for every delivery of either receiver: a replay or a duplicate is dropped here.
-  app.use(dedupeDeliveries({ store: deps.store, logger: deps.logger.child({ part: 'dedupe' }) }));
-  app.command('/vyx', async ({ command, ack, respond }) => {
+  // After ack, before anything else: a replay, a retry or a duplicate of either receiver ends here.
+  const firstDelivery = createDeliveryDedupe({
+    store: deps.store,
+    logger: deps.logger.child({ part: 'dedupe' }),
+  });
+  app.command('/vyx', async ({ command, ack, respond, body, context }) => {
     const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
     await ack();
     endAck?.();
     const parsed = parseCommand(command.text ?? '');
     const name = parsed.ok ? parsed.command.name : 'invalid';
-    if (tracker.draining) {
-      metrics?.commands.inc({ kind: 'command', name, outcome: 'refused' });
-      await replyVia(respond)(DRAINING_TEXT).catch(() => {});
-      return;
-    }
+    // In flight from here: the local shell and shutdown wait for the duplicate check too.
     tracker.inFlight++;
     try {
+      if (!(await firstDelivery({ body, context }))) {
+        metrics?.commands.inc({ kind: 'command', name, outcome: 'duplicate' });
+        return;
+      }
+      if (tracker.draining) {
+        metrics?.commands.inc({ kind: 'command', name, outcome: 'refused' });
+        await replyVia(respond)(DRAINING_TEXT).catch(() => {});
+        return;
+      }
       const requestId = randomUUID().slice(0, 8);
       // Help needs no identity (and answers even when the database is down); anything else does.
       const identity =
@@ -107,17 +115,21 @@ export function registerHandlers(
     }
   });
 
-  app.action<BlockButtonAction>(/^vyx_/, async ({ action, body, ack, respond }) => {
+  app.action<BlockButtonAction>(/^vyx_/, async ({ action, body, ack, respond, context }) => {
     const endAck = metrics?.ackSeconds.startTimer({ kind: 'button' });
     await ack();
     endAck?.();
-    if (tracker.draining) {
-      metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'refused' });
-      await replyVia(respond)(DRAINING_TEXT).catch(() => {});
-      return;
-    }
     tracker.inFlight++;
     try {
+      if (!(await firstDelivery({ body, context }))) {
+        metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'duplicate' });
+        return;
+      }
+      if (tracker.draining) {
+        metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'refused' });
+        await replyVia(respond)(DRAINING_TEXT).catch(() => {});
+        return;
+      }
       const requestId = randomUUID().slice(0, 8);
       const teamId = body.team?.id ?? body.user.team_id ?? '';
       const identity = await lookUpIdentity(deps, teamId, body.user.id, respond, requestId);

@@ -1,7 +1,7 @@
 import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupeDeliveries, deliveryKeys } from '../../src/slack/delivery-dedupe.ts';
+import { createDeliveryDedupe, deliveryKeys } from '../../src/slack/delivery-dedupe.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 /** A receiver as Socket Mode's is to the app: envelopes in, no HTTP, no signature. */
@@ -25,7 +25,7 @@ class EnvelopeReceiver implements Receiver {
   }
 }
 
-// #13.5: the dedupe is global Bolt middleware, so a Socket Mode redelivery is caught like an HTTP retry.
+// #13.5: the dedupe needs no signature, so a Socket Mode redelivery is caught like an HTTP retry.
 describe('duplicate deliveries through a receiver without signatures (Socket Mode’s shape)', () => {
   let s: StoreUnderTest;
   let receiver: EnvelopeReceiver;
@@ -34,10 +34,11 @@ describe('duplicate deliveries through a receiver without signatures (Socket Mod
     s = await startStoreOn('pglite');
     receiver = new EnvelopeReceiver();
     const app = new App({ receiver, authorize: async () => ({ botToken: 'xoxb-test' }) });
-    app.use(dedupeDeliveries({ store: s.store, logger: pino({ level: 'silent' }) }));
-    app.action('vyx_destroy', async ({ ack }) => {
+    // As register-handlers does: ack first, then the dedupe, then the work.
+    const firstDelivery = createDeliveryDedupe({ store: s.store, logger: pino({ level: 'silent' }) });
+    app.action('vyx_destroy', async ({ ack, body, context }) => {
       await ack();
-      handled++;
+      if (await firstDelivery({ body, context })) handled++;
     });
   });
   afterAll(async () => {
