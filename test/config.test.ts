@@ -49,4 +49,15 @@ describe('configuration', () => {
     expect(e.message).not.toContain('secret-password');
     expect(e.suggestion).toContain('README');
   });
+
+  it('VYX_ALLOWED_REGISTRIES is a list of registry hosts; FLY_IMAGE an image reference', () => {
+    expect(
+      loadConfig({ VYX_ALLOWED_REGISTRIES: ' GHCR.io , registry.example.com:5000 ' }).allowedRegistries,
+    ).toEqual(['ghcr.io', 'registry.example.com:5000']);
+    expect(loadConfig({}).allowedRegistries).toEqual([]);
+    expect(() => loadConfig({ VYX_ALLOWED_REGISTRIES: '../x,ghcr.io' })).toThrow(
+      /VYX_ALLOWED_REGISTRIES should be/,
+    );
+    expect(() => loadConfig({ FLY_IMAGE: '../../etc' })).toThrow(/FLY_IMAGE should be an image reference/);
+  });
 });
