@@ -1,5 +1,6 @@
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
-import { statusCard } from '../slack/cards/status-card.ts';
+import { escapeMrkdwn } from '../slack/cards/card-parts.ts';
+import { type Card, statusCard } from '../slack/cards/status-card.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 
@@ -15,8 +16,7 @@ export async function start(
   }
   const { provisioner, now, config } = ctx.deps;
   const result = await provisioner.start({
-    onAccepted: (id) =>
-      ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),
+    onAccepted: (id, warning) => ctx.reply(startingCard(id, warning)),
     userId: auth.identity.user_id,
     slackTeamId: ctx.teamId,
     slackUserId: ctx.slackUserId,
@@ -28,7 +28,10 @@ export async function start(
   switch (result.kind) {
     case 'existing':
       await ctx.reply(
-        statusCard(result.machine, now(), { title: `You already have machine ${result.machine.machine_id}` }),
+        statusCard(result.machine, now(), {
+          title: `Your machine ${result.machine.machine_id}`,
+          lead: 'You already have a machine (one per person); here it is.',
+        }),
       );
       return { outcome: 'ok', machineId: result.machine.machine_id, detail: 'existing' };
     case 'refused':
@@ -48,4 +51,18 @@ export async function start(
       );
       return { outcome: 'error', machineId: result.machine.machine_id, detail: result.diagnosis.code };
   }
+}
+
+/** The private "starting" answer; a preflight warning (image not checked) is part of it, not only a log line. */
+function startingCard(machineId: string, warning: string | undefined): Card {
+  const text = `Starting machine \`${machineId}\`… I’ll post it in this channel and follow it in a thread.`;
+  if (!warning) return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  const caution = `:warning: ${escapeMrkdwn(warning)}`;
+  return {
+    text: `${text} ${warning}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text } },
+      { type: 'section', text: { type: 'mrkdwn', text: caution } },
+    ],
+  };
 }

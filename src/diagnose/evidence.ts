@@ -51,6 +51,7 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
       ),
     );
   }
+  for (const text of flyEventTexts(machine)) out.push(fact(input, 'Fly event', text, 'fly'));
   const recent = machine.events
     .slice(0, 4)
     .map((e) => `${e.type}/${e.status}`)
@@ -59,10 +60,34 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
   return out;
 }
 
+/**
+ * Fly's own words from the machine's events (e.g. a launch that failed: `failed to pull image …`),
+ * newest first, as `type/status: text`. Events carry free-form `request`; the text is its `error`
+ * or `message`.
+ */
+export function flyEventTexts(machine: Pick<Machine, 'events'>): string[] {
+  const out: string[] = [];
+  for (const e of machine.events) {
+    const request = (e.request ?? {}) as Record<string, unknown>;
+    const text = [request.error, request.message].find((t): t is string => typeof t === 'string' && t !== '');
+    if (text) out.push(`${e.type}/${e.status}: ${text}`);
+  }
+  return out.slice(0, 3);
+}
+
+/** The machine never ran its process: no Fly machine, or one whose launch failed before any start. */
+export function neverStarted(machine: Machine | null): boolean {
+  if (!machine) return true;
+  if (machine.events.some((e) => e.type === 'start' && e.status === 'started')) return false;
+  if (machine.events.some((e) => e.status === 'failed' || e.type === 'launch_failed')) return true;
+  return machine.state === 'destroyed' || machine.state === 'failed' || machine.state === 'launch_failed';
+}
+
 /** A registry's "missing" answer in words, e.g. `404 MANIFEST_UNKNOWN: manifest unknown`. */
-export function registryAnswer(check: { httpStatus: number; errorCode?: string; reason: string }): string {
+export function registryAnswer(check: { httpStatus?: number; errorCode?: string; reason: string }): string {
   const code = check.errorCode && !check.reason.startsWith(check.errorCode) ? ` ${check.errorCode}` : '';
-  return `${check.httpStatus}${code}: ${check.reason}`;
+  const status = check.httpStatus === undefined ? 'no answer' : String(check.httpStatus);
+  return `${status}${code}: ${check.reason}`;
 }
 
 /** The image the machine runs, else the one the row asked for. */

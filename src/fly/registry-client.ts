@@ -21,7 +21,7 @@ export const MANIFEST_MEDIA_TYPES = [
 export type ImageCheck =
   | { status: 'exists'; digest: string | undefined; imageRef: string }
   | { status: 'missing'; reason: string; imageRef: string; httpStatus: number; errorCode?: string }
-  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number };
+  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number; errorCode?: string };
 
 export interface RegistryClientOptions {
   /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix). Empty: anonymous. */
@@ -84,20 +84,22 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           imageRef,
         };
       }
-      if (head.statusCode === 401 || head.statusCode === 403) {
-        return {
-          status: 'unknown',
-          reason: `the registry refused the credentials (${head.statusCode}), so it cannot say whether the tag exists`,
-          imageRef,
-          httpStatus: head.statusCode,
-        };
-      }
       if (head.statusCode !== 404) {
+        // A HEAD carries no body: ask with GET for the registry's own error code (UNAUTHORIZED,
+        // DENIED, …), so whoever reads the answer sees the registry's words, not only a status.
+        const get = await send('GET');
+        const error = registryError(await get.body.text());
+        if (get.statusCode === 200) return { status: 'exists', digest: digestOf(get.headers, ref), imageRef };
+        const status = get.statusCode;
         return {
           status: 'unknown',
-          reason: `the registry answered ${head.statusCode}`,
+          reason:
+            status === 401 || status === 403
+              ? `the registry refused the credentials (${status}), so it cannot say whether the image exists`
+              : `the registry answered ${status}, so it cannot say whether the image exists`,
           imageRef,
-          httpStatus: head.statusCode,
+          httpStatus: status,
+          ...(error ? { errorCode: error.code } : {}),
         };
       }
       if (!authorization) {
@@ -125,6 +127,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           reason: `the registry answered HEAD 404 then GET ${get.statusCode}`,
           imageRef,
           httpStatus: get.statusCode,
+          ...(registryError(text) ? { errorCode: registryError(text)!.code } : {}),
         };
       }
       const error = registryError(text);
@@ -157,6 +160,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   }
 
   return { checkImage };
+}
+
+function digestOf(headers: Record<string, string | string[] | undefined>, ref: ImageRef): string | undefined {
+  const digest = headers['docker-content-digest'];
+  return (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest;
 }
 
 function registryError(text: string): { code: string; message: string } | undefined {

@@ -17,7 +17,11 @@ export interface Card {
 }
 
 /** The machine's card (`title` is ours, mrkdwn allowed): status, region, image, age, heartbeat, last diagnosis, and what you can do. */
-export function statusCard(machine: CloudMachine, now: Date, options: { title?: string } = {}): Card {
+export function statusCard(
+  machine: CloudMachine,
+  now: Date,
+  options: { title?: string; lead?: string } = {},
+): Card {
   const emoji = STATUS_EMOJI[machine.status] ?? ':grey_question:';
   const title = options.title ?? `Machine ${machine.machine_id}`;
   const fields: [string, string][] = [
@@ -45,8 +49,9 @@ export function statusCard(machine: CloudMachine, now: Date, options: { title?: 
     ...(!active ? [button('Retry', ACTIONS.retry, machine.machine_id, { style: 'primary' })] : []),
   ];
   return {
-    text: `${title}: ${machine.status}${machine.region ? ` in ${machine.region}` : ''}`,
+    text: `${options.lead ? `${options.lead} ` : ''}${title}: ${machine.status}${machine.region ? ` in ${machine.region}` : ''}`,
     blocks: [
+      ...(options.lead ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: options.lead } }] : []),
       {
         type: 'section',
         text: { type: 'mrkdwn', text: `${emoji} *${title}* is *${machine.status}*` },
