@@ -1,5 +1,5 @@
-import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { escapeMrkdwn } from '../slack/cards/card-parts.ts';
+import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { type Card, statusCard } from '../slack/cards/status-card.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';

@@ -1,7 +1,13 @@
 import type { ImageCheck } from '../fly/registry-client.ts';
 import type { Diagnosis, Evidence } from './diagnosis.ts';
 import { registryAnswer } from './evidence.ts';
-import { imageParts, repositoryMissingFix, tagMissingFix, unverifiedFix, unverifiedInWords } from './image-fixes.ts';
+import {
+  imageParts,
+  repositoryMissingFix,
+  tagMissingFix,
+  unverifiedFix,
+  unverifiedInWords,
+} from './image-fixes.ts';
 
 /** `VYX_PREFLIGHT_UNVERIFIED`: what /vyx start does when the registry cannot say whether the image exists. */
 export type PreflightUnverified = 'refuse' | 'warn';

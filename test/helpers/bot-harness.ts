@@ -72,6 +72,7 @@ export async function startBotHarness(
     emulator?: FlyEmulatorOptions;
     stuckAfterS?: number;
     echoPollMs?: number;
+    preflightUnverified?: 'refuse' | 'warn';
   } = {},
 ): Promise<BotHarness> {
   const s = await startStoreOn(options.kind ?? 'pglite');
@@ -117,6 +118,7 @@ export async function startBotHarness(
     renotifyAfterS: 600,
     echoPollMs: options.echoPollMs ?? 100,
     startTimeoutS: 30,
+    ...(options.preflightUnverified ? { preflightUnverified: options.preflightUnverified } : {}),
   });
   await store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: 'vyx-admin', role: 'admin' });
   await store.linkIdentity({ slackTeamId: TEAM, slackUserId: MEMBER, userId: 'vyx-member', role: 'member' });

@@ -26,4 +26,3 @@ export const imageRepositoryMissing: DiagnosisRule = (input) => {
     certainty: 'certain',
   };
 };
-

@@ -26,4 +26,3 @@ export const imageTagMissing: DiagnosisRule = (input) => {
     certainty: 'certain',
   };
 };
-

@@ -1,5 +1,12 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import { fact, flyEventTexts, machineEvidence, neverStarted, registryAnswer, rowEvidence } from '../evidence.ts';
+import {
+  fact,
+  flyEventTexts,
+  machineEvidence,
+  neverStarted,
+  registryAnswer,
+  rowEvidence,
+} from '../evidence.ts';
 import { unverifiedFix, unverifiedInWords } from '../image-fixes.ts';
 
 /**
@@ -27,4 +34,3 @@ export const imageUnverified: DiagnosisRule = (input) => {
     certainty: 'possible',
   };
 };
-

@@ -42,7 +42,14 @@ export const machineGone: DiagnosisRule = (input) => {
       ...(input.imageCheck?.status === 'exists'
         ? [fact(input, 'image', `${input.imageCheck.imageRef} exists`, 'registry')]
         : input.imageCheck?.status === 'unknown'
-          ? [fact(input, 'image', `${input.imageCheck.imageRef} not verified: ${registryAnswer(input.imageCheck)}`, 'registry')]
+          ? [
+              fact(
+                input,
+                'registry answer',
+                `${input.imageCheck.imageRef} not verified: ${registryAnswer(input.imageCheck)}`,
+                'registry',
+              ),
+            ]
           : []),
     ],
     fix: 'Start a new machine with /vyx start. If machines keep vanishing, check auto_destroy and the restart policy, and who destroys machines in this app.',

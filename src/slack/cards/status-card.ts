@@ -51,7 +51,9 @@ export function statusCard(
   return {
     text: `${options.lead ? `${options.lead} ` : ''}${title}: ${machine.status}${machine.region ? ` in ${machine.region}` : ''}`,
     blocks: [
-      ...(options.lead ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: options.lead } }] : []),
+      ...(options.lead
+        ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: options.lead } }]
+        : []),
       {
         type: 'section',
         text: { type: 'mrkdwn', text: `${emoji} *${title}* is *${machine.status}*` },
