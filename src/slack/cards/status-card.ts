@@ -5,6 +5,7 @@ import {
   age,
   button,
   destroyButton,
+  escapeKeepingMentions,
   escapeMrkdwn,
   fieldsSection,
   STATUS_EMOJI,
@@ -27,7 +28,7 @@ export function statusCard(
   const fields: [string, string][] = [
     [
       'Status',
-      `${emoji} ${machine.status}${machine.status_detail ? ` (${escapeMrkdwn(machine.status_detail)})` : ''}`,
+      `${emoji} ${machine.status}${machine.status_detail ? ` (${escapeKeepingMentions(machine.status_detail)})` : ''}`,
     ],
     ['Owner', machine.requested_by ? `<@${machine.requested_by}>` : escapeMrkdwn(machine.user_id)],
     ['Region', machine.region ?? '—'],
