@@ -59,7 +59,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
           ]
         : []),
     ],
-    fix: 'Look at the evidence, the machine’s logs and the runbook; then destroy the machine and start a new one.',
+    fix: `Look at the evidence, the machine’s logs (fly logs -a ${input.row.fly_app ?? '<app>'}${input.machine ? ` -i ${input.machine.id}` : ''}) and the runbook; then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'possible',
   };
 }

@@ -33,7 +33,7 @@ export const bootCrash: DiagnosisRule = (input) => {
         ? `The machine's process keeps exiting with code ${code}${meaning ? `, ${meaning}` : ''}: Fly had restarted it ${count}× in ${overS} s when this was diagnosed.`
         : `The machine's process exited with code ${code}${meaning ? `, ${meaning}` : ''}, before it reported running.`,
     evidence: [...rowEvidence(input), ...restartEvidence(input, machine), ...machineEvidence(input, machine)],
-    fix: `Read the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}) for the error before exit ${code}, fix it in the image or its configuration, then start a new machine.`,
+    fix: `Read the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}) for the error before exit ${code}, fix it in the image or its configuration, then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'certain',
   };
 };

@@ -36,7 +36,7 @@ export const oomKilled: DiagnosisRule = (input) => {
       ...restartEvidence(input, machine),
       ...machineEvidence(input, machine),
     ],
-    fix: `Give the machine more memory (guest.memory_mb, e.g. fly machine update ${machine.id} -a ${input.row.fly_app ?? '<app>'} --vm-memory ${Math.max(512, (memory ?? 256) * 2)}) or make the workload use less; check the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}) for what grew.`,
+    fix: `Give machines more memory (guest.memory_mb in the create call, multiples of 256) or make the workload use less — its logs show what grew (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}); then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: certain ? 'certain' : 'likely',
   };
 };
