@@ -64,10 +64,14 @@ export function warningMessage(event: ClaimedEvent): Card {
 const DOWN = new Set(['failed', 'stopped']);
 const UP = new Set(['starting', 'running']);
 
-/** Restarts in a machine's status chain: each return to starting/running after failed/stopped. */
+/**
+ * Restarts seen in a machine's status chain: each return to starting/running after failed/stopped
+ * within it. The first event's own move does not count: a row that comes back once, long after it
+ * failed, is a recovery, not a flap.
+ */
 export function restartsIn(events: ClaimedEvent[]): number {
   let count = 0;
-  let previous = events[0]?.old_status ?? undefined;
+  let previous: string | undefined;
   for (const e of events) {
     if (e.kind !== 'status') continue;
     if (previous && DOWN.has(previous) && UP.has(e.new_status ?? '')) count++;
