@@ -37,7 +37,6 @@ export async function start(
     case 'refused':
       await ctx.reply(
         diagnosisCard(result.diagnosis, {
-          machineId: '(not created)',
           ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),
           buttons: [],
         }),

@@ -5,6 +5,7 @@ import { preflightImage } from '../../src/diagnose/preflight-image.ts';
 import { orphanMachine } from '../../src/diagnose/rules/orphan-machine.ts';
 import type { Machine } from '../../src/fly/fly-types.ts';
 import type { ImageCheck } from '../../src/fly/registry-client.ts';
+import { diagnosisCard } from '../../src/slack/cards/diagnosis-card.ts';
 import type { Card } from '../../src/slack/cards/status-card.ts';
 import { statusCard } from '../../src/slack/cards/status-card.ts';
 import type { ClaimedEvent, CloudMachine } from '../../src/store/store-schemas.ts';
@@ -308,6 +309,10 @@ describe('every card and message reads as English with its variables in place', 
           expect(problems(v.diagnosis.summary)).toEqual([]);
           expect(problems(v.diagnosis.fix)).toEqual([]);
           expect(v.diagnosis.summary).toContain('did not create');
+          const card = diagnosisCard(v.diagnosis, { runbookBaseUrl: 'https://example.test/d/' });
+          expectReads(card, [`${v.diagnosis.code}: ${v.diagnosis.summary}`]);
+          expect(JSON.stringify(card.blocks)).toContain('no machine was created');
+          expect(JSON.stringify(card.blocks)).not.toContain('"actions"');
         }
         if (v.kind === 'warn') {
           expect(problems(v.warning)).toEqual([]);
