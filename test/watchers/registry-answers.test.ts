@@ -143,6 +143,36 @@ describe('the watcher and /vyx start keep the registry’s answer whole', () => 
   });
 });
 
+describe('/vyx start past an unverified image that is in fact missing', () => {
+  let h: BotHarness;
+  beforeAll(async () => {
+    h = await startBotHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('the failed launch is IMAGE_UNVERIFIED in the thread, with the 401 and Fly’s own words — not UNKNOWN without them', async () => {
+    h.emulator.faults.setRules([
+      { route: '/v2/:repo/manifests/:reference', rate: 1, kinds: ['status'], status: 401, phase: 'before' },
+    ]);
+    await h.command('start --image stub');
+    const row = await h.until(async () => {
+      const [r] = await h.s.store.listMachines({ userId: 'vyx-admin' });
+      return r?.status === 'failed' && r.slack_thread_ts ? r : undefined;
+    }, 'the provision to fail');
+    expect(row.status_detail).toBe('IMAGE_UNVERIFIED');
+    const card = await h.until(
+      () => h.slack.thread(CHANNEL, row.slack_thread_ts!).find((m) => m.text.startsWith('IMAGE_UNVERIFIED')),
+      'the diagnosis in the thread',
+    );
+    const blocks = JSON.stringify(card.blocks);
+    expect(blocks).toContain('401 UNAUTHORIZED');
+    expect(blocks).toContain('failed to pull image registry.fly.io/vyx-app:stub: manifest unknown');
+    expect(card.text).toContain('set FLY_API_TOKEN');
+  });
+});
+
 describe('VYX_PREFLIGHT_UNVERIFIED=refuse', () => {
   let h: BotHarness;
   beforeAll(async () => {
