@@ -221,9 +221,21 @@ export class EchoWatcher {
               Date.now(),
             );
             const { card } = plan;
-            if (plan.updateTs) {
-              await this.o.slack.update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks });
-              ts = plan.updateTs;
+            const updated = plan.updateTs
+              ? await this.o.slack
+                  .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
+                  .then(() => true)
+                  .catch((err: unknown) => {
+                    // The story's message is gone or cannot be edited: tell it in a new one instead.
+                    logger.warn(
+                      { err: errMsg(err), machineId: head.machine_id },
+                      'echo: could not update the story',
+                    );
+                    return false;
+                  })
+              : false;
+            if (updated) {
+              ts = plan.updateTs!;
             } else {
               const posted = await this.o.slack.post({
                 channel,

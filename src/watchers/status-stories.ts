@@ -19,7 +19,7 @@ interface Story {
 export interface StoryPlan {
   card: Card;
   updateTs?: string;
-  /** Call once Slack has it (the ts posted, or the one updated). */
+  /** Call once Slack has it: the ts updated, or the one posted (also when an update failed and it was posted instead). */
   commit(ts: string, nowMs: number): void;
 }
 
@@ -53,8 +53,8 @@ export class StatusStories {
       nowMs - story.lastAt <= this.windowMs
         ? story
         : undefined;
-    const keep = (s: Omit<Story, 'ts' | 'lastAt'>, fixedTs?: string) => (ts: string, at: number) => {
-      this.stories.set(id, { ...s, ts: fixedTs ?? ts, lastAt: at });
+    const keep = (s: Omit<Story, 'ts' | 'lastAt'>) => (ts: string, at: number) => {
+      this.stories.set(id, { ...s, ts, lastAt: at });
       this.prune(at);
     };
 
@@ -65,7 +65,7 @@ export class StatusStories {
         return {
           card: storyWithDiagnosis(flap, live.diagnosis),
           updateTs: live.ts,
-          commit: keep({ ...place, statuses, diagnosis: live.diagnosis }, live.ts),
+          commit: keep({ ...place, statuses, diagnosis: live.diagnosis }),
         };
       }
       // A new message; a group that already holds a restart starts its story at once.
@@ -80,7 +80,7 @@ export class StatusStories {
       return {
         card: storyWithDiagnosis(flapStory(live.statuses)!, card),
         updateTs: live.ts,
-        commit: keep({ ...place, statuses: live.statuses, diagnosis: card }, live.ts),
+        commit: keep({ ...place, statuses: live.statuses, diagnosis: card }),
       };
     }
     return { card, commit: () => {} };

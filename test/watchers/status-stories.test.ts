@@ -97,4 +97,15 @@ describe('StatusStories: a machine’s status changes as one story', () => {
     expect(log[0]).toContain('restarted 1× in 4 s, last exit 137, SIGKILL');
     expect(log[0]).not.toContain('→');
   });
+
+  it('when the story could not be updated and was posted anew, the new message is the story', () => {
+    const stories = new StatusStories();
+    stories.plan([status('running', 'failed', 0, KILLED)], place, () => rendered, T0).commit('ts1', T0);
+    const second = stories.plan([status('failed', 'running', 2)], place, () => rendered, T0 + 2000);
+    expect(second.updateTs).toBe('ts1');
+    second.commit('ts7', T0 + 2000); // Slack refused the edit; the echo posted it as ts7
+    const third = stories.plan([status('running', 'failed', 4, KILLED)], place, () => rendered, T0 + 4000);
+    expect(third.updateTs).toBe('ts7');
+    expect(third.card.text).toContain('restarted 1× in 4 s');
+  });
 });
