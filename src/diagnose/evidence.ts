@@ -26,7 +26,9 @@ export function rowEvidence(input: DiagnosisInput): Evidence[] {
     fact(
       input,
       'row',
-      `${input.row.machine_id} is ${input.row.status}${since === undefined ? '' : ` for ${formatDuration(since)}`}`,
+      since === undefined
+        ? `${input.row.machine_id} is ${input.row.status}`
+        : `${input.row.machine_id} has been ${input.row.status} for ${formatDuration(since)}`,
       'database',
     ),
   ];
