@@ -72,7 +72,7 @@ export function flyEventTexts(machine: Pick<Machine, 'events'>): string[] {
   for (const e of machine.events) {
     const request = (e.request ?? {}) as Record<string, unknown>;
     const text = [request.error, request.message].find((t): t is string => typeof t === 'string' && t !== '');
-    if (text) out.push(`${e.type}/${e.status}: ${text}`);
+    if (text) out.push(`${e.type}/${e.status}: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
   }
   return out.slice(0, 3);
 }

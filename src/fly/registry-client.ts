@@ -170,9 +170,14 @@ function digestOf(headers: Record<string, string | string[] | undefined>, ref: I
 function registryError(text: string): { code: string; message: string } | undefined {
   try {
     const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    const first = body.errors?.find((entry) => typeof entry.code === 'string');
+    // Codes are OCI's upper-case names; anything else (a hostile or broken registry) is not kept,
+    // and the message is cut short: both end up in Slack.
+    const first = body.errors?.find(
+      (entry) => typeof entry.code === 'string' && /^[A-Z_]{1,40}$/.test(entry.code),
+    );
     if (!first) return undefined;
-    return { code: String(first.code), message: typeof first.message === 'string' ? first.message : '' };
+    const message = typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
+    return { code: String(first.code), message };
   } catch {
     return undefined;
   }
