@@ -76,13 +76,18 @@ export function restartEvidence(input: DiagnosisInput, machine: Machine): Eviden
 /** Fewest restarts that make a loop (flyctl's own line: restart_count > 1). */
 export const CRASH_LOOP_RESTARTS = 2;
 
+/** A loop whose newest exit is older than this is over (the machine has run since, or Fly gave up long ago). */
+export const CRASH_LOOP_RECENT_S = 600;
+
 /**
  * Fly keeps restarting the machine after exits nobody asked for (flyctl's `isConstantlyRestarting`):
- * the newest exit is non-zero and unrequested, and it has restarted at least CRASH_LOOP_RESTARTS times.
+ * the newest exit is recent, non-zero and unrequested, and it has restarted at least
+ * CRASH_LOOP_RESTARTS times.
  */
-export function crashLooping(machine: Pick<Machine, 'events' | 'state'>): boolean {
+export function crashLooping(machine: Pick<Machine, 'events' | 'state'>, now: Date): boolean {
   if (machine.state === 'destroyed') return false;
   const newest = exitsOf(machine)[0];
   if (!newest || newest.exit.requested_stop || !newest.exit.exit_code) return false;
+  if (now.getTime() - newest.at > CRASH_LOOP_RECENT_S * 1000) return false;
   return restartsOf(machine).count >= CRASH_LOOP_RESTARTS;
 }

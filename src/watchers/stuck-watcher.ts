@@ -213,7 +213,7 @@ export class StuckWatcher {
     const found: { machineId: string; d: Diagnosis }[] = [];
     for (const machines of machinesByApp.values()) {
       for (const machine of machines) {
-        if (seen.has(machine.id) || !crashLooping(machine)) continue;
+        if (seen.has(machine.id) || !crashLooping(machine, now)) continue;
         const row = await this.o.store.findMachine({ flyMachineId: machine.id });
         if (!row || row.status === 'destroyed') continue;
         const d = diagnose({

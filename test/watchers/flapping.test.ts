@@ -48,7 +48,11 @@ describe('a flapping machine is one story', () => {
     ]);
 
     // Once Fly has restarted it twice it is a crash loop: the watcher's tick diagnoses it.
-    await h.until(async () => crashLooping(await fly.get('vyx-app', created.id)), 'a crash loop', 60_000);
+    await h.until(
+      async () => crashLooping(await fly.get('vyx-app', created.id), new Date()),
+      'a crash loop',
+      60_000,
+    );
     const report = await h.bot.stuck.tick();
     const diagnosed = report.diagnosed.filter((d) => d.machineId === machineId);
     expect(diagnosed.map((d) => d.code)).toEqual(['OOM_KILLED']);
