@@ -29,7 +29,12 @@ export function diagnosisMessage(
   hasRow: boolean,
 ): Card {
   const d = event.detail as unknown as Diagnosis & { seen_count?: number; first_seen_at?: string };
-  const buttons = hasRow ? (['destroy', 'retry', 'silence'] as const) : (['silence'] as const);
+  // No Destroy for a row that is already destroyed: the button would only say so.
+  const buttons = !hasRow
+    ? (['silence'] as const)
+    : event.status === 'destroyed'
+      ? (['retry', 'silence'] as const)
+      : (['destroy', 'retry', 'silence'] as const);
   if (event.kind === 'reminder') {
     const minutes = d.first_seen_at
       ? Math.max(1, Math.round((Date.parse(event.created_at) - Date.parse(d.first_seen_at)) / 60000))
