@@ -46,8 +46,9 @@ export interface TickReport {
   blind: string[];
 }
 
-/** Diagnoses recorded per SQL call. */
+/** Diagnoses recorded per SQL call, at most; and at most about this many bytes of them. */
 const RECORD_CHUNK = 1_000;
+const RECORD_CHUNK_BYTES = 512 * 1024;
 
 /** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
 export const WATCHER_KEY = 'watcher:fly';
@@ -235,27 +236,38 @@ export class StuckWatcher {
     }));
   }
 
-  /** Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14× slower). */
+  /**
+   * Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14×
+   * slower). A chunk is bounded by count and by size: evidence grows with what Fly says, and a
+   * request body past PostgREST's gateway limit would fail the whole chunk.
+   */
   private async record(found: { machineId: string; d: Diagnosis }[], markFailed = true) {
     const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
-    for (let i = 0; i < found.length; i += RECORD_CHUNK) {
-      const chunk = found.slice(i, i + RECORD_CHUNK);
-      for (const { d } of chunk) this.o.metrics?.diagnoses.inc({ code: d.code, source: 'watcher' });
-      out.push(
-        ...(await this.o.store.recordDiagnoses(
-          chunk.map(({ machineId, d }) => ({
-            machineId,
-            code: d.code,
-            summary: d.summary,
-            evidence: d.evidence,
-            fix: d.fix,
-            certainty: d.certainty,
-            markFailed: markFailed && d.certainty === 'certain',
-          })),
-          this.o.renotifyAfterS,
-        )),
-      );
+    const items = found.map(({ machineId, d }) => ({
+      machineId,
+      code: d.code,
+      summary: d.summary,
+      evidence: d.evidence,
+      fix: d.fix,
+      certainty: d.certainty,
+      markFailed: markFailed && d.certainty === 'certain',
+    }));
+    let chunk: typeof items = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      for (const item of chunk) this.o.metrics?.diagnoses.inc({ code: item.code, source: 'watcher' });
+      out.push(...(await this.o.store.recordDiagnoses(chunk, this.o.renotifyAfterS)));
+      chunk = [];
+      bytes = 0;
+    };
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (chunk.length >= RECORD_CHUNK || bytes + size > RECORD_CHUNK_BYTES) await flush();
+      chunk.push(item);
+      bytes += size;
     }
+    await flush();
     return out;
   }
 
