@@ -64,14 +64,17 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
 
 /**
  * Fly's own words from the machine's events (e.g. a launch that failed: `failed to pull image …`),
- * newest first, as `type/status: text`. Events carry free-form `request`; the text is its `error`
- * or `message`.
+ * newest first, as `type/status: text`. Events carry a free-form `request`.
  */
 export function flyEventTexts(machine: Pick<Machine, 'events'>): string[] {
   const out: string[] = [];
   for (const e of machine.events) {
     const request = (e.request ?? {}) as Record<string, unknown>;
-    const text = [request.error, request.message].find((t): t is string => typeof t === 'string' && t !== '');
+    const exit = (request.exit_event ?? {}) as Record<string, unknown>;
+    // Where Fly has been seen to put its words: the request's error/message, or the exit event's.
+    const text = [request.error, request.message, exit.error, exit.guest_error].find(
+      (t): t is string => typeof t === 'string' && t !== '',
+    );
     if (text) out.push(`${e.type}/${e.status}: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
   }
   return out.slice(0, 3);

@@ -112,4 +112,22 @@ describe('IMAGE_UNVERIFIED: an answer that cannot verify never becomes a confide
       `${IMAGE} not verified: 401 UNAUTHORIZED: x`,
     );
   });
+
+  it('Fly’s words inside an exit event are evidence too', () => {
+    const exited = machine({
+      state: 'failed',
+      events: [
+        {
+          ...events.exit(5, 1),
+          request: { exit_event: { exit_code: 1, error: `failed to pull image ${IMAGE}: unauthorized` } },
+        },
+        events.launch(12),
+      ],
+    });
+    const d = diagnose(input({ machine: exited, imageCheck: unknown(401, 'UNAUTHORIZED') }));
+    expect(d.code).toBe('IMAGE_UNVERIFIED');
+    expect(d.evidence.map((e) => e.value)).toContain(
+      `exit/stopped: failed to pull image ${IMAGE}: unauthorized`,
+    );
+  });
 });
