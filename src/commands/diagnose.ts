@@ -1,8 +1,6 @@
 import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
-import { age, escapeKeepingMentions } from '../slack/cards/card-parts.ts';
+import { destroyedCard } from '../slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
-import type { Card } from '../slack/cards/status-card.ts';
-import type { CloudMachine } from '../store/store-schemas.ts';
 import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
@@ -15,7 +13,7 @@ export async function diagnoseCommand(ctx: CommandContext, machineId: string | u
   const { fly, registry, config, now } = ctx.deps;
   if (machine.status === 'destroyed') {
     // Nothing is left to diagnose, and nothing to destroy: say so, and when.
-    await ctx.reply(destroyedAnswer(machine, now()));
+    await ctx.reply(destroyedCard(machine, now()));
     return { outcome: 'ok', machineId: machine.machine_id, detail: 'destroyed' };
   }
   const gathered = await gatherEvidence(
@@ -37,15 +35,4 @@ export async function diagnoseCommand(ctx: CommandContext, machineId: string | u
         }),
   );
   return { outcome: 'ok', machineId: machine.machine_id, detail: d.code };
-}
-
-function destroyedAnswer(machine: CloudMachine, now: Date): Card {
-  const at = machine.status_changed_at ? new Date(machine.status_changed_at) : undefined;
-  const when =
-    at && !Number.isNaN(at.getTime())
-      ? ` on ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC (${age(machine.status_changed_at, now)})`
-      : '';
-  const how = machine.status_detail ? ` — ${escapeKeepingMentions(machine.status_detail)}` : '';
-  const text = `:black_circle: Machine \`${machine.machine_id}\` was destroyed${when}${how}. Nothing is left to diagnose; /vyx start makes a new one.`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }

@@ -1,6 +1,6 @@
-import { escapeMrkdwn } from '../slack/cards/card-parts.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
-import { type Card, statusCard } from '../slack/cards/status-card.ts';
+import { startingCard } from '../slack/cards/starting-card.ts';
+import { statusCard } from '../slack/cards/status-card.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 
@@ -50,18 +50,4 @@ export async function start(
       );
       return { outcome: 'error', machineId: result.machine.machine_id, detail: result.diagnosis.code };
   }
-}
-
-/** The private "starting" answer; a preflight warning (image not checked) is part of it, not only a log line. */
-function startingCard(machineId: string, warning: string | undefined): Card {
-  const text = `Starting machine \`${machineId}\`… I’ll post it in this channel and follow it in a thread.`;
-  if (!warning) return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
-  const caution = `:warning: ${escapeMrkdwn(warning)}`;
-  return {
-    text: `${text} ${warning}`,
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text } },
-      { type: 'section', text: { type: 'mrkdwn', text: caution } },
-    ],
-  };
 }

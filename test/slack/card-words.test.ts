@@ -5,7 +5,9 @@ import { preflightImage } from '../../src/diagnose/preflight-image.ts';
 import { orphanMachine } from '../../src/diagnose/rules/orphan-machine.ts';
 import type { Machine } from '../../src/fly/fly-types.ts';
 import type { ImageCheck } from '../../src/fly/registry-client.ts';
+import { destroyedCard } from '../../src/slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../../src/slack/cards/diagnosis-card.ts';
+import { startingCard } from '../../src/slack/cards/starting-card.ts';
 import type { Card } from '../../src/slack/cards/status-card.ts';
 import { statusCard } from '../../src/slack/cards/status-card.ts';
 import type { ClaimedEvent, CloudMachine } from '../../src/store/store-schemas.ts';
@@ -322,5 +324,30 @@ describe('every card and message reads as English with its variables in place', 
         }
       }
     }
+  });
+
+  it('the private answers of /vyx start and /vyx diagnose', () => {
+    expectReads(startingCard('vyx-63eea370', undefined), [
+      'Starting machine `vyx-63eea370`… I’ll post it in this channel and follow it in a thread.',
+    ]);
+    const v = preflightImage(unknown(401, 'UNAUTHORIZED'), 'warn', NOW);
+    if (v.kind !== 'warn') throw new Error('expected a warning');
+    const warned = startingCard('vyx-63eea370', v.warning);
+    expectReads(warned, [
+      'I could not check the image registry.fly.io/vyx-app:latest (the registry answered 401 UNAUTHORIZED)',
+    ]);
+    expect(JSON.stringify(warned.blocks)).toContain(':warning: I could not check the image');
+    const gone = destroyedCard(
+      row('destroyed', {
+        status_changed_at: '2026-11-23T11:40:00.000Z',
+        status_detail: 'destroyed by <@U0ADMIN001>',
+      }),
+      NOW,
+    );
+    expectReads(gone, [
+      'Machine `vyx-63eea370` was destroyed on 2026-11-23 11:40 UTC (20 min ago) — destroyed by <@U0ADMIN001>. Nothing is left to diagnose',
+    ]);
+    expect(JSON.stringify(gone.blocks)).not.toContain('vyx_destroy');
+    expectReads(destroyedCard(row('destroyed', { status_detail: null }), NOW), ['was destroyed on']);
   });
 });
