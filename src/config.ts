@@ -67,6 +67,7 @@ const envSchema = z.object({
   VYX_REPLICA_ID: optionalText,
   VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_SHUTDOWN_TIMEOUT_S: z.coerce.number().min(1).default(10),
+  VYX_PREFLIGHT_UNVERIFIED: z.enum(['refuse', 'warn']).default('warn'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -107,6 +108,7 @@ const EXPECTED: Record<string, string> = {
   VYX_RUNBOOK_URL: 'an http(s) URL of the folder holding docs/diagnoses/',
   VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',
   VYX_SHUTDOWN_TIMEOUT_S: 'a number of seconds ≥ 1',
+  VYX_PREFLIGHT_UNVERIFIED: 'refuse or warn',
 };
 
 export type SupabaseConfig =
@@ -155,6 +157,8 @@ export interface Config {
   shellTimeoutS: number;
   /** SIGTERM: how long work in flight may take before the bot gives up on it and exits. */
   shutdownTimeoutS: number;
+  /** /vyx start when the registry cannot say whether the image exists: refuse, or warn and go ahead. */
+  preflightUnverified: 'refuse' | 'warn';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -234,5 +238,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...opt('replicaId', e.VYX_REPLICA_ID),
     shellTimeoutS: e.VYX_SHELL_TIMEOUT_S,
     shutdownTimeoutS: e.VYX_SHUTDOWN_TIMEOUT_S,
+    preflightUnverified: e.VYX_PREFLIGHT_UNVERIFIED,
   };
 }

@@ -37,6 +37,8 @@ export interface BotOptions {
   renotifyAfterS: number;
   echoPollMs: number;
   startTimeoutS: number;
+  /** VYX_PREFLIGHT_UNVERIFIED (default warn). */
+  preflightUnverified?: 'refuse' | 'warn';
   /** Wake the echo on database NOTIFY (local Postgres/PGlite); polling is the guarantee. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
   /** Prometheus metrics (commands, watchers, diagnoses, Slack calls); none when absent. */
@@ -100,6 +102,7 @@ export function createBot(o: BotOptions): Bot {
       ...(o.geminiApiKey ? { machineEnvExtra: { geminiApiKey: o.geminiApiKey } } : {}),
       startTimeoutMs: o.startTimeoutS * 1000,
       stuckAfterS: o.stuckAfterS,
+      ...(o.preflightUnverified ? { preflightUnverified: o.preflightUnverified } : {}),
     },
   });
   // Provisionings in progress (shutdown gives up on those still running at its deadline).

@@ -195,6 +195,7 @@ async function assemble(
     renotifyAfterS: config.renotifyAfterS,
     echoPollMs: config.echoPollMs,
     startTimeoutS: config.startTimeoutS,
+    preflightUnverified: config.preflightUnverified,
     ...(twin ? { subscribe: (wake) => twin.backend.listen('vyx_machine_events', () => wake()) } : {}),
   });
 

@@ -1,4 +1,5 @@
 import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
+import { destroyedCard } from '../slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
@@ -10,6 +11,11 @@ export async function diagnoseCommand(ctx: CommandContext, machineId: string | u
   if ('outcome' in found) return found.outcome;
   const { machine } = found;
   const { fly, registry, config, now } = ctx.deps;
+  if (machine.status === 'destroyed') {
+    // Nothing is left to diagnose, and nothing to destroy: say so, and when.
+    await ctx.reply(destroyedCard(machine, now()));
+    return { outcome: 'ok', machineId: machine.machine_id, detail: 'destroyed' };
+  }
   const gathered = await gatherEvidence(
     [machine],
     { fly, registry, defaultApp: config.flyApp },

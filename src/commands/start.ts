@@ -1,6 +1,7 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import { resolveImage } from '../provision/resolve-image.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
+import { startingCard } from '../slack/cards/starting-card.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
@@ -45,8 +46,7 @@ export async function start(
     }
   }
   const result = await provisioner.start({
-    onAccepted: (id) =>
-      ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),
+    onAccepted: (id, warning) => ctx.reply(startingCard(id, warning)),
     userId: auth.identity.user_id,
     slackTeamId: ctx.teamId,
     slackUserId: ctx.slackUserId,
@@ -58,13 +58,15 @@ export async function start(
   switch (result.kind) {
     case 'existing':
       await ctx.reply(
-        statusCard(result.machine, now(), { title: `You already have machine ${result.machine.machine_id}` }),
+        statusCard(result.machine, now(), {
+          title: `Your machine ${result.machine.machine_id}`,
+          lead: 'You already have a machine (one per person); here it is.',
+        }),
       );
       return { outcome: 'ok', machineId: result.machine.machine_id, detail: 'existing' };
     case 'refused':
       await ctx.reply(
         diagnosisCard(result.diagnosis, {
-          machineId: '(not created)',
           ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),
           buttons: [],
         }),

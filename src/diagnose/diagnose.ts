@@ -1,8 +1,10 @@
 import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
-import { fact, imageOf, machineEvidence, rowEvidence } from './evidence.ts';
+import { fact, imageOf, machineEvidence, registryAnswer, rowEvidence } from './evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
 import { envMismatch } from './rules/env-mismatch.ts';
+import { imageRepositoryMissing } from './rules/image-repository-missing.ts';
 import { imageTagMissing } from './rules/image-tag-missing.ts';
+import { imageUnverified } from './rules/image-unverified.ts';
 import { machineGone } from './rules/machine-gone.ts';
 import { machineIdMismatch } from './rules/machine-id-mismatch.ts';
 import { oomKilled } from './rules/oom-killed.ts';
@@ -14,7 +16,10 @@ import { stuckTransition } from './rules/stuck-transition.ts';
  * image or a misnamed variable explains the crash and the destroyed machine that follow it).
  */
 export const RULES: readonly DiagnosisRule[] = [
+  imageRepositoryMissing,
   imageTagMissing,
+  // Before any rule that reads a never-started machine's config: an unchecked image outranks them.
+  imageUnverified,
   envMismatch,
   machineIdMismatch,
   oomKilled,
@@ -44,13 +49,17 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
             fact(
               input,
               'registry',
-              input.imageCheck ? `${input.imageCheck.status} (${image})` : `not checked (${image})`,
+              !input.imageCheck
+                ? `not checked (${image})`
+                : input.imageCheck.status === 'exists'
+                  ? `exists (${image})`
+                  : `${input.imageCheck.status}, ${registryAnswer(input.imageCheck)} (${image})`,
               'registry',
             ),
           ]
         : []),
     ],
-    fix: 'Look at the evidence, the machine’s logs and the runbook; then destroy the machine and start a new one.',
+    fix: `Look at the evidence, the machine’s logs (fly logs -a ${input.row.fly_app ?? '<app>'}${input.machine ? ` -i ${input.machine.id}` : ''}) and the runbook; then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'possible',
   };
 }

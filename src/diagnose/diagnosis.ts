@@ -5,6 +5,8 @@ import type { CloudMachine } from '../store/store-schemas.ts';
 /** The diagnosis catalogue (DESIGN §5). Codes are stable: dedup, runbooks and cards key on them. */
 export const DIAGNOSIS_CODES = [
   'IMAGE_TAG_MISSING',
+  'IMAGE_REPOSITORY_MISSING',
+  'IMAGE_UNVERIFIED',
   'ENV_MISMATCH',
   'MACHINE_ID_MISMATCH',
   'OOM_KILLED',

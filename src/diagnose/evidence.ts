@@ -26,7 +26,9 @@ export function rowEvidence(input: DiagnosisInput): Evidence[] {
     fact(
       input,
       'row',
-      `${input.row.machine_id} is ${input.row.status}${since === undefined ? '' : ` for ${formatDuration(since)}`}`,
+      since === undefined
+        ? `${input.row.machine_id} is ${input.row.status}`
+        : `${input.row.machine_id} has been ${input.row.status} for ${formatDuration(since)}`,
       'database',
     ),
   ];
@@ -51,6 +53,7 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
       ),
     );
   }
+  for (const text of flyEventTexts(machine)) out.push(fact(input, 'Fly event', text, 'fly'));
   const recent = machine.events
     .slice(0, 4)
     .map((e) => `${e.type}/${e.status}`)
@@ -59,10 +62,37 @@ export function machineEvidence(input: DiagnosisInput, machine: Machine): Eviden
   return out;
 }
 
+/**
+ * Fly's own words from the machine's events (e.g. a launch that failed: `failed to pull image …`),
+ * newest first, as `type/status: text`. Events carry a free-form `request`.
+ */
+export function flyEventTexts(machine: Pick<Machine, 'events'>): string[] {
+  const out: string[] = [];
+  for (const e of machine.events) {
+    const request = (e.request ?? {}) as Record<string, unknown>;
+    const exit = (request.exit_event ?? {}) as Record<string, unknown>;
+    // Where Fly has been seen to put its words: the request's error/message, or the exit event's.
+    const text = [request.error, request.message, exit.error, exit.guest_error].find(
+      (t): t is string => typeof t === 'string' && t !== '',
+    );
+    if (text) out.push(`${e.type}/${e.status}: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
+  }
+  return out.slice(0, 3);
+}
+
+/** The machine never ran its process: no Fly machine, or one whose launch failed before any start. */
+export function neverStarted(machine: Machine | null): boolean {
+  if (!machine) return true;
+  if (machine.events.some((e) => e.type === 'start' && e.status === 'started')) return false;
+  if (machine.events.some((e) => e.status === 'failed' || e.type === 'launch_failed')) return true;
+  return machine.state === 'destroyed' || machine.state === 'failed' || machine.state === 'launch_failed';
+}
+
 /** A registry's "missing" answer in words, e.g. `404 MANIFEST_UNKNOWN: manifest unknown`. */
-export function registryAnswer(check: { httpStatus: number; errorCode?: string; reason: string }): string {
+export function registryAnswer(check: { httpStatus?: number; errorCode?: string; reason: string }): string {
   const code = check.errorCode && !check.reason.startsWith(check.errorCode) ? ` ${check.errorCode}` : '';
-  return `${check.httpStatus}${code}: ${check.reason}`;
+  const status = check.httpStatus === undefined ? 'no answer' : String(check.httpStatus);
+  return `${status}${code}: ${check.reason}`;
 }
 
 /** The image the machine runs, else the one the row asked for. */

@@ -29,7 +29,7 @@ export const MANIFEST_MEDIA_TYPES = [
 export type ImageCheck =
   | { status: 'exists'; digest: string | undefined; imageRef: string }
   | { status: 'missing'; reason: string; imageRef: string; httpStatus: number; errorCode?: string }
-  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number };
+  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number; errorCode?: string };
 
 export interface RegistryClientOptions {
   /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix), only to `policy.credentialHosts`. */
@@ -102,20 +102,22 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           imageRef,
         };
       }
-      if (head.statusCode === 401 || head.statusCode === 403) {
-        return {
-          status: 'unknown',
-          reason: `the registry refused the credentials (${head.statusCode}), so it cannot say whether the tag exists`,
-          imageRef,
-          httpStatus: head.statusCode,
-        };
-      }
       if (head.statusCode !== 404) {
+        // A HEAD carries no body: ask with GET for the registry's own error code (UNAUTHORIZED,
+        // DENIED, …), so whoever reads the answer sees the registry's words, not only a status.
+        const get = await send('GET');
+        const error = registryError(await get.body.text());
+        if (get.statusCode === 200) return { status: 'exists', digest: digestOf(get.headers, ref), imageRef };
+        const status = get.statusCode;
         return {
           status: 'unknown',
-          reason: `the registry answered ${head.statusCode}`,
+          reason:
+            status === 401 || status === 403
+              ? `the registry refused the credentials (${status}), so it cannot say whether the image exists`
+              : `the registry answered ${status}, so it cannot say whether the image exists`,
           imageRef,
-          httpStatus: head.statusCode,
+          httpStatus: status,
+          ...(error ? { errorCode: error.code } : {}),
         };
       }
       if (!authorization) {
@@ -143,6 +145,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           reason: `the registry answered HEAD 404 then GET ${get.statusCode}`,
           imageRef,
           httpStatus: get.statusCode,
+          ...(registryError(text) ? { errorCode: registryError(text)!.code } : {}),
         };
       }
       const error = registryError(text);
@@ -177,12 +180,22 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   return { policy, checkImage };
 }
 
+function digestOf(headers: Record<string, string | string[] | undefined>, ref: ImageRef): string | undefined {
+  const digest = headers['docker-content-digest'];
+  return (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest;
+}
+
 function registryError(text: string): { code: string; message: string } | undefined {
   try {
     const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    const first = body.errors?.find((entry) => typeof entry.code === 'string');
+    // Codes are OCI's upper-case names; anything else (a hostile or broken registry) is not kept,
+    // and the message is cut short: both end up in Slack.
+    const first = body.errors?.find(
+      (entry) => typeof entry.code === 'string' && /^[A-Z_]{1,40}$/.test(entry.code),
+    );
     if (!first) return undefined;
-    return { code: String(first.code), message: typeof first.message === 'string' ? first.message : '' };
+    const message = typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
+    return { code: String(first.code), message };
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@ import { buildMachineEnv, checkMachineEnvNames, describeMachineEnvProblem } from
 import { machineMetadata } from '../contract/machine-metadata.ts';
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
-import { registryAnswer } from '../diagnose/evidence.ts';
+import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -28,6 +28,8 @@ export interface ProvisionConfig {
   startTimeoutMs: number;
   /** Watcher threshold, for diagnoses made here. */
   stuckAfterS: number;
+  /** VYX_PREFLIGHT_UNVERIFIED: when the registry cannot say whether the image exists. Default warn. */
+  preflightUnverified?: PreflightUnverified;
 }
 
 export interface ProvisionDeps {
@@ -49,7 +51,7 @@ export interface ProvisionRequest {
   image?: string;
   requestId?: string;
   /** Called once the machine is really being made (past the existing-machine check and preflight). */
-  onAccepted?: (machineId: string) => Promise<void>;
+  onAccepted?: (machineId: string, warning?: string) => Promise<void>;
 }
 
 export type ProvisionOutcome =
@@ -87,8 +89,8 @@ export class Provisioner {
     }
   }
 
-  /** The checks that refuse a machine that could not start. Null when it may go ahead. */
-  async preflight(image: string, userId: string): Promise<Diagnosis | null> {
+  /** The checks that refuse a machine that could not start. Null (or a warning) when it may go ahead. */
+  async preflight(image: string, userId: string): Promise<Diagnosis | { warning: string } | null> {
     const { registry, config, now } = this.deps;
     const at = now().toISOString();
     const problems = checkMachineEnvNames(
@@ -115,30 +117,15 @@ export class Provisioner {
         certainty: 'certain',
       };
     }
-    const check = await registry.checkImage(image);
-    if (check.status === 'missing') {
-      return {
-        code: 'IMAGE_TAG_MISSING',
-        summary: `The image ${image} does not exist in the registry, so I did not create a machine that could not start.`,
-        evidence: [
-          { fact: 'image', value: image, source: 'registry', at },
-          {
-            fact: 'registry answer',
-            value: registryAnswer(check),
-            source: 'registry',
-            at,
-          },
-        ],
-        fix: 'Push that tag (or pick one that exists with --image), then /vyx start again.',
-        certainty: 'certain',
-      };
-    }
-    if (check.status === 'unknown') {
-      // A 401 or an outage never means "missing": go ahead, and say so.
-      this.deps.logger.warn(
-        { image, reason: check.reason },
-        'registry could not confirm the image; provisioning anyway',
-      );
+    const verdict = preflightImage(
+      await registry.checkImage(image),
+      config.preflightUnverified ?? 'warn',
+      now(),
+    );
+    if (verdict.kind === 'refuse') return verdict.diagnosis;
+    if (verdict.kind === 'warn') {
+      this.deps.logger.warn({ image }, verdict.warning);
+      return { warning: verdict.warning };
     }
     return null;
   }
@@ -151,7 +138,9 @@ export class Provisioner {
 
     const active = await store.getActiveMachine(req.userId);
     if (active) return { kind: 'existing', machine: active };
-    const refused = await this.preflight(image, req.userId);
+    const preflight = await this.preflight(image, req.userId);
+    const warning = preflight && 'warning' in preflight ? preflight.warning : undefined;
+    const refused = preflight && 'code' in preflight ? preflight : undefined;
     if (refused) {
       log.info({ code: refused.code, image }, 'provision refused at preflight');
       return { kind: 'refused', diagnosis: refused, image };
@@ -169,7 +158,7 @@ export class Provisioner {
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
-    await req.onAccepted?.(id).catch(() => {});
+    await req.onAccepted?.(id, warning).catch(() => {});
     log.info({ machineId: id, image, region }, 'provisioning');
 
     // The parent message anchors the thread (a response_url gives no ts; ephemerals cannot thread).
@@ -190,6 +179,7 @@ export class Provisioner {
         log.warn({ err: errInfo(err), machineId: id }, 'thread reply failed');
       });
     };
+    if (warning) await reply(`:warning: ${warning}`);
 
     let flyMachineId: string | undefined;
     try {

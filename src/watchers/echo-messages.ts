@@ -1,4 +1,5 @@
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { formatDuration } from '../diagnose/evidence.ts';
 import { STATUS_EMOJI } from '../slack/cards/card-parts.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import type { Card } from '../slack/cards/status-card.ts';
@@ -28,7 +29,12 @@ export function diagnosisMessage(
   hasRow: boolean,
 ): Card {
   const d = event.detail as unknown as Diagnosis & { seen_count?: number; first_seen_at?: string };
-  const buttons = hasRow ? (['destroy', 'retry', 'silence'] as const) : (['silence'] as const);
+  // No Destroy for a row that is already destroyed: the button would only say so.
+  const buttons = !hasRow
+    ? (['silence'] as const)
+    : event.status === 'destroyed'
+      ? (['retry', 'silence'] as const)
+      : (['destroy', 'retry', 'silence'] as const);
   if (event.kind === 'reminder') {
     const minutes = d.first_seen_at
       ? Math.max(1, Math.round((Date.parse(event.created_at) - Date.parse(d.first_seen_at)) / 60000))
@@ -58,4 +64,64 @@ export function warningMessage(event: ClaimedEvent): Card {
       : 'The runtime reported a warning.';
   const text = `:warning: *${code}* on \`${event.machine_id}\`: ${explain}${facts ? `\n_${facts}_` : ''}`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+const DOWN = new Set(['failed', 'stopped']);
+const UP = new Set(['starting', 'running']);
+
+/**
+ * Restarts seen in a machine's status chain: each return to starting/running after failed/stopped
+ * within it. The first event's own move does not count: a row that comes back once, long after it
+ * failed, is a recovery, not a flap.
+ */
+export function restartsIn(events: ClaimedEvent[]): number {
+  let count = 0;
+  let previous: string | undefined;
+  for (const e of events) {
+    if (e.kind !== 'status') continue;
+    if (previous && DOWN.has(previous) && UP.has(e.new_status ?? '')) count++;
+    previous = e.new_status ?? previous;
+  }
+  return count;
+}
+
+/** The runtime's words for how the workload ended, as exit code and signal: "killed by SIGKILL (signal 9)" → 137, SIGKILL. */
+export function exitOf(detail: string): { code: number; signal?: string } | undefined {
+  const killed = /killed by (SIG[A-Z0-9]+) \(signal (\d+)\)/.exec(detail);
+  if (killed) return { code: 128 + Number(killed[2]), signal: killed[1]! };
+  const exited = /exited with code (\d+)/.exec(detail);
+  return exited ? { code: Number(exited[1]) } : undefined;
+}
+
+/**
+ * A flapping machine's one message, updated in place: "restarted 5× in 35 s, last exit 137,
+ * SIGKILL — now running". Undefined when the chain holds no restart (then `statusLine` says it).
+ * A "resolved" in the chain is not repeated: a machine that keeps crashing has resolved nothing.
+ */
+export function flapStory(events: ClaimedEvent[]): Card | undefined {
+  const statuses = events.filter((e) => e.kind === 'status');
+  const restarts = restartsIn(statuses);
+  if (restarts === 0) return undefined;
+  const first = statuses[0]!;
+  const last = statuses.at(-1)!;
+  const seconds = Math.max(
+    0,
+    Math.round((Date.parse(last.created_at) - Date.parse(first.created_at)) / 1000),
+  );
+  const exit = statuses
+    .map((e) => (typeof e.detail.detail === 'string' ? exitOf(e.detail.detail) : undefined))
+    .filter((x) => x !== undefined)
+    .at(-1);
+  const emoji = STATUS_EMOJI[last.new_status ?? ''] ?? ':grey_question:';
+  const text =
+    `:repeat: \`${first.machine_id}\` restarted ${restarts}× in ${formatDuration(seconds)}` +
+    (exit ? `, last exit ${exit.code}${exit.signal ? `, ${exit.signal}` : ''}` : '') +
+    ` — now ${emoji} *${last.new_status}*. Fly restarts it after each exit nobody asked for (up to its retry limit); this message is updated as it goes.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** The story and, once there is one, the machine's diagnosis under it: still one message. */
+export function storyWithDiagnosis(story: Card, diagnosis: Card | undefined): Card {
+  if (!diagnosis) return story;
+  return { text: `${story.text}\n${diagnosis.text}`, blocks: [...story.blocks, ...diagnosis.blocks] };
 }

@@ -6,6 +6,7 @@ import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
+import { StatusStories } from './status-stories.ts';
 
 export interface EchoWatcherOptions {
   store: VyxStore;
@@ -56,6 +57,7 @@ export class EchoWatcher {
   private stopped = true;
   private unsubscribe: (() => Promise<void>) | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly stories = new StatusStories();
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -211,15 +213,40 @@ export class EchoWatcher {
             ts = already;
           } else {
             await this.pace(channel);
-            const card = this.render(shown, Boolean(head.slack_channel));
-            const posted = await this.o.slack.post({
-              channel,
-              ...(threadTs ? { threadTs } : {}),
-              text: card.text,
-              blocks: card.blocks,
-              eventIds: shown.map((e) => e.id),
-            });
-            ts = posted.ts;
+            // A flapping machine's changes (and its diagnosis) update one message instead of posting.
+            const plan = this.stories.plan(
+              shown,
+              { channel, threadTs },
+              () => this.render(shown, Boolean(head.slack_channel)),
+              Date.now(),
+            );
+            const { card } = plan;
+            const updated = plan.updateTs
+              ? await this.o.slack
+                  .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
+                  .then(() => true)
+                  .catch((err: unknown) => {
+                    // The story's message is gone or cannot be edited: tell it in a new one instead.
+                    logger.warn(
+                      { err: errMsg(err), machineId: head.machine_id },
+                      'echo: could not update the story',
+                    );
+                    return false;
+                  })
+              : false;
+            if (updated) {
+              ts = plan.updateTs!;
+            } else {
+              const posted = await this.o.slack.post({
+                channel,
+                ...(threadTs ? { threadTs } : {}),
+                text: card.text,
+                blocks: card.blocks,
+                eventIds: shown.map((e) => e.id),
+              });
+              ts = posted.ts;
+            }
+            plan.commit(ts, Date.now());
           }
         }
         await store.ackEvents(

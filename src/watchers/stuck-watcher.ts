@@ -1,12 +1,15 @@
 import { type ScheduledTask, schedule, validate } from 'node-cron';
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
+import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../observability/metrics.ts';
+import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { gatherEvidence } from './gather-evidence.ts';
 
@@ -43,8 +46,9 @@ export interface TickReport {
   blind: string[];
 }
 
-/** Diagnoses recorded per SQL call. */
+/** Diagnoses recorded per SQL call, at most; and at most about this many bytes of them. */
 const RECORD_CHUNK = 1_000;
+const RECORD_CHUNK_BYTES = 512 * 1024;
 
 /** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
 export const WATCHER_KEY = 'watcher:fly';
@@ -154,6 +158,8 @@ export class StuckWatcher {
         });
       }
 
+      report.diagnosed.push(...(await this.crashLoops(gathered.machinesByApp, rows, now)));
+
       const orphans: { machineId: string; d: Diagnosis }[] = [];
       for (const [app, machines] of gathered.machinesByApp) {
         const candidates = machines.filter(
@@ -194,27 +200,74 @@ export class StuckWatcher {
     return report;
   }
 
-  /** Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14× slower). */
-  private async record(found: { machineId: string; d: Diagnosis }[]) {
-    const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
-    for (let i = 0; i < found.length; i += RECORD_CHUNK) {
-      const chunk = found.slice(i, i + RECORD_CHUNK);
-      for (const { d } of chunk) this.o.metrics?.diagnoses.inc({ code: d.code, source: 'watcher' });
-      out.push(
-        ...(await this.o.store.recordDiagnoses(
-          chunk.map(({ machineId, d }) => ({
-            machineId,
-            code: d.code,
-            summary: d.summary,
-            evidence: d.evidence,
-            fix: d.fix,
-            certainty: d.certainty,
-            markFailed: d.certainty === 'certain',
-          })),
-          this.o.renotifyAfterS,
-        )),
-      );
+  /**
+   * Machines Fly keeps restarting (a crash loop) are diagnosed whatever their row says — the row
+   * flips running/failed with each restart, so it is never `starting` for long. One diagnosis per
+   * row and code (dedup in the database); the row is not marked failed: Fly is still restarting it.
+   */
+  private async crashLoops(
+    machinesByApp: Map<string, Machine[]>,
+    claimed: CloudMachine[],
+    now: Date,
+  ): Promise<TickReport['diagnosed']> {
+    const seen = new Set(claimed.map((r) => r.fly_machine_id).filter(Boolean));
+    const found: { machineId: string; d: Diagnosis }[] = [];
+    for (const machines of machinesByApp.values()) {
+      for (const machine of machines) {
+        if (seen.has(machine.id) || !crashLooping(machine, now)) continue;
+        const row = await this.o.store.findMachine({ flyMachineId: machine.id });
+        if (!row || row.status === 'destroyed') continue;
+        const d = diagnose({
+          row,
+          machine,
+          matchedBy: 'fly_machine_id',
+          now,
+          stuckAfterS: this.o.stuckAfterS,
+        });
+        if (d.code !== 'UNKNOWN') found.push({ machineId: row.machine_id, d });
+      }
     }
+    const recorded = await this.record(found, false);
+    return recorded.map((r) => ({
+      machineId: r.machine_id,
+      code: r.code,
+      notice: r.notice,
+      markedFailed: r.marked_failed,
+    }));
+  }
+
+  /**
+   * Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14×
+   * slower). A chunk is bounded by count and by size: evidence grows with what Fly says, and a
+   * request body past PostgREST's gateway limit would fail the whole chunk.
+   */
+  private async record(found: { machineId: string; d: Diagnosis }[], markFailed = true) {
+    const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
+    const items = found.map(({ machineId, d }) => ({
+      machineId,
+      code: d.code,
+      summary: d.summary,
+      evidence: d.evidence,
+      fix: d.fix,
+      certainty: d.certainty,
+      markFailed: markFailed && d.certainty === 'certain',
+    }));
+    let chunk: typeof items = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      for (const item of chunk) this.o.metrics?.diagnoses.inc({ code: item.code, source: 'watcher' });
+      out.push(...(await this.o.store.recordDiagnoses(chunk, this.o.renotifyAfterS)));
+      chunk = [];
+      bytes = 0;
+    };
+    for (const item of items) {
+      const size = JSON.stringify(item).length;
+      if (chunk.length >= RECORD_CHUNK || bytes + size > RECORD_CHUNK_BYTES) await flush();
+      chunk.push(item);
+      bytes += size;
+    }
+    await flush();
     return out;
   }
 

@@ -28,7 +28,10 @@ describe('diagnose: the catalogue in order', () => {
     expect(d.code).toBe('UNKNOWN');
     expect(d.certainty).toBe('possible');
     expect(d.evidence.map((e) => e.value)).toEqual(
-      expect.arrayContaining(['3d8d9e1bc42d89 is stopped', `unknown (registry.fly.io/vyx-app:latest)`]),
+      expect.arrayContaining([
+        '3d8d9e1bc42d89 is stopped',
+        `unknown, 401: registry answered 401 (registry.fly.io/vyx-app:latest)`,
+      ]),
     );
   });
 
@@ -38,7 +41,7 @@ describe('diagnose: the catalogue in order', () => {
   });
 
   it('every code of the catalogue has a rule or a dedicated function', () => {
-    expect(DIAGNOSIS_CODES).toHaveLength(10);
-    expect(RULES).toHaveLength(8);
+    expect(DIAGNOSIS_CODES).toHaveLength(12);
+    expect(RULES).toHaveLength(10);
   });
 });

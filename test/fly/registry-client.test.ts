@@ -241,7 +241,8 @@ describe('registry client against a real OCI registry (docker-registry, htpasswd
   it('wrong credentials are unknown, never missing — even for a tag that does not exist', async () => {
     for (const ref of [`registry.fly.io/${REPO}:stub`, `registry.fly.io/${REPO}:oci`]) {
       const check = await client('fm2_wrong').checkImage(ref);
-      expect(check).toMatchObject({ status: 'unknown', httpStatus: 401 });
+      // The registry's own error code is kept, so the card can say why it could not check.
+      expect(check).toMatchObject({ status: 'unknown', httpStatus: 401, errorCode: 'UNAUTHORIZED' });
     }
   });
 
@@ -304,6 +305,7 @@ describe('registry client against the Fly emulator', () => {
       expect(await at('wrong').checkImage('registry.fly.io/vyx-app:stub')).toMatchObject({
         status: 'unknown',
         httpStatus: 401,
+        errorCode: 'UNAUTHORIZED',
       });
     } finally {
       await emulator.close();

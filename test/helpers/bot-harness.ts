@@ -93,6 +93,7 @@ export async function startBotHarness(
     registry?: { allowedRegistries?: string[]; dispatcher?: Dispatcher };
     /** Reach each twin through this URL instead (e.g. a recording proxy in front of it). */
     via?: (service: 'fly' | 'slack' | 'supabase', url: string) => Promise<string>;
+    preflightUnverified?: 'refuse' | 'warn';
   } = {},
 ): Promise<BotHarness> {
   const s = await startStoreOn(options.kind ?? 'pglite');
@@ -157,6 +158,7 @@ export async function startBotHarness(
     renotifyAfterS: 600,
     echoPollMs: options.echoPollMs ?? 100,
     startTimeoutS: 30,
+    ...(options.preflightUnverified ? { preflightUnverified: options.preflightUnverified } : {}),
   });
   await store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: 'vyx-admin', role: 'admin' });
   await store.linkIdentity({ slackTeamId: TEAM, slackUserId: MEMBER, userId: 'vyx-member', role: 'member' });

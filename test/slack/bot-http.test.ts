@@ -76,7 +76,7 @@ describe('the Slack bot over HTTP', () => {
     const before = h.emulator.machines('vyx-app').length;
     await send('start');
     await h.until(
-      () => h.ephemerals(ADMIN).at(-1)?.includes('You already have machine'),
+      () => h.ephemerals(ADMIN).at(-1)?.includes('You already have a machine (one per person)'),
       'the existing card',
     );
     expect(await machinesOf('vyx-admin')).toHaveLength(1);

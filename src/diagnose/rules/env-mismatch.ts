@@ -47,8 +47,10 @@ export const envMismatch: DiagnosisRule = (input) => {
       ? `Rename the variable in the provisioner: ${problems
           .filter((p) => p.aliasFound)
           .map((p) => `${p.aliasFound} → ${p.name}`)
-          .join(', ')} (build config.env from src/contract/machine-env.ts), then start a new machine.`
-      : `Set ${names} in the machine's config.env or as app secrets (fly secrets set …), then start a new machine.`,
+          .join(
+            ', ',
+          )} (build config.env from src/contract/machine-env.ts), then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`
+      : `Set ${names} in the machine's config.env or as app secrets (fly secrets set …), then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty,
   };
 };

@@ -1,5 +1,7 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import { fact, machineEvidence, rowEvidence } from '../evidence.ts';
+import { fact, machineEvidence, registryAnswer, rowEvidence } from '../evidence.ts';
+
+const ACTIVE = new Set(['starting', 'running', 'stopping']);
 
 /**
  * The row points at a Fly machine that is destroyed or that Fly no longer knows, and the image is
@@ -23,13 +25,15 @@ export const machineGone: DiagnosisRule = (input) => {
           'fly',
         ),
       ],
-      fix: 'Mark this machine failed and start a new one with /vyx start; if it keeps happening, check the provisioner’s log around the create call.',
+      fix: `Close the row with /vyx destroy ${input.row.machine_id} (it has no Fly machine, so nothing else is removed), then /vyx start a new one; if it keeps happening, read the provisioner’s log around the create call.`,
       certainty: 'likely',
     };
   }
   return {
     code: 'MACHINE_GONE',
-    summary: `Fly machine ${machine?.id ?? flyId} is ${machine ? 'destroyed' : 'gone (Fly answers 404)'}, but the row still says ${input.row.status}.`,
+    summary: `Fly machine ${machine?.id ?? flyId} is ${machine ? 'destroyed' : 'gone (Fly answers 404)'}${
+      ACTIVE.has(input.row.status) ? `, but the row still says ${input.row.status}` : ''
+    }.`,
     evidence: [
       ...rowEvidence(input),
       ...(machine
@@ -37,7 +41,16 @@ export const machineGone: DiagnosisRule = (input) => {
         : [fact(input, 'Fly machine', `${flyId}: not found, even with include_deleted`, 'fly')]),
       ...(input.imageCheck?.status === 'exists'
         ? [fact(input, 'image', `${input.imageCheck.imageRef} exists`, 'registry')]
-        : []),
+        : input.imageCheck?.status === 'unknown'
+          ? [
+              fact(
+                input,
+                'registry answer',
+                `${input.imageCheck.imageRef} not verified: ${registryAnswer(input.imageCheck)}`,
+                'registry',
+              ),
+            ]
+          : []),
     ],
     fix: 'Start a new machine with /vyx start. If machines keep vanishing, check auto_destroy and the restart policy, and who destroys machines in this app.',
     certainty: 'certain',

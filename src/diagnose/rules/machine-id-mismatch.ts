@@ -24,7 +24,7 @@ export const machineIdMismatch: DiagnosisRule = (input) => {
       ...(input.matchedBy ? [fact(input, 'matched by', input.matchedBy, 'watcher')] : []),
       ...machineEvidence(input, machine),
     ],
-    fix: `Pass MACHINE_ID=${input.row.machine_id} in config.env when creating the machine (buildMachineEnv in src/contract/machine-env.ts does), then start a new machine.`,
+    fix: `Pass MACHINE_ID=${input.row.machine_id} in config.env when creating the machine (buildMachineEnv in src/contract/machine-env.ts does), then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'certain',
   };
 };

@@ -33,7 +33,7 @@ export function orphanMachine(input: { machine: Machine; app: string; now: Date 
         ? [{ fact: 'image', value: machine.config.image, source: 'fly' as const, at }]
         : []),
     ],
-    fix: `If nobody needs it, destroy it (fly machine destroy ${machine.id} -a ${app} --force); otherwise record it in cloud_machines so the bot can see it.`,
+    fix: `If nobody needs it, destroy it (fly machine destroy ${machine.id} -a ${app} --force); otherwise link it to its row so the bot can see it (select vyx_attach_fly_machine('${rowId}', '${machine.id}', '${app}'); in SQL).`,
     certainty: 'certain',
   };
 }

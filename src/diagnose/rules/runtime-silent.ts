@@ -31,7 +31,7 @@ export const runtimeSilent: DiagnosisRule = (input) => {
       ),
       ...machineEvidence(input, machine),
     ],
-    fix: `Read the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}): the runtime is hung or cannot reach SUPABASE_URL. Restart the machine, or destroy it and start a new one.`,
+    fix: `Read the machine's logs (fly logs -a ${input.row.fly_app ?? '<app>'} -i ${machine.id}): the runtime is hung or cannot reach SUPABASE_URL. Restart it (fly machine restart ${machine.id} -a ${input.row.fly_app ?? '<app>'}), or /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'likely',
   };
 };

@@ -25,7 +25,7 @@ export const stuckTransition: DiagnosisRule = (input) => {
       ),
       ...machineEvidence(input, machine),
     ],
-    fix: `Check Fly's status page and the host (fly machine status ${machine.id}); destroy this machine and start a new one, perhaps in another region.`,
+    fix: `Check https://status.flyio.net and the machine (fly machine status ${machine.id} -a ${input.row.fly_app ?? '<app>'}); then /vyx destroy ${input.row.machine_id} and /vyx start a new one, perhaps in another region (--region).`,
     certainty: 'likely',
   };
 };

@@ -586,6 +586,20 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
     }
   };
 
+  const REGISTRY_CODES: Record<number, [string, string]> = {
+    401: ['UNAUTHORIZED', 'authentication required'],
+    403: ['DENIED', 'requested access to the resource is denied'],
+    429: ['TOOMANYREQUESTS', 'too many requests'],
+  };
+  const registryFault = (fault: Fault): Reply => {
+    const status = faultReply(fault).status;
+    const [code, message] = REGISTRY_CODES[status] ?? ['UNAVAILABLE', fault.message ?? `injected ${status}`];
+    return {
+      ...registryError(status, code, message, null),
+      ...(status === 401 ? { headers: { 'www-authenticate': 'Basic realm="flyio-registry.fly.dev"' } } : {}),
+    };
+  };
+
   const readBody = (req: IncomingMessage): Promise<string> =>
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -644,9 +658,11 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
     };
 
     if (!route) return send({ status: 404, text: '404 page not found\n' });
-    if (failing?.phase === 'before') return send(faultReply(failing));
-
     const isRegistry = route.template.startsWith('/v2/');
+    // The registry answers in its own error format (OCI distribution), not the Machines API's.
+    const failReply = (fault: Fault): Reply => (isRegistry ? registryFault(fault) : faultReply(fault));
+    if (failing?.phase === 'before') return send(failReply(failing));
+
     if (isRegistry && !registryAuthorized(req.headers.authorization)) {
       return send({
         ...registryError(401, 'UNAUTHORIZED', 'authentication required', null),
@@ -668,7 +684,7 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
       }
     }
     let reply = await route.handler({ params, query: url.searchParams, body, method });
-    if (failing?.phase === 'after') reply = faultReply(failing);
+    if (failing?.phase === 'after') reply = failReply(failing);
     send(reply);
   }
 

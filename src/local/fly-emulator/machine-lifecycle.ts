@@ -5,6 +5,7 @@
  * Each launched machine is a real child process; an image outside the catalogue fails to launch
  * and, with `auto_destroy`, is destroyed (incident 001).
  */
+import { parseImageRef } from '../../fly/image-ref.ts';
 import type { ImageCatalogue } from './image-catalogue.ts';
 import {
   type MachineProcess,
@@ -196,7 +197,7 @@ export function createMachineLifecycle(options: {
           type: 'launch',
           status: 'failed',
           source: 'flyd',
-          request: { error: `failed to pull image ${record.config.image}: manifest unknown` },
+          request: { error: pullFailure(catalogue, String(record.config.image)) },
         });
         if (record.config.auto_destroy === true) markDestroyed(record, 'flyd');
         else setState(record, 'failed');
@@ -353,4 +354,20 @@ export function createMachineLifecycle(options: {
     },
   };
   return lifecycle;
+}
+
+/**
+ * The runner's words for an image it cannot pull, in the registry's own terms (what `docker pull`
+ * prints against registry.fly.io): no such tag, or no such repository.
+ */
+function pullFailure(catalogue: ImageCatalogue, image: string): string {
+  let repository: string | undefined;
+  try {
+    repository = parseImageRef(image).repository;
+  } catch {
+    return `failed to pull image ${image}: invalid reference format`;
+  }
+  return catalogue.hasRepository(repository)
+    ? `failed to pull image ${image}: manifest unknown: manifest unknown`
+    : `failed to pull image ${image}: name unknown: app repository not found`;
 }

@@ -18,6 +18,10 @@ export const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slic
 export const escapeMrkdwn = (s: string) =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
+/** escapeMrkdwn, but a user mention the bot itself wrote (`<@U…>`, e.g. "destroyed by <@U…>") stays one. */
+export const escapeKeepingMentions = (s: string) =>
+  escapeMrkdwn(s).replace(/&lt;@([UW][A-Z0-9]{2,20})&gt;/g, '<@$1>');
+
 export const STATUS_EMOJI: Record<string, string> = {
   starting: ':hourglass_flowing_sand:',
   running: ':large_green_circle:',

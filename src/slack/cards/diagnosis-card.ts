@@ -4,7 +4,8 @@ import { ACTIONS, button, clip, destroyButton, escapeMrkdwn } from './card-parts
 import type { Card } from './status-card.ts';
 
 export interface DiagnosisCardOptions {
-  machineId: string;
+  /** The machine it is about; absent for a refusal at /vyx start (no machine was made, no buttons). */
+  machineId?: string;
   /** Where the runbook for each code lives (e.g. a repository URL ending in docs/diagnoses/). */
   runbookBaseUrl?: string;
   /** "still stuck ×3 over 20 min" for a folded reminder. */
@@ -34,14 +35,15 @@ export function diagnosisCard(
   const head = options.reminder
     ? `:repeat: *${d.code}* — ${escapeMrkdwn(options.reminder)}`
     : `:rotating_light: *${d.code}* (${CERTAINTY[d.certainty]})`;
-  const buttons = (options.buttons ?? ['destroy', 'retry']).map((b) =>
+  const id = options.machineId;
+  const buttons = (id === undefined ? [] : (options.buttons ?? ['destroy', 'retry'])).map((b) =>
     b === 'destroy'
-      ? destroyButton(options.machineId)
+      ? destroyButton(id!)
       : b === 'retry'
-        ? button('Retry', ACTIONS.retry, options.machineId, { style: 'primary' })
+        ? button('Retry', ACTIONS.retry, id!, { style: 'primary' })
         : b === 'silence'
-          ? button('Silence', ACTIONS.silence, `${options.machineId}|${d.code}`)
-          : button('Diagnose', ACTIONS.diagnose, options.machineId),
+          ? button('Silence', ACTIONS.silence, `${id}|${d.code}`)
+          : button('Diagnose', ACTIONS.diagnose, id!),
   );
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(`${head}\n${escapeMrkdwn(d.summary)}`, 3000) } },
@@ -59,16 +61,14 @@ export function diagnosisCard(
       elements: [
         {
           type: 'mrkdwn',
-          text: `machine \`${options.machineId}\`${runbook ? ` · <${runbook}|runbook for ${d.code}>` : ''}`,
+          text: `${id === undefined ? 'no machine was created' : `machine \`${id}\``}${runbook ? ` · <${runbook}|runbook for ${d.code}>` : ''}`,
         },
       ],
     },
-    ...(buttons.length
-      ? [{ type: 'actions' as const, block_id: `diagnosis:${options.machineId}`, elements: buttons }]
-      : []),
+    ...(buttons.length ? [{ type: 'actions' as const, block_id: `diagnosis:${id}`, elements: buttons }] : []),
   ];
   return {
-    text: `${options.reminder ? `${d.code} — ${options.reminder}` : d.code} on ${options.machineId}: ${d.summary} Fix: ${d.fix}${runbook ? ` Runbook: ${runbook}` : ''}`,
+    text: `${options.reminder ? `${d.code} — ${options.reminder}` : d.code}${id === undefined ? '' : ` on ${id}`}: ${d.summary} Fix: ${d.fix}${runbook ? ` Runbook: ${runbook}` : ''}`,
     blocks,
   };
 }

@@ -5,6 +5,7 @@ import {
   age,
   button,
   destroyButton,
+  escapeKeepingMentions,
   escapeMrkdwn,
   fieldsSection,
   STATUS_EMOJI,
@@ -17,13 +18,17 @@ export interface Card {
 }
 
 /** The machine's card (`title` is ours, mrkdwn allowed): status, region, image, age, heartbeat, last diagnosis, and what you can do. */
-export function statusCard(machine: CloudMachine, now: Date, options: { title?: string } = {}): Card {
+export function statusCard(
+  machine: CloudMachine,
+  now: Date,
+  options: { title?: string; lead?: string } = {},
+): Card {
   const emoji = STATUS_EMOJI[machine.status] ?? ':grey_question:';
   const title = options.title ?? `Machine ${machine.machine_id}`;
   const fields: [string, string][] = [
     [
       'Status',
-      `${emoji} ${machine.status}${machine.status_detail ? ` (${escapeMrkdwn(machine.status_detail)})` : ''}`,
+      `${emoji} ${machine.status}${machine.status_detail ? ` (${escapeKeepingMentions(machine.status_detail)})` : ''}`,
     ],
     ['Owner', machine.requested_by ? `<@${machine.requested_by}>` : escapeMrkdwn(machine.user_id)],
     ['Region', machine.region ?? '—'],
@@ -45,8 +50,11 @@ export function statusCard(machine: CloudMachine, now: Date, options: { title?: 
     ...(!active ? [button('Retry', ACTIONS.retry, machine.machine_id, { style: 'primary' })] : []),
   ];
   return {
-    text: `${title}: ${machine.status}${machine.region ? ` in ${machine.region}` : ''}`,
+    text: `${options.lead ? `${options.lead} ` : ''}${title}: ${machine.status}${machine.region ? ` in ${machine.region}` : ''}`,
     blocks: [
+      ...(options.lead
+        ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: options.lead } }]
+        : []),
       {
         type: 'section',
         text: { type: 'mrkdwn', text: `${emoji} *${title}* is *${machine.status}*` },
