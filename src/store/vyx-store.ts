@@ -145,11 +145,20 @@ export class VyxStore {
     );
   }
 
-  /** Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update. */
-  reportStatus(machineId: string, status: MachineStatus, detail?: string): Promise<CloudMachine> {
+  /**
+   * Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update.
+   * `flyMachineId` is the reporter's own Fly id (the runtime's FLY_MACHINE_ID): recorded on a row
+   * that has none, so the row is linked even when the bot never saw Fly's create answer.
+   */
+  reportStatus(
+    machineId: string,
+    status: MachineStatus,
+    detail?: string,
+    flyMachineId?: string,
+  ): Promise<CloudMachine> {
     return this.call(
       'vyx_report_status',
-      { p_machine_id: machineId, p_status: status, p_detail: detail },
+      { p_machine_id: machineId, p_status: status, p_detail: detail, p_fly_machine_id: flyMachineId },
       cloudMachineSchema,
     );
   }

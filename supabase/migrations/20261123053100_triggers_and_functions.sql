@@ -193,14 +193,19 @@ $$;
 
 -- Report a status. No matching row raises P0001 naming the id: never a silent 0-row update.
 -- The same status again changes nothing (no event). A destroyed machine stays destroyed.
+-- p_fly_machine_id is the reporter's own FLY_MACHINE_ID: recorded on a row that has none (the bot
+-- never saw Fly's answer, or the platform's edge function never stored it), never over another id
+-- and never when another row already holds it — so a row is linked to its machine by the machine.
 create or replace function public.vyx_report_status(
   p_machine_id text,
   p_status text,
-  p_detail text default null
+  p_detail text default null,
+  p_fly_machine_id text default null
 ) returns public.cloud_machines
 language plpgsql volatile set search_path = public as $$
 declare
   r public.cloud_machines;
+  link_fly boolean;
 begin
   perform public.vyx_check_status(p_status);
   select * into r from public.cloud_machines where machine_id = p_machine_id for update;
@@ -211,12 +216,16 @@ begin
     raise exception 'machine % is destroyed; status % was not recorded', p_machine_id, p_status
       using errcode = 'PT409', hint = 'Start a new machine with /vyx start.';
   end if;
-  if r.status = p_status and r.status_detail is not distinct from p_detail then
+  link_fly := nullif(btrim(p_fly_machine_id), '') is not null and r.fly_machine_id is null
+    and not exists (select 1 from public.cloud_machines o
+                    where o.fly_machine_id = p_fly_machine_id and o.machine_id <> p_machine_id);
+  if r.status = p_status and r.status_detail is not distinct from p_detail and not link_fly then
     return r;
   end if;
   update public.cloud_machines
   set status = p_status,
       status_detail = p_detail,
+      fly_machine_id = case when link_fly then p_fly_machine_id else fly_machine_id end,
       updated_at = now(),
       last_heartbeat_at = case when p_status = 'running' then now() else last_heartbeat_at end
   where machine_id = p_machine_id

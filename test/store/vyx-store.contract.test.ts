@@ -62,6 +62,22 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
     expect(err.message).toContain('3d8d9e1bc42d89');
   });
 
+  it("a status report with the reporter's Fly id links a row that has none, and never relinks or steals one", async () => {
+    const a = (await begin()).machine.machine_id;
+    const b = (await begin()).machine.machine_id;
+    const linked = await s.store.reportStatus(a, 'running', undefined, 'fly0a0a0a0a0a0a');
+    expect(linked.fly_machine_id).toBe('fly0a0a0a0a0a0a');
+    expect((await s.store.findMachine({ flyMachineId: 'fly0a0a0a0a0a0a' }))?.machine_id).toBe(a);
+    // The same report again with another id: the row keeps the id it has.
+    expect((await s.store.reportStatus(a, 'running', undefined, 'fly0b0b0b0b0b0b')).fly_machine_id).toBe(
+      'fly0a0a0a0a0a0a',
+    );
+    // Another row claiming a's Fly id records its status, not the id.
+    const other = await s.store.reportStatus(b, 'running', undefined, 'fly0a0a0a0a0a0a');
+    expect(other.status).toBe('running');
+    expect(other.fly_machine_id).toBeNull();
+  });
+
   it('reporting a status for an unknown machine id fails naming the id, and changes nothing', async () => {
     const { machine } = await begin();
     const before = await s.store.machineEvents(machine.machine_id);
