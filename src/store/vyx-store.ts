@@ -22,6 +22,8 @@ import {
   recordDiagnosisResultSchema,
   type SlackIdentity,
   slackIdentitySchema,
+  type UnmatchedWrite,
+  unmatchedWriteSchema,
 } from './store-schemas.ts';
 
 export interface VyxStoreOptions {
@@ -287,6 +289,19 @@ export class VyxStore {
   /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */
   knownFlyIds(flyMachineIds: string[]): Promise<string[]> {
     return this.call('vyx_known_fly_ids', { p_fly_machine_ids: flyMachineIds }, z.array(z.string()));
+  }
+
+  /**
+   * Status writes to cloud_machines that matched no row since `since`, newest first: the incident's
+   * silent 204 (a runtime updating by a machine_id no row has), with who made each.
+   */
+  unmatchedStatusWrites(since: Date, limit?: number): Promise<UnmatchedWrite[]> {
+    return this.call(
+      'vyx_unmatched_status_writes',
+      { p_since: since.toISOString(), p_limit: limit },
+      z.array(unmatchedWriteSchema),
+      true,
+    );
   }
 
   /** Outbox events not delivered yet, and when the oldest was written. */
