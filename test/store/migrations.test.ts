@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/local/migrations.ts';
@@ -144,6 +146,25 @@ describe('migrations on an existing vyx database', () => {
       expect(before.length).toBe(6);
     } finally {
       await c.end();
+      await b.close();
+      await other.drop();
+    }
+  });
+
+  it('a migration file edited after a database got it is named, not silently skipped', async () => {
+    const other = await createTestDatabase();
+    const b = createPostgresBackend(other.url);
+    const dir = mkdtempSync(join(tmpdir(), 'vyx-migrations-'));
+    try {
+      writeFileSync(join(dir, '20990101000000_one.sql'), 'create table t_one (id int);\n');
+      expect((await applyMigrations(b, dir)).applied).toEqual(['20990101000000_one.sql']);
+      expect((await applyMigrations(b, dir)).skipped).toEqual(['20990101000000_one.sql']);
+      writeFileSync(join(dir, '20990101000000_one.sql'), 'create table t_one (id int, name text);\n');
+      await expect(applyMigrations(b, dir)).rejects.toThrow(
+        /20990101000000_one.sql changed after it was applied/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await b.close();
       await other.drop();
     }
