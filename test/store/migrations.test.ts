@@ -102,6 +102,9 @@ describe('migrations on an existing vyx database', () => {
       await sql.query(
         `insert into cloud_machines (machine_id, user_id, status) values ('web-1', 'user-9', 'queued')`,
       );
+      // Even with junk in PostgREST's claims setting, the write goes through.
+      await sql.query(`select set_config('request.jwt.claims', 'not json', true)`);
+      await sql.query(`update cloud_machines set status = 'stopped' where machine_id = 'web-1'`);
     } finally {
       await sql.query('rollback');
     }
