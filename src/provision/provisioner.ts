@@ -10,9 +10,26 @@ import type { Logger } from '../logger.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
+import { mintMachineToken } from '../store/supabase-jwt.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import { resolveImage } from './resolve-image.ts';
+
+/** What minting a machine's own credential needs: the project's JWT secret and anon key. */
+export interface MachineCredentials {
+  jwtSecret: string;
+  anonKey: string;
+}
+
+/** The machine's credential variables: its own token when configured, else the service key. */
+function machineCredentialEnv(config: ProvisionConfig, machineId: string) {
+  return config.machineCredentials
+    ? {
+        machineToken: mintMachineToken(machineId, config.machineCredentials.jwtSecret),
+        anonKey: config.machineCredentials.anonKey,
+      }
+    : { supabaseServiceKey: config.machineSupabaseServiceKey ?? '' };
+}
 
 export interface ProvisionConfig {
   flyApp: string;
@@ -22,6 +39,11 @@ export interface ProvisionConfig {
   /** What machines get as SUPABASE_URL and SUPABASE_SERVICE_KEY. */
   machineSupabaseUrl: string;
   machineSupabaseServiceKey: string | undefined;
+  /**
+   * Least privilege: with these each machine gets its own token (SUPABASE_MACHINE_TOKEN, minted here
+   * for its row, with SUPABASE_ANON_KEY) instead of the service key.
+   */
+  machineCredentials?: MachineCredentials;
   /** Optional contract variables passed through (GEMINI_API_KEY, CPU_PRIORITY, …). */
   machineEnvExtra?: { geminiApiKey?: string; cpuPriority?: string; heartbeatIntervalS?: number };
   /** How long to wait for Fly to say `started`. */
@@ -98,7 +120,9 @@ export class Provisioner {
         MACHINE_ID: 'pending',
         USER_ID: userId,
         SUPABASE_URL: config.machineSupabaseUrl,
-        SUPABASE_SERVICE_KEY: config.machineSupabaseServiceKey ?? '',
+        ...(config.machineCredentials
+          ? { SUPABASE_MACHINE_TOKEN: 'minted', SUPABASE_ANON_KEY: config.machineCredentials.anonKey }
+          : { SUPABASE_SERVICE_KEY: config.machineSupabaseServiceKey ?? '' }),
       })
         .filter(([, v]) => v.trim() !== '')
         .map(([k]) => k),
@@ -187,7 +211,7 @@ export class Provisioner {
         machineId: id,
         userId: req.userId,
         supabaseUrl: config.machineSupabaseUrl,
-        supabaseServiceKey: config.machineSupabaseServiceKey ?? '',
+        ...machineCredentialEnv(config, id),
         ...config.machineEnvExtra,
       });
       const created = await fly.create(config.flyApp, {

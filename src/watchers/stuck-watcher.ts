@@ -1,6 +1,6 @@
 import { type ScheduledTask, schedule, validate } from 'node-cron';
 import { diagnose } from '../diagnose/diagnose.ts';
-import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
@@ -136,6 +136,7 @@ export class StuckWatcher {
         apps: [...apps],
       });
       report.flyRequests = gathered.requests.list + gathered.requests.secrets;
+      await this.attachUnmatchedWrites(gathered.inputs);
       report.blind = [...gathered.failedApps.keys()];
       // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
@@ -198,6 +199,29 @@ export class StuckWatcher {
       );
     }
     return report;
+  }
+
+  /**
+   * One read per tick of the status writes that matched no row since the oldest claimed row entered
+   * its status; each diagnosis shows those made since its own row did. A failed read costs only
+   * this evidence.
+   */
+  private async attachUnmatchedWrites(inputs: DiagnosisInput[]): Promise<void> {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const i of inputs) {
+      const t = Date.parse(i.row.status_changed_at);
+      if (t < oldest) oldest = t;
+    }
+    if (!Number.isFinite(oldest)) return;
+    try {
+      const writes = await this.o.store.unmatchedStatusWrites(new Date(oldest));
+      for (const input of inputs) input.unmatchedWrites = writes;
+    } catch (err) {
+      this.o.logger.warn(
+        { err: errMsg(err) },
+        'could not read unmatched status writes; diagnosing without them',
+      );
+    }
   }
 
   /**
