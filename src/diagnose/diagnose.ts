@@ -1,10 +1,12 @@
 import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
 import { fact, imageOf, machineEvidence, rowEvidence } from './evidence.ts';
+import { matchEvidence } from './match-evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
 import { envMismatch } from './rules/env-mismatch.ts';
 import { imageTagMissing } from './rules/image-tag-missing.ts';
 import { machineGone } from './rules/machine-gone.ts';
 import { machineIdMismatch } from './rules/machine-id-mismatch.ts';
+import { neverCreated } from './rules/never-created.ts';
 import { oomKilled } from './rules/oom-killed.ts';
 import { runtimeSilent } from './rules/runtime-silent.ts';
 import { stuckTransition } from './rules/stuck-transition.ts';
@@ -20,6 +22,7 @@ export const RULES: readonly DiagnosisRule[] = [
   oomKilled,
   bootCrash,
   machineGone,
+  neverCreated,
   stuckTransition,
   runtimeSilent,
 ];
@@ -28,7 +31,8 @@ export const RULES: readonly DiagnosisRule[] = [
 export function diagnose(input: DiagnosisInput): Diagnosis {
   for (const rule of RULES) {
     const found = rule(input);
-    if (found) return found;
+    // Every diagnosis about a machine says which key tied it to the row.
+    if (found) return found.evidence.some((e) => e.fact === 'matched by') ? found : withMatch(found, input);
   }
   const image = imageOf(input);
   return {
@@ -37,7 +41,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     evidence: [
       ...rowEvidence(input),
       ...(input.machine
-        ? machineEvidence(input, input.machine)
+        ? [...matchEvidence(input), ...machineEvidence(input, input.machine)]
         : [fact(input, 'Fly machine', 'none found', 'fly')]),
       ...(image
         ? [
@@ -53,4 +57,8 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     fix: 'Look at the evidence, the machine’s logs and the runbook; then destroy the machine and start a new one.',
     certainty: 'possible',
   };
+}
+
+function withMatch(d: Diagnosis, input: DiagnosisInput): Diagnosis {
+  return { ...d, evidence: [...d.evidence, ...matchEvidence(input)] };
 }

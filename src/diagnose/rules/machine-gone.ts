@@ -3,30 +3,14 @@ import { fact, machineEvidence, rowEvidence } from '../evidence.ts';
 
 /**
  * The row points at a Fly machine that is destroyed or that Fly no longer knows, and the image is
- * not the cause. A row that never got a Fly machine id is the same story one step earlier.
+ * not the cause.
  */
 export const machineGone: DiagnosisRule = (input) => {
   const machine = input.machine;
   if (machine && machine.state !== 'destroyed') return null;
   const flyId = input.row.fly_machine_id;
-  if (!machine && !flyId) {
-    return {
-      code: 'MACHINE_GONE',
-      summary: `No Fly machine belongs to row ${input.row.machine_id}: it was never created, or was created without its id being recorded.`,
-      evidence: [
-        ...rowEvidence(input),
-        fact(input, 'fly_machine_id', '(none recorded)', 'database'),
-        fact(
-          input,
-          `machines in ${input.row.fly_app ?? 'the app'}`,
-          'none carries this row’s id in metadata or MACHINE_ID',
-          'fly',
-        ),
-      ],
-      fix: 'Mark this machine failed and start a new one with /vyx start; if it keeps happening, check the provisioner’s log around the create call.',
-      certainty: 'likely',
-    };
-  }
+  // No machine and no recorded id: never created (NEVER_CREATED), not gone.
+  if (!machine && !flyId) return null;
   return {
     code: 'MACHINE_GONE',
     summary: `Fly machine ${machine?.id ?? flyId} is ${machine ? 'destroyed' : 'gone (Fly answers 404)'}, but the row still says ${input.row.status}.`,
