@@ -38,7 +38,13 @@ export interface Diagnosis {
 }
 
 /** How the live machine was tied to the row. */
-export type MachineMatch = 'fly_machine_id' | 'metadata' | 'name' | 'env_machine_id' | 'env_user_id';
+export type MachineMatch =
+  | 'fly_machine_id'
+  | 'create_key'
+  | 'metadata'
+  | 'name'
+  | 'env_machine_id'
+  | 'env_user_id';
 
 /** Everything a rule may look at: the row, what Fly and the registry said, and the time. No I/O. */
 export interface DiagnosisInput {

@@ -8,6 +8,8 @@ export function describeMatch(input: DiagnosisInput): string | undefined {
   switch (input.matchedBy) {
     case 'fly_machine_id':
       return `the row's fly_machine_id (${m.id})`;
+    case 'create_key':
+      return `the provisioning's create key (metadata vyx_create_key=${m.config?.metadata.vyx_create_key ?? '?'})`;
     case 'metadata':
       return `vyxbot's metadata vyx_machine_id=${input.row.machine_id}`;
     case 'name':

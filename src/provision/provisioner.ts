@@ -1,17 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { buildMachineEnv, checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import { machineMetadata } from '../contract/machine-metadata.ts';
-import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
 import { registryAnswer } from '../diagnose/evidence.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
-import type { FlyMachinesClient } from '../fly/machines-client.ts';
+import type { Machine } from '../fly/fly-types.ts';
+import { CREATE_KEY_METADATA, type FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { gatherEvidence } from '../watchers/gather-evidence.ts';
+import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
 
 export interface ProvisionConfig {
@@ -38,6 +40,8 @@ export interface ProvisionDeps {
   logger: Logger;
   now: () => Date;
   config: ProvisionConfig;
+  /** This replica's name: the provisioning's progress is recorded under a lease it holds. */
+  owner: string;
 }
 
 export interface ProvisionRequest {
@@ -56,14 +60,21 @@ export type ProvisionOutcome =
   | { kind: 'existing'; machine: CloudMachine }
   | { kind: 'refused'; diagnosis: Diagnosis; image: string }
   | { kind: 'started'; machine: CloudMachine }
-  | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis };
+  | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis }
+  /** Fly's answer to the create was lost and Fly could not be asked: recovery resolves it. */
+  | { kind: 'unresolved'; machine: CloudMachine; reason: string };
+
+/** Fly refused the create outright (nothing was made): no need to look for a machine. */
+const REFUSED = ['FLY_BAD_REQUEST', 'FLY_UNAUTHORIZED', 'FLY_FORBIDDEN', 'FLY_NOT_FOUND'];
 
 /**
  * Provisioning as DESIGN §4: preflight (the tag exists; every contract variable has a value) refuses
  * a doomed machine before anything is created; then the row, the parent message and its thread,
  * the Fly machine (config.env from the contract, metadata naming the row), the wait for `started`.
  * The runtime's `running` reaches the thread through the outbox. Any failure leaves a diagnosis in
- * the thread and the row `failed`: no row is left `starting` by the bot.
+ * the thread and the row `failed`: no row is left `starting` by the bot. Each step is recorded
+ * (`vyx_provisionings`: create key, step, a lease) so that a crash or a lost Fly answer is resolved
+ * by ProvisionRecovery — the machine found by its create key and linked, or the row failed.
  */
 export class Provisioner {
   private readonly deps: ProvisionDeps;
@@ -157,7 +168,12 @@ export class Provisioner {
       return { kind: 'refused', diagnosis: refused, image };
     }
 
-    const begun = await store.beginProvision({
+    const createKey = randomBytes(12).toString('hex');
+    // The lease outlives the longest step (the wait for `started`); a crash frees it after that, a
+    // restart of this replica at once.
+    const leaseS = Math.ceil(config.startTimeoutMs / 1000) + 60;
+    const owner = this.deps.owner;
+    const begun = await store.beginTrackedProvision({
       userId: req.userId,
       flyApp: config.flyApp,
       region,
@@ -165,12 +181,22 @@ export class Provisioner {
       slackTeamId: req.slackTeamId,
       slackChannel: req.channel,
       requestedBy: req.slackUserId,
+      createKey,
+      owner,
+      leaseS,
     });
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
     await req.onAccepted?.(id).catch(() => {});
-    log.info({ machineId: id, image, region }, 'provisioning');
+    log.info({ machineId: id, image, region, createKey }, 'provisioning');
+    const step = async (s: ProvisionStep, more: { flyMachineId?: string; detail?: string } = {}) => {
+      if (!(await store.provisionStep(id, owner, s, { leaseS, ...more }))) {
+        throw new VyxError('PROVISION_TAKEN_OVER', `provisioning of ${id} was taken over by a recovery`, {
+          suggestion: 'Nothing to do: the recovery links the machine or fails the row and tells the user.',
+        });
+      }
+    };
 
     // The parent message anchors the thread (a response_url gives no ts; ephemerals cannot thread).
     let thread: { channel: string; ts: string } | undefined;
@@ -193,105 +219,109 @@ export class Provisioner {
 
     let flyMachineId: string | undefined;
     try {
-      const env = buildMachineEnv({
-        machineId: id,
-        userId: req.userId,
-        supabaseUrl: config.machineSupabaseUrl,
-        supabaseServiceKey: config.machineSupabaseServiceKey ?? '',
-        ...config.machineEnvExtra,
-      });
-      const created = await fly.create(config.flyApp, {
-        name: id,
-        region,
-        config: {
-          image,
-          env,
-          metadata: machineMetadata(id, req.userId),
-          // Keep a failed machine (and its exit events) for the diagnosis instead of auto-destroying it.
-          auto_destroy: false,
-          restart: { policy: 'no' },
-        },
-      });
-      flyMachineId = created.id;
+      await step('creating');
+      const created = await this.create(id, req.userId, { image, region, createKey });
+      if (created.kind === 'unknown') {
+        // Fly may have made it; whoever resolves it next (the watcher's tick) looks by the create key.
+        await store
+          .provisionStep(id, owner, 'creating', { leaseS: 0, detail: created.reason })
+          .catch(() => {});
+        await reply(
+          `:hourglass_flowing_sand: Fly did not answer the create (${created.reason}), and I cannot ask it yet whether it made the machine. I’ll find out and say so here.`,
+        );
+        log.warn(
+          { machineId: id, createKey, reason: created.reason },
+          'create unresolved; handed to recovery',
+        );
+        return { kind: 'unresolved', machine, reason: created.reason };
+      }
+      flyMachineId = created.machine.id;
+      await step('created', { flyMachineId });
       try {
-        machine = await store.attachFlyMachine(id, created.id, config.flyApp);
+        machine = await store.attachFlyMachine(id, flyMachineId, config.flyApp);
       } catch (err) {
         // A machine no row points at is an orphan: take it back down rather than leave it running.
-        await fly.destroy(config.flyApp, created.id, { force: true }).catch(() => {});
+        await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
         throw err;
       }
-      await reply(`Fly machine \`${created.id}\` created in ${region} from \`${image}\`; booting…`);
-      const waited = await fly.wait(config.flyApp, created.id, {
+      await reply(`Fly machine \`${flyMachineId}\` created in ${region} from \`${image}\`; booting…`);
+      await step('waiting');
+      const waited = await fly.wait(config.flyApp, flyMachineId, {
         state: 'started',
         timeoutMs: config.startTimeoutMs,
       });
       if (waited.state !== 'started') {
         throw new VyxError(
           'FLY_NOT_STARTED',
-          `Fly machine ${created.id} ended ${waited.state} instead of started`,
+          `Fly machine ${flyMachineId} ended ${waited.state} instead of started`,
           {
             suggestion: 'See the diagnosis in the thread.',
           },
         );
       }
+      await step('done');
       await reply('Fly says the machine started; waiting for its runtime to report `running`…');
       return { kind: 'started', machine };
     } catch (err) {
+      if (isVyxError(err, 'PROVISION_TAKEN_OVER')) {
+        log.warn({ machineId: id, flyMachineId }, 'provisioning taken over by a recovery; stopping here');
+        return { kind: 'unresolved', machine, reason: err.message };
+      }
       log.warn({ err: errInfo(err), machineId: id, flyMachineId }, 'provisioning failed');
-      const diagnosis = await this.diagnoseFailure(machine, err);
+      const diagnosis = await failProvision(this.deps, machine, err);
+      await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
     }
   }
 
-  /** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */
-  private async diagnoseFailure(machine: CloudMachine, err: unknown): Promise<Diagnosis> {
-    const { store, fly, registry, config, now, logger } = this.deps;
-    let diagnosis: Diagnosis;
-    try {
-      const row = await store.getMachine(machine.machine_id);
-      const gathered = await gatherEvidence(
-        [row],
-        { fly, registry, defaultApp: config.flyApp },
-        { now: now(), stuckAfterS: config.stuckAfterS },
-      );
-      diagnosis = diagnose(gathered.inputs[0]!);
-    } catch (gatherErr) {
-      logger.warn({ err: errInfo(gatherErr) }, 'could not gather evidence for a failed provision');
-      diagnosis = {
-        code: 'UNKNOWN',
-        summary: 'Provisioning failed and I could not gather more evidence.',
-        evidence: [],
-        fix: 'Try /vyx start again; if it fails again, read the bot’s log.',
-        certainty: 'possible',
-      };
-    }
-    const at = now().toISOString();
-    diagnosis.evidence.push({
-      fact: 'provisioning error',
-      value: isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err),
-      source: 'watcher',
-      at,
+  /**
+   * The create call, carrying the provisioning's create key in metadata. When Fly's answer is lost
+   * (the client already looked once), looks again by the key: the machine, nothing made (the error
+   * is thrown), or `unknown` when Fly cannot be asked.
+   */
+  private async create(
+    id: string,
+    userId: string,
+    o: { image: string; region: string; createKey: string },
+  ): Promise<{ kind: 'made'; machine: Machine } | { kind: 'unknown'; reason: string }> {
+    const { fly, config } = this.deps;
+    const env = buildMachineEnv({
+      machineId: id,
+      userId,
+      supabaseUrl: config.machineSupabaseUrl,
+      supabaseServiceKey: config.machineSupabaseServiceKey ?? '',
+      ...config.machineEnvExtra,
     });
     try {
-      await store.recordDiagnosis({
-        machineId: machine.machine_id,
-        code: diagnosis.code,
-        summary: diagnosis.summary,
-        evidence: diagnosis.evidence,
-        fix: diagnosis.fix,
-        certainty: diagnosis.certainty,
-        markFailed: true,
+      const machine = await fly.create(config.flyApp, {
+        name: id,
+        region: o.region,
+        config: {
+          image: o.image,
+          env,
+          metadata: { ...machineMetadata(id, userId), [CREATE_KEY_METADATA]: o.createKey },
+          // Keep a failed machine (and its exit events) for the diagnosis instead of auto-destroying it.
+          auto_destroy: false,
+          restart: { policy: 'no' },
+        },
       });
-      // The bot's own step failed: the row is failed whatever the certainty.
-      const row = await store.getMachine(machine.machine_id);
-      if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
-    } catch (storeErr) {
-      logger.error(
-        { err: errInfo(storeErr), machineId: machine.machine_id },
-        'could not record the failed provision',
-      );
+      return { kind: 'made', machine };
+    } catch (err) {
+      if (isVyxError(err) && REFUSED.includes(err.code)) throw err;
+      let found: Machine[];
+      try {
+        found = await fly.list(config.flyApp, {
+          includeDeleted: true,
+          metadata: { [CREATE_KEY_METADATA]: o.createKey },
+        });
+      } catch (lookErr) {
+        const said = (e: unknown) => (isVyxError(e) ? e.code : String((e as Error)?.message ?? e));
+        return { kind: 'unknown', reason: `${said(err)}; looking it up: ${said(lookErr)}` };
+      }
+      const machine = found.find((m) => m.config?.metadata[CREATE_KEY_METADATA] === o.createKey);
+      if (machine) return { kind: 'made', machine };
+      throw err;
     }
-    return diagnosis;
   }
 }
 

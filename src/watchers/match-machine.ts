@@ -1,12 +1,43 @@
 import { METADATA_MACHINE_ID } from '../contract/machine-metadata.ts';
 import type { MachineMatch } from '../diagnose/diagnosis.ts';
 import type { Machine } from '../fly/fly-types.ts';
+import { CREATE_KEY_METADATA } from '../fly/machines-client.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 
 export type MatchableRow = Pick<CloudMachine, 'machine_id' | 'user_id' | 'fly_machine_id'>;
 export interface MachineFound {
   machine: Machine;
   by: MachineMatch;
+}
+
+/**
+ * The machine a row owns for certain — to link it after a crash, or to destroy it: the recorded Fly
+ * id, else the provisioning's create key (metadata `vyx_create_key`), else vyxbot's metadata, the
+ * name or env `MACHINE_ID`. Never USER_ID: too weak to act on. Live machines before destroyed ones.
+ */
+export function ownMachineOf(
+  row: MatchableRow,
+  machines: Machine[],
+  createKey?: string,
+): MachineFound | null {
+  const live = [...machines].sort(
+    (a, b) => Number(a.state === 'destroyed') - Number(b.state === 'destroyed'),
+  );
+  if (row.fly_machine_id) {
+    const m = live.find((x) => x.id === row.fly_machine_id);
+    return m ? { machine: m, by: 'fly_machine_id' } : null;
+  }
+  const keys: [MachineMatch, (m: Machine) => boolean][] = [
+    ['create_key', (m) => createKey !== undefined && m.config?.metadata[CREATE_KEY_METADATA] === createKey],
+    ['metadata', (m) => m.config?.metadata[METADATA_MACHINE_ID] === row.machine_id],
+    ['name', (m) => m.name === row.machine_id],
+    ['env_machine_id', (m) => m.config?.env.MACHINE_ID === row.machine_id],
+  ];
+  for (const [by, test] of keys) {
+    const m = live.find(test);
+    if (m) return { machine: m, by };
+  }
+  return null;
 }
 
 /** Ties one row to the machine behind it (see `indexMachines`). */

@@ -21,10 +21,7 @@ export const GOOD_ENV = {
 
 /** The recorded example from the Fly docs: a stopped machine whose process exited 127. */
 export function recordedExitExample(): Machine {
-  const path = new URL(
-    '../fixtures/fly/fly-machine-example-get-with-exit-event.json',
-    import.meta.url,
-  );
+  const path = new URL('../fixtures/fly/fly-machine-example-get-with-exit-event.json', import.meta.url);
   return MachineSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
