@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN, type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
 
+/** The vyxbot metadata of an emulator machine (its JSON as Fly answers it). */
+const metaOf = (m: Record<string, unknown>) =>
+  ((m.config as { metadata?: Record<string, string> } | undefined)?.metadata ?? {}) as Record<string, string>;
+
 // Fly makes the machine but its answer is lost, and the machine list is unavailable for a while:
 // the provisioner cannot know, so it hands the provisioning to recovery instead of calling it
 // failed; the watcher's next tick (Fly visible again) finds the machine by its create key and links
@@ -29,9 +33,7 @@ describe('a lost create answer while the machine list is unavailable', () => {
     );
     const row = (await h.s.store.getActiveMachine('vyx-admin'))!;
     // Fly did make it — nobody knows its id yet.
-    const made = h.emulator
-      .machines('vyx-app')
-      .filter((m) => m.config?.metadata?.vyx_machine_id === row.machine_id);
+    const made = h.emulator.machines('vyx-app').filter((m) => metaOf(m).vyx_machine_id === row.machine_id);
     expect(made).toHaveLength(1);
     expect(row.fly_machine_id).toBeNull();
     return { row, told, flyId: String(made[0]!.id) };
