@@ -261,6 +261,7 @@ export function createMachineRuntime(deps: MachineRuntimeDeps): MachineRuntime {
     const rep = new StatusReporter({
       store,
       machineId,
+      ...(config.flyMachineId !== undefined ? { flyMachineId: config.flyMachineId } : {}),
       sleep: deps.sleep,
       random: deps.random,
       log,

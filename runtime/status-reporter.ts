@@ -5,7 +5,12 @@ import { callWithRetries, DEFAULT_RETRY_POLICY, type RetryPolicy, StoreCallFailu
 
 /** The store calls the reporter makes (VyxStore satisfies it). */
 export interface ReporterStore {
-  reportStatus(machineId: string, status: MachineStatus, detail?: string): Promise<CloudMachine>;
+  reportStatus(
+    machineId: string,
+    status: MachineStatus,
+    detail?: string,
+    flyMachineId?: string,
+  ): Promise<CloudMachine>;
   heartbeat(machineId: string): Promise<unknown>;
   recordWarning(machineId: string, code: string, detail: Record<string, unknown>): Promise<unknown>;
 }
@@ -18,6 +23,8 @@ export type ReportOp =
 export interface StatusReporterOptions {
   store: ReporterStore;
   machineId: string;
+  /** This machine's FLY_MACHINE_ID, sent with every status report (the row learns its machine). */
+  flyMachineId?: string;
   sleep(ms: number): Promise<void>;
   random(): number;
   log: RuntimeLog;
@@ -160,7 +167,7 @@ export class StatusReporter {
         attempts++;
         switch (op.kind) {
           case 'status':
-            return store.reportStatus(machineId, op.status, op.detail);
+            return store.reportStatus(machineId, op.status, op.detail, this.options.flyMachineId);
           case 'heartbeat':
             return store.heartbeat(machineId);
           case 'warning':

@@ -1,5 +1,5 @@
 import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
-import { fact, imageOf, machineEvidence, rowEvidence } from './evidence.ts';
+import { fact, imageOf, machineEvidence, rowEvidence, unmatchedWritesEvidence } from './evidence.ts';
 import { matchEvidence } from './match-evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
 import { envMismatch } from './rules/env-mismatch.ts';
@@ -10,12 +10,15 @@ import { neverCreated } from './rules/never-created.ts';
 import { oomKilled } from './rules/oom-killed.ts';
 import { runtimeSilent } from './rules/runtime-silent.ts';
 import { stuckTransition } from './rules/stuck-transition.ts';
+import { unknownStatus } from './rules/unknown-status.ts';
 
 /**
  * The rules in order: cheapest and most certain first, and causes before consequences (a missing
  * image or a misnamed variable explains the crash and the destroyed machine that follow it).
  */
 export const RULES: readonly DiagnosisRule[] = [
+  // A word outside the vocabulary is what the row says, whatever Fly shows: say that first.
+  unknownStatus,
   imageTagMissing,
   envMismatch,
   machineIdMismatch,
@@ -27,8 +30,17 @@ export const RULES: readonly DiagnosisRule[] = [
   runtimeSilent,
 ];
 
-/** Diagnoses a stuck row: the first rule that matches, or UNKNOWN with the raw evidence. */
+/**
+ * Diagnoses a stuck row: the first rule that matches, or UNKNOWN with the raw evidence. Status
+ * writes that matched no row since the row entered its status join the evidence of any finding.
+ */
 export function diagnose(input: DiagnosisInput): Diagnosis {
+  const found = firstFinding(input);
+  const unmatched = unmatchedWritesEvidence(input);
+  return unmatched.length ? { ...found, evidence: [...found.evidence, ...unmatched] } : found;
+}
+
+function firstFinding(input: DiagnosisInput): Diagnosis {
   for (const rule of RULES) {
     const found = rule(input);
     // Every diagnosis about a machine says which key tied it to the row.

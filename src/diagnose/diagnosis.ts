@@ -1,6 +1,6 @@
 import type { Machine } from '../fly/fly-types.ts';
 import type { ImageCheck } from '../fly/registry-client.ts';
-import type { CloudMachine } from '../store/store-schemas.ts';
+import type { CloudMachine, UnmatchedWrite } from '../store/store-schemas.ts';
 
 /** The diagnosis catalogue (DESIGN §5). Codes are stable: dedup, runbooks and cards key on them. */
 export const DIAGNOSIS_CODES = [
@@ -14,6 +14,7 @@ export const DIAGNOSIS_CODES = [
   'STUCK_TRANSITION',
   'RUNTIME_SILENT',
   'ORPHAN_MACHINE',
+  'UNKNOWN_STATUS',
   'UNKNOWN',
 ] as const;
 export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
@@ -59,6 +60,7 @@ export interface DiagnosisInput {
     | 'image'
     | 'last_heartbeat_at'
     | 'created_at'
+    | 'status_written_by'
   >;
   /** The Fly machine behind the row (app list with include_deleted), null when Fly has none. */
   machine: Machine | null;
@@ -68,6 +70,8 @@ export interface DiagnosisInput {
   imageCheck?: ImageCheck;
   /** Names of the app's secrets; undefined when Fly did not say. */
   secretNames?: string[];
+  /** Status writes to cloud_machines that matched no row (any row), newest first; undefined when not read. */
+  unmatchedWrites?: UnmatchedWrite[];
   now: Date;
   /** The watcher's threshold: how long a row may stay `starting`. */
   stuckAfterS: number;

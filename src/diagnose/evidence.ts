@@ -74,3 +74,33 @@ export function imageOf(input: DiagnosisInput): string | undefined {
 export function envNamesOf(input: DiagnosisInput): string[] {
   return [...Object.keys(input.machine?.config?.env ?? {}), ...(input.secretNames ?? [])];
 }
+
+/**
+ * Status writes that matched no row since this row entered its status, grouped by writer, e.g.
+ * `3 status updates from service_role (PATCH /rest/v1/cloud_machines) matched no row since 21:05 UTC`:
+ * the incident's runtime writing by a machine_id no row has looks exactly like this.
+ */
+export function unmatchedWritesEvidence(input: DiagnosisInput): Evidence[] {
+  const since = Date.parse(input.row.status_changed_at ?? '');
+  const writes = (input.unmatchedWrites ?? []).filter((w) => !(Date.parse(w.at) < since));
+  const groups = new Map<string, { label: string; n: number; first: number }>();
+  for (const w of writes) {
+    const via = [w.method, w.path].filter(Boolean).join(' ');
+    const who = [w.role ?? w.db_user ?? 'an unknown writer', w.machine_id && `machine ${w.machine_id}`]
+      .filter(Boolean)
+      .join(', ');
+    const label = `${who}${via ? ` (${via})` : ''}`;
+    const g = groups.get(label) ?? { label, n: 0, first: Number.POSITIVE_INFINITY };
+    g.n++;
+    g.first = Math.min(g.first, Date.parse(w.at));
+    groups.set(label, g);
+  }
+  return [...groups.values()].map((g) =>
+    fact(
+      input,
+      'status writes that matched no row',
+      `${g.n} status update${g.n === 1 ? '' : 's'} from ${g.label} matched no row since ${new Date(g.first).toISOString().slice(11, 16)} UTC`,
+      'database',
+    ),
+  );
+}

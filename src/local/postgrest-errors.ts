@@ -63,3 +63,14 @@ export function errorBody(
 ): PostgrestErrorBody {
   return { code, message, details, hint };
 }
+
+/** An answer decided before (or instead of) the database: status and PostgREST's error body. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly body: PostgrestErrorBody;
+  constructor(status: number, body: PostgrestErrorBody) {
+    super(body.message);
+    this.status = status;
+    this.body = body;
+  }
+}

@@ -1,3 +1,28 @@
+// The local Supabase gateway: Supabase's API gateway and PostgREST in one, over any SqlBackend.
+//
+// What it does as Supabase does: the `apikey` check (a key the project issued, else 401), the bearer
+// JWT verified with the project's JWT secret (HS256; expired → PGRST303, bad signature → PGRST301),
+// the request run as the token's `role` (switched to only when `authenticator` may: custom roles
+// need `grant <role> to authenticator`, as on Supabase) under Postgres's own grants and RLS, with
+// PostgREST's request settings (`role`, `request.jwt.claims`, `request.method`, `request.path`,
+// `request.headers`, `request.cookies`); RPC (`/rest/v1/rpc/<fn>`: named arguments, result
+// shapes, SQLSTATE→HTTP, read-only GET and STABLE calls) and tables (`/rest/v1/<table>`, see
+// postgrest-tables.ts and postgrest-query.ts for the subset).
+//
+// What still differs from PostgREST (v12/v13) and Supabase:
+// - its catalogue reloads itself when a name is not found (no `NOTIFY pgrst, 'reload schema'`);
+// - tables: no resource embedding, no `or=`/`and=` logic trees, no aliases/casts/JSON paths in
+//   `select=`, no `Range` header (use `limit`/`offset`), no PUT, no `Prefer: tx=`, `missing=`,
+//   `handling=`, `max-affected`, `count=planned|estimated` are counted exactly, no
+//   `Preference-Applied`, `Location` or `Content-Location` headers, no CSV or other media types,
+//   no views' `INSTEAD OF` subtleties beyond what Postgres does by itself;
+// - JWT: HS256 only (no JWKS/asymmetric keys, no `aud` check, no `jwt-role-claim-key` setting);
+//   the PGRST301 message texts are PostgREST 12's; Supabase's new opaque `sb_secret_…` keys are
+//   modelled by `secretKeys` (run as service_role);
+// - errors of the API gateway (Kong) carry PostgREST's body shape here, not Kong's `{"message"}`;
+// - no `db-pre-request` hook, no response GUCs (`response.status`, `response.headers`), no
+//   statement timeout per role, no `db-max-rows` cap.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -6,20 +31,23 @@ import {
   type Resolution,
   resolveFunction,
 } from './function-catalogue.ts';
-import { errorBody, httpStatusForSqlState, type PostgrestErrorBody } from './postgrest-errors.ts';
-import type { SqlBackend } from './sql-backend.ts';
+import { authenticate, type GatewayKeys, isAnonymous, type RequestIdentity } from './gateway-auth.ts';
+import { errorBody, HttpError, httpStatusForSqlState, type PostgrestErrorBody } from './postgrest-errors.ts';
+import { runTableRequest } from './postgrest-tables.ts';
+import type { SqlBackend, SqlExecutor } from './sql-backend.ts';
+import { type CatalogueTable, loadTableCatalogue } from './table-catalogue.ts';
 
 export interface SupabaseGatewayOptions {
   backend: SqlBackend;
-  /** The key callers must send as `apikey` (and as `Authorization: Bearer …` when they send one). */
-  serviceKey: string;
+  /** The project's keys and JWT secret. */
+  keys?: GatewayKeys;
+  /** Shorthand for `keys`: one opaque secret key run as service_role (a random JWT secret). */
+  serviceKey?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
   /** Exposed schemas; the first is the default (`Content-Profile`/`Accept-Profile` choose another). */
   schemas?: string[];
-  /** The database role requests run as once the key matched. */
-  role?: string;
 }
 
 export interface SupabaseGateway {
@@ -34,16 +62,6 @@ export interface SupabaseGateway {
 const MAX_BODY = 1024 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly body: PostgrestErrorBody;
-  constructor(status: number, body: PostgrestErrorBody) {
-    super(body.message);
-    this.status = status;
-    this.body = body;
-  }
-}
-
 const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
 /** Network-level failures to reach the database (pg driver error codes), answered 503 as PostgREST does. */
@@ -56,18 +74,81 @@ const CONNECTION_ERRORS = new Set([
   'EHOSTUNREACH',
 ]);
 
-/**
- * The local Supabase gateway: PostgREST's RPC protocol (`/rest/v1/rpc/<fn>`) over any SqlBackend —
- * named arguments, PostgREST's result shapes, its SQLSTATE→HTTP map and error bodies, and the
- * apikey check. supabase-js talks to it exactly as to Supabase. Unlike PostgREST it reloads its
- * function catalogue by itself when a name is not found (no `NOTIFY pgrst` needed after DDL).
- */
+/** Starts the gateway (see the header comment for what it does and what still differs). */
 export async function startSupabaseGateway(options: SupabaseGatewayOptions): Promise<SupabaseGateway> {
-  const { backend, serviceKey } = options;
+  const { backend } = options;
+  const keys: GatewayKeys = options.keys ?? {
+    jwtSecret: randomBytes(32).toString('hex'),
+    apiKeys: [],
+    secretKeys: options.serviceKey ? [options.serviceKey] : [],
+  };
   const schemas = options.schemas ?? ['public'];
-  const role = options.role ?? 'service_role';
   let catalogue: CatalogueFunction[] = await loadFunctionCatalogue(backend, schemas);
+  let tables: CatalogueTable[] = await loadTableCatalogue(backend, schemas);
+  const switchable = new Set<string>();
   let requestCount = 0;
+
+  async function findTable(schema: string, name: string): Promise<CatalogueTable> {
+    let t = tables.find((x) => x.schema === schema && x.name === name);
+    if (!t) {
+      tables = await loadTableCatalogue(backend, schemas);
+      t = tables.find((x) => x.schema === schema && x.name === name);
+    }
+    if (!t) {
+      throw new HttpError(
+        404,
+        errorBody('PGRST205', `Could not find the table '${schema}.${name}' in the schema cache`),
+      );
+    }
+    return t;
+  }
+
+  /**
+   * Opens the request's transaction as PostgREST does: switches to the token's role (only one
+   * `authenticator` is a member of, where that role exists) and sets the request settings.
+   */
+  async function asRequest<T>(
+    req: IncomingMessage,
+    path: string,
+    identity: RequestIdentity,
+    readOnly: boolean,
+    fn: (tx: SqlExecutor) => Promise<T>,
+  ): Promise<T> {
+    return backend.transaction(
+      async (tx) => {
+        if (!switchable.has(identity.role)) {
+          const { rows } = await tx.query(
+            `select case
+               when not exists (select 1 from pg_roles where rolname = 'authenticator')
+                 or not exists (select 1 from pg_roles where rolname = $1) then true
+               else pg_has_role('authenticator', $1, 'member') end as ok`,
+            [identity.role],
+          );
+          if (rows[0]?.ok !== true) {
+            throw new HttpError(403, errorBody('42501', `permission denied to set role "${identity.role}"`));
+          }
+          switchable.add(identity.role);
+        }
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([, v]) => typeof v === 'string'),
+        );
+        await tx.query(
+          `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+                  set_config('request.method', $3, true), set_config('request.path', $4, true),
+                  set_config('request.headers', $5, true), set_config('request.cookies', '{}', true)`,
+          [
+            identity.role,
+            JSON.stringify(identity.claims),
+            req.method ?? 'GET',
+            path,
+            JSON.stringify(headers),
+          ],
+        );
+        return fn(tx);
+      },
+      { readOnly },
+    );
+  }
 
   async function resolve(schema: string, name: string, keys: string[]): Promise<Resolution> {
     let r = resolveFunction(catalogue, schema, name, keys);
@@ -76,24 +157,6 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       r = resolveFunction(catalogue, schema, name, keys);
     }
     return r;
-  }
-
-  function checkKey(req: IncomingMessage): void {
-    const apikey = req.headers.apikey;
-    const auth = req.headers.authorization;
-    if (apikey === undefined && auth === undefined) {
-      throw new HttpError(
-        401,
-        errorBody('PGRST301', 'No API key found in request', null, 'No `apikey` request header was found.'),
-      );
-    }
-    const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : auth;
-    if ((apikey !== undefined && apikey !== serviceKey) || (bearer !== undefined && bearer !== serviceKey)) {
-      throw new HttpError(
-        401,
-        errorBody('PGRST301', 'Invalid API key', null, 'Double check your Supabase `service_role` API key.'),
-      );
-    }
   }
 
   function chooseSchema(req: IncomingMessage): string {
@@ -114,12 +177,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     return schema;
   }
 
-  async function readArgs(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const args: Record<string, unknown> = {};
-      for (const [k, v] of url.searchParams) args[k] = v;
-      return args;
-    }
+  async function readBody(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
@@ -128,13 +186,22 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       chunks.push(chunk as Buffer);
     }
     const text = Buffer.concat(chunks).toString('utf8').trim();
-    if (text === '') return {};
-    let parsed: unknown;
+    if (text === '') return undefined;
     try {
-      parsed = JSON.parse(text);
+      return JSON.parse(text) as unknown;
     } catch {
       throw new HttpError(400, errorBody('PGRST102', 'Empty or invalid json'));
     }
+  }
+
+  async function readArgs(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const args: Record<string, unknown> = {};
+      for (const [k, v] of url.searchParams) args[k] = v;
+      return args;
+    }
+    const parsed = await readBody(req);
+    if (parsed === undefined) return {};
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new HttpError(
         400,
@@ -164,7 +231,13 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     return `select to_json(_t)::text as body from ${from}`;
   }
 
-  async function handleRpc(req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
+  async function handleRpc(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    name: string,
+    identity: RequestIdentity,
+  ): Promise<void> {
     if (!['GET', 'HEAD', 'POST'].includes(req.method ?? '')) {
       throw new HttpError(
         405,
@@ -172,7 +245,6 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       );
     }
     const schema = chooseSchema(req);
-    checkKey(req);
     const args = await readArgs(req, url);
     const keys = Object.keys(args);
     const resolution = await resolve(schema, name, keys);
@@ -201,14 +273,10 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const readOnly = req.method === 'GET' || req.method === 'HEAD' || resolution.fn.readOnly;
     const sql = buildCall(resolution);
     const params = resolution.kind === 'named' && resolution.args.length === 0 ? [] : [JSON.stringify(args)];
-    const row = await backend.transaction(
-      async (tx) => {
-        await tx.query(`select set_config('role', $1, true)`, [role]);
-        const r = await tx.query(sql, params);
-        return r.rows[0];
-      },
-      { readOnly },
-    );
+    const row = await asRequest(req, url.pathname, identity, readOnly, async (tx) => {
+      const r = await tx.query(sql, params);
+      return r.rows[0];
+    });
     if (resolution.fn.returnsVoid) {
       res.writeHead(204).end();
       return;
@@ -223,7 +291,31 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body);
   }
 
-  function sendError(res: ServerResponse, err: unknown): void {
+  async function handleTable(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    name: string,
+    identity: RequestIdentity,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const schema = chooseSchema(req);
+    const table = await findTable(schema, name);
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+    const accept = String(req.headers.accept ?? '');
+    const answer = await asRequest(req, url.pathname, identity, method === 'GET' || method === 'HEAD', (tx) =>
+      runTableRequest(tx, table, {
+        method,
+        url,
+        prefer: String(req.headers.prefer ?? ''),
+        singular: accept.includes('application/vnd.pgrst.object+json'),
+        body,
+      }),
+    );
+    res.writeHead(answer.status, answer.headers).end(answer.body);
+  }
+
+  function sendError(res: ServerResponse, err: unknown, anonymous: boolean): void {
     let status: number;
     let body: PostgrestErrorBody;
     if (err instanceof HttpError) {
@@ -233,7 +325,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
       const code = typeof e.code === 'string' ? e.code : '';
       if (/^[0-9A-Z]{5}$/.test(code)) {
-        status = httpStatusForSqlState(code);
+        status = httpStatusForSqlState(code, !anonymous);
         body = errorBody(
           code,
           String(e.message ?? 'database error'),
@@ -262,20 +354,22 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
   const server = createServer((req, res) => {
     requestCount++;
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const match = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(url.pathname);
-    const work = match
-      ? handleRpc(req, res, url, decodeURIComponent(match[1]!))
-      : Promise.reject(
-          new HttpError(
-            404,
-            errorBody(
-              'PGRST125',
-              `Invalid path specified in request URL: ${url.pathname}`,
-              'The local Supabase twin serves RPC only: POST /rest/v1/rpc/<function>.',
-            ),
-          ),
+    const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(url.pathname);
+    const table = /^\/rest\/v1\/([^/]+)$/.exec(url.pathname);
+    let anonymous = true;
+    const work = async () => {
+      if (!rpc && !table) {
+        throw new HttpError(
+          404,
+          errorBody('PGRST125', `Invalid path specified in request URL: ${url.pathname}`),
         );
-    work.catch((err) => sendError(res, err));
+      }
+      const identity = authenticate(req, keys);
+      anonymous = isAnonymous(identity);
+      if (rpc) await handleRpc(req, res, url, decodeURIComponent(rpc[1]!), identity);
+      else await handleTable(req, res, url, decodeURIComponent(table![1]!), identity);
+    };
+    work().catch((err) => sendError(res, err, anonymous));
   });
   server.keepAliveTimeout = 5_000;
 

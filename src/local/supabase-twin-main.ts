@@ -4,7 +4,8 @@ import { startSupabaseTwin } from './supabase-twin.ts';
 
 /**
  * `npm run twin:supabase`: the local Supabase twin alone (embedded database + RPC gateway), for
- * people developing against it. Prints its URL and the service key it accepts.
+ * people developing against it. Prints its URL, its keys and its JWT secret (as `supabase status`
+ * does for a local project).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
       `Local Supabase twin ready in ${ms} ms`,
       `  SUPABASE_URL=${twin.url}`,
       `  SUPABASE_SERVICE_KEY=${twin.serviceKey}`,
+      `  SUPABASE_ANON_KEY=${twin.anonKey}`,
+      `  SUPABASE_JWT_SECRET=${twin.jwtSecret}`,
       `  database: ${twin.database}`,
       `  migrations: ${twin.migrations.applied.length} applied now, ${twin.migrations.skipped.length} already applied`,
       `  try: curl -s -X POST ${twin.url}/rest/v1/rpc/vyx_list_machines -H "apikey: $SUPABASE_SERVICE_KEY" -H 'content-type: application/json' -d '{}'`,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { projectKeys, verifyJwt } from '../store/supabase-jwt.ts';
 import { openEmbeddedDatabase } from './embedded-database.ts';
 import { applyMigrations, type MigrationResult } from './migrations.ts';
 import { createPostgresBackend } from './postgres-backend.ts';
@@ -12,8 +13,13 @@ export interface SupabaseTwinOptions {
   dataDir: string | null;
   /** A real Postgres to serve instead of the embedded one. */
   databaseUrl?: string;
-  /** The key to accept; otherwise one generated once and kept in the data directory. */
+  /**
+   * An extra key to accept as service_role (an opaque secret key, or a service_role JWT signed with
+   * the twin's secret); the twin's own keys are JWTs signed with its JWT secret either way.
+   */
   serviceKey?: string;
+  /** The project's JWT secret; otherwise one generated once and kept in the data directory. */
+  jwtSecret?: string;
   host?: string;
   port?: number;
 }
@@ -21,7 +27,12 @@ export interface SupabaseTwinOptions {
 export interface SupabaseTwin {
   /** `SUPABASE_URL` for supabase-js. */
   url: string;
+  /** The service_role key (the given `serviceKey`, else the twin's service_role JWT). */
   serviceKey: string;
+  /** The anon key (a JWT with role anon). */
+  anonKey: string;
+  /** The JWT secret every key and machine token is signed with. */
+  jwtSecret: string;
   /** `pglite (<path>)` or `postgres (<url without password>)`. */
   database: string;
   backend: SqlBackend;
@@ -30,16 +41,17 @@ export interface SupabaseTwin {
   close(): Promise<void>;
 }
 
-/** Reads the generated local key, or makes one and keeps it (mode 600) in the data directory. */
-export function localServiceKey(dataDir: string | null): string {
-  if (dataDir === null) return `vyx-local-${randomBytes(24).toString('hex')}`;
+/** Reads the generated local JWT secret, or makes one and keeps it (mode 600) in the data directory. */
+export function localJwtSecret(dataDir: string | null): string {
+  const fresh = () => randomBytes(32).toString('hex');
+  if (dataDir === null) return fresh();
   const dir = resolve(dataDir);
-  const file = join(dir, 'service-key');
+  const file = join(dir, 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dir, { recursive: true });
-  const key = `vyx-local-${randomBytes(24).toString('hex')}`;
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
+  const secret = fresh();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 function redactUrl(url: string): string {
@@ -75,17 +87,27 @@ export async function startSupabaseTwin(options: SupabaseTwinOptions): Promise<S
     migrations = embedded.migrations;
     database = `pglite (${embedded.location})`;
   }
-  const serviceKey = options.serviceKey ?? localServiceKey(options.dataDir);
+  const jwtSecret = options.jwtSecret ?? localJwtSecret(options.dataDir);
+  const own = projectKeys(jwtSecret);
+  const given = options.serviceKey;
+  const givenIsJwt = given !== undefined && verifyJwt(given, jwtSecret).ok;
+  const serviceKey = given ?? own.serviceKey;
   try {
     const gateway = await startSupabaseGateway({
       backend,
-      serviceKey,
+      keys: {
+        jwtSecret,
+        apiKeys: [own.anonKey, own.serviceKey, ...(givenIsJwt ? [given] : [])],
+        secretKeys: given !== undefined && !givenIsJwt ? [given] : [],
+      },
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 0,
     });
     return {
       url: gateway.url,
       serviceKey,
+      anonKey: own.anonKey,
+      jwtSecret,
       database,
       backend,
       migrations,

@@ -16,6 +16,19 @@ export const diagnosisSummarySchema = z.object({
   at: z.string().optional(),
 });
 
+export const statusWriterSchema = z
+  .object({
+    role: z.string().optional(),
+    method: z.string().optional(),
+    path: z.string().optional(),
+    sub: z.string().optional(),
+    machine_id: z.string().optional(),
+    db_user: z.string().optional(),
+    application: z.string().optional(),
+  })
+  .loose();
+export type StatusWriter = z.infer<typeof statusWriterSchema>;
+
 export const cloudMachineSchema = z.object({
   machine_id: z.string(),
   user_id: z.string(),
@@ -37,6 +50,8 @@ export const cloudMachineSchema = z.object({
   flagged_at: timestamp.nullable(),
   lease_owner: nullableText,
   lease_until: timestamp.nullable(),
+  /** Who wrote the current status (role, request method/path, database user); absent on old rows. */
+  status_written_by: statusWriterSchema.nullable().optional(),
 });
 export type CloudMachine = z.infer<typeof cloudMachineSchema>;
 
@@ -130,3 +145,15 @@ export const auditActionSchema = z.enum(['command', 'button']);
 export const auditOutcomeSchema = z.enum(['ok', 'denied', 'invalid', 'error']);
 
 export { machineStatusSchema };
+
+/** A status write to cloud_machines that matched no row, and who made it (PostgREST's request settings). */
+export const unmatchedWriteSchema = z.object({
+  at: timestamp,
+  role: nullableText,
+  method: nullableText,
+  path: nullableText,
+  sub: nullableText,
+  machine_id: nullableText,
+  db_user: nullableText,
+});
+export type UnmatchedWrite = z.infer<typeof unmatchedWriteSchema>;

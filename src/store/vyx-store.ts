@@ -29,6 +29,8 @@ import {
   recordDiagnosisResultSchema,
   type SlackIdentity,
   slackIdentitySchema,
+  type UnmatchedWrite,
+  unmatchedWriteSchema,
 } from './store-schemas.ts';
 
 export interface VyxStoreOptions {
@@ -230,11 +232,20 @@ export class VyxStore {
     );
   }
 
-  /** Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update. */
-  reportStatus(machineId: string, status: MachineStatus, detail?: string): Promise<CloudMachine> {
+  /**
+   * Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update.
+   * `flyMachineId` is the reporter's own Fly id (the runtime's FLY_MACHINE_ID): recorded on a row
+   * that has none, so the row is linked even when the bot never saw Fly's create answer.
+   */
+  reportStatus(
+    machineId: string,
+    status: MachineStatus,
+    detail?: string,
+    flyMachineId?: string,
+  ): Promise<CloudMachine> {
     return this.call(
       'vyx_report_status',
-      { p_machine_id: machineId, p_status: status, p_detail: detail },
+      { p_machine_id: machineId, p_status: status, p_detail: detail, p_fly_machine_id: flyMachineId },
       cloudMachineSchema,
     );
   }
@@ -363,6 +374,19 @@ export class VyxStore {
   /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */
   knownFlyIds(flyMachineIds: string[]): Promise<string[]> {
     return this.call('vyx_known_fly_ids', { p_fly_machine_ids: flyMachineIds }, z.array(z.string()));
+  }
+
+  /**
+   * Status writes to cloud_machines that matched no row since `since`, newest first: the incident's
+   * silent 204 (a runtime updating by a machine_id no row has), with who made each.
+   */
+  unmatchedStatusWrites(since: Date, limit?: number): Promise<UnmatchedWrite[]> {
+    return this.call(
+      'vyx_unmatched_status_writes',
+      { p_since: since.toISOString(), p_limit: limit },
+      z.array(unmatchedWriteSchema),
+      true,
+    );
   }
 
   /** Outbox events not delivered yet, and when the oldest was written. */

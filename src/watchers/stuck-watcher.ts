@@ -1,6 +1,6 @@
 import { type ScheduledTask, schedule, validate } from 'node-cron';
 import { diagnose } from '../diagnose/diagnose.ts';
-import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
@@ -158,6 +158,7 @@ export class StuckWatcher {
         apps: [...apps],
       });
       report.flyRequests = gathered.requests.list + gathered.requests.secrets;
+      await this.attachUnmatchedWrites(gathered.inputs);
       report.blind = [...gathered.failedApps.keys()];
       // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
@@ -218,6 +219,25 @@ export class StuckWatcher {
       );
     }
     return report;
+  }
+
+  /**
+   * One read per tick of the status writes that matched no row since the oldest claimed row entered
+   * its status; each diagnosis shows those made since its own row did. A failed read costs only
+   * this evidence.
+   */
+  private async attachUnmatchedWrites(inputs: DiagnosisInput[]): Promise<void> {
+    const times = inputs.map((i) => Date.parse(i.row.status_changed_at)).filter(Number.isFinite);
+    if (times.length === 0) return;
+    try {
+      const writes = await this.o.store.unmatchedStatusWrites(new Date(Math.min(...times)));
+      for (const input of inputs) input.unmatchedWrites = writes;
+    } catch (err) {
+      this.o.logger.warn(
+        { err: errMsg(err) },
+        'could not read unmatched status writes; diagnosing without them',
+      );
+    }
   }
 
   /** Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14× slower). */

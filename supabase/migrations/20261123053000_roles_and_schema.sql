@@ -1,6 +1,9 @@
 -- vyxbot data model: cloud_machines (extended, additive), the machine_events outbox, Slack identities,
 -- the audit log and diagnoses. Additive only (`if not exists`), so it applies to an existing vyx
--- database that already has the platform's minimal cloud_machines(machine_id, user_id, status, updated_at).
+-- database that already has the platform's minimal cloud_machines(machine_id, user_id, status, updated_at),
+-- whether its user_id is text or uuid (every function converts to the column's own type).
+-- On a large existing table, run the `create index concurrently` statements of docs/deploying.md
+-- first: the `create index if not exists` below then finds them and does not block writers.
 --
 -- Error convention of every vyx_* function (the store maps these by SQLSTATE, PostgREST by HTTP):
 --   P0001  no row matched (HTTP 400)        -> the store's NOT_FOUND; the message names the id
@@ -28,12 +31,23 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- cloud_machines
-create table if not exists public.cloud_machines (
-  machine_id text primary key,
-  user_id text not null,
-  status text not null default 'starting',
-  updated_at timestamptz not null default now()
-);
+-- Created (and locked to the service role: RLS on, no policies, client grants revoked) only where
+-- the platform has no such table. An existing table keeps its own RLS, policies and grants: turning
+-- RLS on or revoking there would make the platform's own readers and writers fail.
+do $$
+begin
+  if to_regclass('public.cloud_machines') is null then
+    create table public.cloud_machines (
+      machine_id text primary key,
+      user_id text not null,
+      status text not null default 'starting',
+      updated_at timestamptz not null default now()
+    );
+    alter table public.cloud_machines enable row level security;
+    revoke all on public.cloud_machines from anon, authenticated;
+  end if;
+end
+$$;
 
 alter table public.cloud_machines
   add column if not exists created_at timestamptz not null default now(),
@@ -51,7 +65,10 @@ alter table public.cloud_machines
   add column if not exists diagnosis jsonb,
   add column if not exists flagged_at timestamptz,
   add column if not exists lease_owner text,
-  add column if not exists lease_until timestamptz;
+  add column if not exists lease_until timestamptz,
+  -- Who wrote the current status (role, request method and path, database user): the evidence that
+  -- names the writer of a status word outside the vocabulary.
+  add column if not exists status_written_by jsonb;
 
 -- Rows that predate vyxbot: their time in the current status is best told by updated_at.
 update public.cloud_machines set status_changed_at = updated_at
@@ -69,37 +86,13 @@ create index if not exists cloud_machines_starting_idx
   on public.cloud_machines (status_changed_at) where status = 'starting';
 create index if not exists cloud_machines_user_idx on public.cloud_machines (user_id);
 
--- The status vocabulary. NOT VALID: rows written before vyxbot keep whatever they had; every new
--- write must use the vocabulary.
-do $$
-begin
-  if not exists (select 1 from pg_constraint where conname = 'cloud_machines_status_check') then
-    alter table public.cloud_machines add constraint cloud_machines_status_check
-      check (status in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed')) not valid;
-  end if;
-end
-$$;
-
--- At most one active machine per user. Fails the migration (and so changes nothing) if existing
--- rows already break the rule, naming the users, rather than silently not enforcing it.
-do $$
-declare
-  offenders text;
-begin
-  if not exists (select 1 from pg_indexes where indexname = 'cloud_machines_one_active_per_user') then
-    select string_agg(distinct user_id::text, ', ') into offenders
-    from (select user_id from public.cloud_machines
-          where status in ('starting', 'running', 'stopping')
-          group by user_id having count(*) > 1) d;
-    if offenders is not null then
-      raise exception 'cannot enforce one active machine per user: users % have several', offenders
-        using hint = 'Mark the extra machines stopped or destroyed, then apply the migration again.';
-    end if;
-    create unique index cloud_machines_one_active_per_user on public.cloud_machines (user_id)
-      where status in ('starting', 'running', 'stopping');
-  end if;
-end
-$$;
+-- No status CHECK and no one-active-per-user unique index: the platform's own writers (the web UI's
+-- edge function, older runtimes) must never get an error from something vyxbot added. A status word
+-- outside the vocabulary is stored as written and reported by the watcher (UNKNOWN_STATUS, naming
+-- the word and its writer); vyx_begin_provision keeps one active machine per user for vyxbot's own
+-- starts with a per-user advisory lock.
+create index if not exists cloud_machines_unknown_status_idx on public.cloud_machines (status_changed_at)
+  where status not in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed');
 
 -- ---------------------------------------------------------------------------------------------
 -- machine_events: the outbox. A trigger appends a row on every status change, whoever wrote it;
@@ -172,15 +165,14 @@ create table if not exists public.diagnoses (
 );
 
 -- ---------------------------------------------------------------------------------------------
--- Only the service key may touch these tables: RLS on with no policies (clients see nothing),
--- client grants revoked; service_role bypasses RLS.
-alter table public.cloud_machines enable row level security;
+-- Only the service key may touch vyxbot's own tables: RLS on with no policies (clients see nothing),
+-- client grants revoked; service_role bypasses RLS. (cloud_machines: see its creation above.)
 alter table public.machine_events enable row level security;
 alter table public.slack_identities enable row level security;
 alter table public.audit_log enable row level security;
 alter table public.diagnoses enable row level security;
 
-revoke all on public.cloud_machines, public.machine_events, public.slack_identities,
+revoke all on public.machine_events, public.slack_identities,
   public.audit_log, public.diagnoses from anon, authenticated;
 grant select, insert, update, delete on public.cloud_machines, public.machine_events,
   public.slack_identities, public.audit_log, public.diagnoses to service_role;

@@ -5,14 +5,32 @@
 -- ---------------------------------------------------------------------------------------------
 -- Triggers: keep status_changed_at true and append an outbox event on every status change, whoever
 -- wrote it (the bot, the runtime, or the web UI's edge function with a plain UPDATE).
+-- Who is writing, as PostgREST tells it (the request's role, method, path and JWT subject) or, for a
+-- direct connection, the database user and application: evidence for a status nobody expected.
+create or replace function public.vyx_writer() returns jsonb
+language sql stable set search_path = public as $$
+  -- The request's role: SET ROLE's value (PostgREST switches with it; SECURITY DEFINER does not
+  -- change it), else the session's user for a direct connection.
+  select jsonb_strip_nulls(jsonb_build_object(
+    'role', coalesce(nullif(current_setting('role', true), 'none'), session_user::text),
+    'method', nullif(current_setting('request.method', true), ''),
+    'path', nullif(current_setting('request.path', true), ''),
+    'sub', nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub',
+    'machine_id', nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'machine_id',
+    'db_user', session_user::text,
+    'application', nullif(current_setting('application_name', true), '')))
+$$;
+
 create or replace function public.vyx_cloud_machines_before_write() returns trigger
-language plpgsql security definer set search_path = public as $$
+language plpgsql set search_path = public as $$
 begin
   if tg_op = 'INSERT' then
     new.status_changed_at := now();
+    new.status_written_by := public.vyx_writer();
   elsif new.status is distinct from old.status then
     new.status_changed_at := now();
     new.updated_at := now();
+    new.status_written_by := public.vyx_writer();
     -- A flagged machine that comes up is no longer flagged; the event below says it was resolved.
     if new.status = 'running' and old.flagged_at is not null then
       new.flagged_at := null;
@@ -76,7 +94,7 @@ create trigger vyx_notify after insert on public.machine_events
 -- ---------------------------------------------------------------------------------------------
 -- Helpers
 create or replace function public.vyx_raise_not_found(p_machine_id text) returns void
-language plpgsql as $$
+language plpgsql set search_path = public as $$
 begin
   raise exception 'no cloud_machines row has machine_id %', coalesce(quote_literal(p_machine_id), 'NULL')
     using errcode = 'P0001',
@@ -85,8 +103,28 @@ begin
 end
 $$;
 
+-- A user id in the canonical text form of cloud_machines.user_id's own type (text or uuid on the
+-- platform's table): what every function compares and inserts. A value the column cannot hold is
+-- 22023 naming the type, never a failed insert.
+create or replace function public.vyx_user_key(p_user_id text) returns text
+language plpgsql stable set search_path = public as $$
+begin
+  if coalesce(btrim(p_user_id), '') = '' then
+    raise exception 'user_id is required' using errcode = '22023';
+  end if;
+  return (jsonb_populate_record(null::public.cloud_machines,
+                                jsonb_build_object('user_id', btrim(p_user_id)))).user_id::text;
+exception when invalid_text_representation or datatype_mismatch then
+  raise exception 'user_id % is not a valid %', quote_literal(p_user_id),
+    format_type((select atttypid from pg_attribute
+                 where attrelid = 'public.cloud_machines'::regclass and attname = 'user_id'), null)
+    using errcode = '22023',
+          hint = 'cloud_machines.user_id has this type on this database; link the Slack user to such an id.';
+end
+$$;
+
 create or replace function public.vyx_check_status(p_status text) returns void
-language plpgsql immutable as $$
+language plpgsql immutable set search_path = public as $$
 begin
   if p_status is null or p_status not in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed') then
     raise exception 'unknown status %', coalesce(quote_literal(p_status), 'NULL')
@@ -100,7 +138,10 @@ $$;
 -- Provisioning
 
 -- Begin a provision. Idempotent: when the user already has an active machine, that one is returned
--- with created=false and nothing is inserted (also when two calls race).
+-- with created=false and nothing is inserted. Concurrent starts for one user are serialised by a
+-- per-user advisory lock (not a unique index: an index would make the platform's own writers fail).
+-- The row is built with jsonb_populate_record, so each value takes its column's own type (user_id
+-- text or uuid).
 create or replace function public.vyx_begin_provision(
   p_user_id text,
   p_fly_app text,
@@ -114,31 +155,23 @@ create or replace function public.vyx_begin_provision(
 language plpgsql volatile set search_path = public as $$
 declare
   r public.cloud_machines;
+  uid text := public.vyx_user_key(p_user_id);
 begin
-  if coalesce(btrim(p_user_id), '') = '' then
-    raise exception 'user_id is required' using errcode = '22023';
-  end if;
+  perform pg_advisory_xact_lock(hashtext('vyx_begin_provision'), hashtext(uid));
   select * into r from public.cloud_machines
-  where user_id::text = p_user_id and status in ('starting', 'running', 'stopping') limit 1;
+  where user_id::text = uid and status in ('starting', 'running', 'stopping') limit 1;
   if found then
     return jsonb_build_object('created', false, 'machine', to_jsonb(r));
   end if;
-  begin
-    insert into public.cloud_machines
-      (machine_id, user_id, status, fly_app, region, image, slack_team_id, slack_channel, requested_by)
-    values (
-      coalesce(p_machine_id, 'vyx-' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 8)),
-      p_user_id, 'starting', p_fly_app, p_region, p_image, p_slack_team_id, p_slack_channel, p_requested_by
-    )
-    returning * into r;
-  exception when unique_violation then
-    select * into r from public.cloud_machines
-    where user_id::text = p_user_id and status in ('starting', 'running', 'stopping') limit 1;
-    if not found then
-      raise;
-    end if;
-    return jsonb_build_object('created', false, 'machine', to_jsonb(r));
-  end;
+  r := jsonb_populate_record(null::public.cloud_machines, jsonb_build_object(
+    'machine_id', coalesce(p_machine_id, 'vyx-' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 8)),
+    'user_id', uid, 'status', 'starting', 'fly_app', p_fly_app, 'region', p_region, 'image', p_image,
+    'slack_team_id', p_slack_team_id, 'slack_channel', p_slack_channel, 'requested_by', p_requested_by));
+  insert into public.cloud_machines
+    (machine_id, user_id, status, fly_app, region, image, slack_team_id, slack_channel, requested_by)
+  values (r.machine_id, r.user_id, r.status, r.fly_app, r.region, r.image, r.slack_team_id,
+          r.slack_channel, r.requested_by)
+  returning * into r;
   return jsonb_build_object('created', true, 'machine', to_jsonb(r));
 end
 $$;
@@ -193,14 +226,19 @@ $$;
 
 -- Report a status. No matching row raises P0001 naming the id: never a silent 0-row update.
 -- The same status again changes nothing (no event). A destroyed machine stays destroyed.
+-- p_fly_machine_id is the reporter's own FLY_MACHINE_ID: recorded on a row that has none (the bot
+-- never saw Fly's answer, or the platform's edge function never stored it), never over another id
+-- and never when another row already holds it — so a row is linked to its machine by the machine.
 create or replace function public.vyx_report_status(
   p_machine_id text,
   p_status text,
-  p_detail text default null
+  p_detail text default null,
+  p_fly_machine_id text default null
 ) returns public.cloud_machines
 language plpgsql volatile set search_path = public as $$
 declare
   r public.cloud_machines;
+  link_fly boolean;
 begin
   perform public.vyx_check_status(p_status);
   select * into r from public.cloud_machines where machine_id = p_machine_id for update;
@@ -211,12 +249,16 @@ begin
     raise exception 'machine % is destroyed; status % was not recorded', p_machine_id, p_status
       using errcode = 'PT409', hint = 'Start a new machine with /vyx start.';
   end if;
-  if r.status = p_status and r.status_detail is not distinct from p_detail then
+  link_fly := nullif(btrim(p_fly_machine_id), '') is not null and r.fly_machine_id is null
+    and not exists (select 1 from public.cloud_machines o
+                    where o.fly_machine_id = p_fly_machine_id and o.machine_id <> p_machine_id);
+  if r.status = p_status and r.status_detail is not distinct from p_detail and not link_fly then
     return r;
   end if;
   update public.cloud_machines
   set status = p_status,
       status_detail = p_detail,
+      fly_machine_id = case when link_fly then p_fly_machine_id else fly_machine_id end,
       updated_at = now(),
       last_heartbeat_at = case when p_status = 'running' then now() else last_heartbeat_at end
   where machine_id = p_machine_id
@@ -267,8 +309,9 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- The stuck-machine watcher
 
--- Claim rows stuck in `starting` for longer than p_older_than_s, with a lease, in one statement:
--- concurrent claimers (any number of replicas) never receive the same row.
+-- Claim rows stuck in `starting` — or holding a status word outside the vocabulary, which some other
+-- writer put there — for longer than p_older_than_s, with a lease, in one statement: concurrent
+-- claimers (any number of replicas) never receive the same row.
 create or replace function public.vyx_claim_stuck(
   p_owner text,
   p_older_than_s int default 60,
@@ -280,7 +323,8 @@ begin
   return query
   with c as (
     select machine_id from public.cloud_machines
-    where status = 'starting'
+    where (status = 'starting'
+           or status not in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed'))
       and status_changed_at <= now() - make_interval(secs => p_older_than_s)
       and (lease_until is null or lease_until < now())
     order by status_changed_at
@@ -385,6 +429,8 @@ begin
   select array_agg(r->>'machine_id') into failed
   from jsonb_array_elements(result) r where (r->>'mark_failed')::boolean;
   if failed is not null then
+    -- vyxbot's own write, which may rightly match nothing (the row moved on): not a lost write.
+    perform set_config('vyx.internal_write', 'on', true);
     with f as (
       update public.cloud_machines c set status = 'failed', status_detail = i.code
       from (select distinct on (r->>'machine_id') r->>'machine_id' as machine_id, r->>'code' as code
@@ -393,6 +439,7 @@ begin
       returning c.machine_id
     )
     select array_agg(machine_id) into failed from f;
+    perform set_config('vyx.internal_write', 'off', true);
   end if;
   return (
     select coalesce(jsonb_agg(r || jsonb_build_object('marked_failed',
@@ -557,7 +604,7 @@ $$;
 create or replace function public.vyx_get_active_machine(p_user_id text) returns setof public.cloud_machines
 language sql stable set search_path = public as $$
   select * from public.cloud_machines
-  where user_id::text = p_user_id and status in ('starting', 'running', 'stopping')
+  where user_id::text = public.vyx_user_key(p_user_id) and status in ('starting', 'running', 'stopping')
   limit 1
 $$;
 
@@ -568,7 +615,7 @@ create or replace function public.vyx_list_machines(
 ) returns setof public.cloud_machines
 language sql stable set search_path = public as $$
   select * from public.cloud_machines
-  where (p_user_id is null or user_id::text = p_user_id)
+  where (p_user_id is null or user_id::text = public.vyx_user_key(p_user_id))
     and (not p_active_only or status in ('starting', 'running', 'stopping'))
   order by created_at desc, machine_id
   limit greatest(1, least(coalesce(p_limit, 50), 1000))
@@ -641,7 +688,7 @@ $$;
 -- Only the service role may call these (Supabase grants EXECUTE on new public functions to anon and
 -- authenticated by default). Every later migration that adds functions calls this again.
 create or replace function public.secure_vyx_functions() returns void
-language plpgsql as $$
+language plpgsql set search_path = public as $$
 declare
   f record;
 begin
@@ -652,6 +699,9 @@ begin
     execute format('revoke all on function %s from public, anon, authenticated', f.sig);
     execute format('grant execute on function %s to service_role', f.sig);
   end loop;
+  -- Called by the status trigger as whoever writes cloud_machines (the platform's writers too): it
+  -- must stay callable by every role, or their writes would fail. It only reads settings.
+  grant execute on function public.vyx_writer() to public;
 end
 $$;
 revoke all on function public.secure_vyx_functions() from public, anon, authenticated, service_role;

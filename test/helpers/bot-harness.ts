@@ -24,6 +24,14 @@ export const MEMBER = 'U0MEMBER01';
 export const OTHER = 'U0OTHER001';
 export const STRANGER = 'U0STRANGE1';
 
+/** The vyx user ids the harness links ADMIN, MEMBER and OTHER to (uuids on a uuid user_id table). */
+export const TEXT_USER_IDS = { admin: 'vyx-admin', member: 'vyx-member', other: 'vyx-other' };
+export const UUID_USER_IDS = {
+  admin: '63eea370-0000-4000-8000-0000000000ad',
+  member: '63eea370-0000-4000-8000-0000000000e1',
+  other: '63eea370-0000-4000-8000-0000000000e2',
+};
+
 export interface BotHarness {
   s: StoreUnderTest;
   emulator: FlyEmulator;
@@ -69,12 +77,14 @@ export function sign(secret: string, timestamp: number, body: string): string {
 export async function startBotHarness(
   options: {
     kind?: BackendKind;
+    /** The platform's existing table with this user_id type (uuid: Postgres only). */
+    userIdType?: 'text' | 'uuid';
     emulator?: FlyEmulatorOptions;
     stuckAfterS?: number;
     echoPollMs?: number;
   } = {},
 ): Promise<BotHarness> {
-  const s = await startStoreOn(options.kind ?? 'pglite');
+  const s = await startStoreOn(options.kind ?? 'pglite', { userIdType: options.userIdType ?? 'text' });
   const emulator = await createFlyEmulator({ apps: { 'vyx-app': {} }, ...options.emulator });
   const slack = await startSlackApiServer({
     transcriptFile: false,
@@ -118,9 +128,10 @@ export async function startBotHarness(
     echoPollMs: options.echoPollMs ?? 100,
     startTimeoutS: 30,
   });
-  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: 'vyx-admin', role: 'admin' });
-  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: MEMBER, userId: 'vyx-member', role: 'member' });
-  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: OTHER, userId: 'vyx-other', role: 'member' });
+  const ids = options.userIdType === 'uuid' ? UUID_USER_IDS : TEXT_USER_IDS;
+  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: ids.admin, role: 'admin' });
+  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: MEMBER, userId: ids.member, role: 'member' });
+  await store.linkIdentity({ slackTeamId: TEAM, slackUserId: OTHER, userId: ids.other, role: 'member' });
   await bot.echo.start();
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;

@@ -172,16 +172,22 @@ describe.each(BACKENDS)('local Supabase gateway on %s', (kind) => {
     expect((await errorOf(write)).code).toBe('25006');
   });
 
-  it('answers bad JSON with 400 PGRST102, other verbs with 405, other paths with 404', async () => {
+  it('answers bad JSON with 400 PGRST102, other verbs with 405, unknown tables and paths with 404', async () => {
     const bad = await rpc('gw_add', '{not json');
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).code).toBe('PGRST102');
     const put = await rpc('gw_add', { a: 1, b: 1 }, { method: 'PUT' });
     expect(put.status).toBe(405);
-    const table = await fetch(`${s.twin.url}/rest/v1/cloud_machines`, {
+    const table = await fetch(`${s.twin.url}/rest/v1/no_such_table`, {
       headers: { apikey: s.twin.serviceKey },
     });
     expect(table.status).toBe(404);
+    expect((await errorOf(table)).code).toBe('PGRST205');
+    const path = await fetch(`${s.twin.url}/rest/v1/cloud_machines/extra`, {
+      headers: { apikey: s.twin.serviceKey },
+    });
+    expect(path.status).toBe(404);
+    expect((await errorOf(path)).code).toBe('PGRST125');
   });
 
   it('refuses a schema that is not exposed with 406', async () => {

@@ -67,6 +67,18 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     expect(warnings).toEqual([]);
   });
 
+  it('its status report carries FLY_MACHINE_ID: a row the bot never linked is linked by the machine itself', async () => {
+    const fly = flyMachineId();
+    const id = await twin.newMachine(); // the bot never saw Fly's create answer: no fly_machine_id
+    expect((await twin.row(id)).fly_machine_id).toBeNull();
+    const run = start(machineEnv(id, { FLY_MACHINE_ID: fly }));
+    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    expect((await twin.row(id)).fly_machine_id).toBe(fly);
+    expect((await twin.store.findMachine({ flyMachineId: fly }))?.machine_id).toBe(id);
+    run.signal('SIGTERM');
+    expect((await run.waitForExit(10_000)).code).toBe(0);
+  });
+
   it('SIGINT (Fly’s default stop signal) also records stopped and exits 0', async () => {
     const id = await twin.newMachine();
     const run = start(machineEnv(id));

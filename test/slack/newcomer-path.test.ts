@@ -45,8 +45,9 @@ describe('the newcomer path', () => {
     expect(out.slice(statusAt)).toMatch(/Machine vyx-[0-9a-f]{8}\* is \*running\*/);
     expect(out).toContain('all work finished');
     expect(code).toBe(0);
-    // The local service key never reaches the terminal, the transcript or the log.
-    const key = readFileSync(join(dataDir, 'service-key'), 'utf8').trim();
+    // The local JWT secret never reaches the terminal, the transcript or the log.
+    const key = readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(out).not.toContain(key);
     expect(readFileSync(join(dataDir, 'slack-transcript.jsonl'), 'utf8')).not.toContain(key);
     expect(readFileSync(join(dataDir, 'vyxbot.log'), 'utf8')).not.toContain(key);

@@ -1,16 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectVyxError } from '../helpers/expect-vyx-error.ts';
-import { BACKENDS, type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
+import { STORE_VARIANTS, type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 const IMAGE = 'registry.fly.io/vyx-app:latest';
-let seq = 0;
-const uniqueUser = () => `user-${Date.now().toString(36)}-${seq++}`;
+// Supabase auth ids are uuids; a text user_id column holds them as well.
+const uniqueUser = (): string => randomUUID();
 
-// One contract, run twice through supabase-js over HTTP: gateway + PGlite, gateway + real Postgres.
-describe.each(BACKENDS)('store contract on %s', (kind) => {
+// One contract, through supabase-js over HTTP: gateway + PGlite, gateway + real Postgres, and
+// gateway + real Postgres over the platform's existing table whose user_id is uuid.
+describe.each(STORE_VARIANTS)('store contract on $name', ({ kind, userIdType }) => {
   let s: StoreUnderTest;
   beforeAll(async () => {
-    s = await startStoreOn(kind);
+    s = await startStoreOn(kind, { userIdType });
   });
   afterAll(async () => {
     await s?.close();
@@ -60,6 +63,114 @@ describe.each(BACKENDS)('store contract on %s', (kind) => {
       'STORE_CONFLICT',
     );
     expect(err.message).toContain('3d8d9e1bc42d89');
+  });
+
+  it("a status report with the reporter's Fly id links a row that has none, and never relinks or steals one", async () => {
+    const a = (await begin()).machine.machine_id;
+    const b = (await begin()).machine.machine_id;
+    const linked = await s.store.reportStatus(a, 'running', undefined, 'fly0a0a0a0a0a0a');
+    expect(linked.fly_machine_id).toBe('fly0a0a0a0a0a0a');
+    expect((await s.store.findMachine({ flyMachineId: 'fly0a0a0a0a0a0a' }))?.machine_id).toBe(a);
+    // The same report again with another id: the row keeps the id it has.
+    expect((await s.store.reportStatus(a, 'running', undefined, 'fly0b0b0b0b0b0b')).fly_machine_id).toBe(
+      'fly0a0a0a0a0a0a',
+    );
+    // Another row claiming a's Fly id records its status, not the id.
+    const other = await s.store.reportStatus(b, 'running', undefined, 'fly0a0a0a0a0a0a');
+    expect(other.status).toBe('running');
+    expect(other.fly_machine_id).toBeNull();
+  });
+
+  it("the platform's own writers never fail: any status word, a second active row per user; the writer is recorded", async () => {
+    const userId = uniqueUser();
+    const { machine } = await begin(userId);
+    // The web UI's edge function, through the table endpoint with the service_role key.
+    const sb = createClient(s.twin.url, s.twin.serviceKey, { auth: { persistSession: false } });
+    const upd = await sb
+      .from('cloud_machines')
+      .update({ status: 'provisioning' })
+      .eq('machine_id', machine.machine_id);
+    expect(upd).toMatchObject({ status: 204, error: null });
+    const row = await s.store.getMachine(machine.machine_id);
+    expect(row.status).toBe('provisioning');
+    expect(row.status_written_by).toMatchObject({
+      role: 'service_role',
+      method: 'PATCH',
+      path: '/rest/v1/cloud_machines',
+    });
+    // A second active row for the same user, written by the platform: stored, no unique violation.
+    const ins = await sb
+      .from('cloud_machines')
+      .insert({ machine_id: `platform-${randomUUID()}`, user_id: userId, status: 'running' });
+    expect(ins).toMatchObject({ status: 201, error: null });
+    // A direct SQL writer with a word nobody planned for.
+    await s.twin.backend.query(`update cloud_machines set status = 'Booting…' where machine_id = $1`, [
+      machine.machine_id,
+    ]);
+    expect((await s.store.getMachine(machine.machine_id)).status_written_by).toMatchObject({
+      role: 'postgres',
+    });
+    // The watcher claims such a row once it has sat there past the threshold (and says what it is).
+    await backdate(machine.machine_id, 600);
+    const claimed = await s.store.claimStuck({ owner: 'w-unknown', olderThanS: 300, leaseS: 30 });
+    expect(claimed.map((r) => [r.machine_id, r.status])).toContainEqual([machine.machine_id, 'Booting…']);
+    await s.store.releaseLeases('w-unknown');
+    const events = await s.store.machineEvents(machine.machine_id);
+    expect(events.filter((e) => e.kind === 'status').map((e) => e.new_status)).toEqual([
+      'starting',
+      'provisioning',
+      'Booting…',
+    ]);
+  });
+
+  it('a status write that matches no row is recorded with its writer; matched, non-status and vyxbot’s own writes are not', async () => {
+    const since = new Date(Date.now() - 1000);
+    const { machine } = await begin();
+    const sb = createClient(s.twin.url, s.twin.serviceKey, { auth: { persistSession: false } });
+    const lost = `machine_${Date.now()}`;
+    // The incident: the runtime's update by a machine_id no row has; PostgREST's silent 204.
+    expect(
+      await sb.from('cloud_machines').update({ status: 'running' }).eq('machine_id', lost),
+    ).toMatchObject({
+      status: 204,
+      error: null,
+    });
+    await sb.from('cloud_machines').update({ status: 'running' }).eq('machine_id', machine.machine_id);
+    await sb.from('cloud_machines').update({ region: 'ams' }).eq('machine_id', lost);
+    await s.store.recordDiagnoses([
+      {
+        machineId: 'fly:nobody',
+        code: 'ORPHAN_MACHINE',
+        summary: 's',
+        evidence: [],
+        fix: 'f',
+        certainty: 'certain',
+        markFailed: true,
+      },
+    ]);
+    const writes = (await s.store.unmatchedStatusWrites(since)).filter(
+      (w) => Date.parse(w.at) >= since.getTime(),
+    );
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({
+      role: 'service_role',
+      method: 'PATCH',
+      path: '/rest/v1/cloud_machines',
+    });
+  });
+
+  it('user ids take the column’s own form; one the column cannot hold is refused naming its type', async () => {
+    const userId = uniqueUser();
+    const { machine } = await begin(userId.toUpperCase());
+    expect(machine.user_id).toBe(userIdType === 'uuid' ? userId : userId.toUpperCase());
+    if (userIdType === 'uuid') {
+      expect((await s.store.getActiveMachine(userId.toUpperCase()))?.machine_id).toBe(machine.machine_id);
+      const err = await expectVyxError(begin('slack-user-42'), 'STORE_INVALID');
+      expect(err.message).toContain('uuid');
+      expect(await s.store.listMachines({ limit: 1000 })).not.toContainEqual(
+        expect.objectContaining({ user_id: 'slack-user-42' }),
+      );
+    }
   });
 
   it('reporting a status for an unknown machine id fails naming the id, and changes nothing', async () => {

@@ -52,7 +52,7 @@ export function fakeRow(machineId: string, status: string, flyMachineId: string 
 }
 
 export type StoreCall =
-  | { fn: 'reportStatus'; machineId: string; status: MachineStatus; detail?: string }
+  | { fn: 'reportStatus'; machineId: string; status: MachineStatus; detail?: string; flyMachineId?: string }
   | { fn: 'heartbeat'; machineId: string }
   | { fn: 'recordWarning'; machineId: string; code: string; detail: Record<string, unknown> }
   | { fn: 'findMachine'; by: { machineId?: string; flyMachineId?: string } };
@@ -100,15 +100,28 @@ export class FakeStore implements RuntimeStore {
     return result;
   }
 
-  reportStatus(machineId: string, status: MachineStatus, detail?: string): Promise<CloudMachine> {
-    const call: StoreCall =
-      detail === undefined
-        ? { fn: 'reportStatus', machineId, status }
-        : { fn: 'reportStatus', machineId, status, detail };
+  reportStatus(
+    machineId: string,
+    status: MachineStatus,
+    detail?: string,
+    flyMachineId?: string,
+  ): Promise<CloudMachine> {
+    const call: StoreCall = {
+      fn: 'reportStatus',
+      machineId,
+      status,
+      ...(detail === undefined ? {} : { detail }),
+      ...(flyMachineId === undefined ? {} : { flyMachineId }),
+    };
     return this.answer(call, () => {
       const row = this.rows.get(machineId);
       if (!row) throw notFound(machineId);
-      const next = { ...row, status, status_detail: detail ?? null };
+      const next = {
+        ...row,
+        status,
+        status_detail: detail ?? null,
+        fly_machine_id: row.fly_machine_id ?? flyMachineId ?? null,
+      };
       this.rows.set(machineId, next);
       return next;
     });
