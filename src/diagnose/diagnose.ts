@@ -1,4 +1,4 @@
-import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
+import type { Diagnosis, DiagnosisInput, DiagnosisRule, Evidence } from './diagnosis.ts';
 import { fact, imageOf, machineEvidence, rowEvidence, unmatchedWritesEvidence } from './evidence.ts';
 import { matchEvidence } from './match-evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
@@ -36,8 +36,19 @@ export const RULES: readonly DiagnosisRule[] = [
  */
 export function diagnose(input: DiagnosisInput): Diagnosis {
   const found = firstFinding(input);
-  const unmatched = unmatchedWritesEvidence(input);
-  return unmatched.length ? { ...found, evidence: [...found.evidence, ...unmatched] } : found;
+  const more = [...alsoWrong(found, input), ...unmatchedWritesEvidence(input)];
+  return more.length ? { ...found, evidence: [...found.evidence, ...more] } : found;
+}
+
+/**
+ * The machine's configuration faults besides the first finding: fixed one at a time, each would
+ * only surface after the last (incident 000 took four rounds), so the card names them all.
+ */
+function alsoWrong(found: Diagnosis, input: DiagnosisInput): Evidence[] {
+  return [envMismatch, machineIdMismatch]
+    .map((rule) => rule(input))
+    .filter((d): d is Diagnosis => d !== null && d.code !== found.code)
+    .map((d) => fact(input, 'also wrong', `${d.code}: ${d.summary}`, 'watcher'));
 }
 
 function firstFinding(input: DiagnosisInput): Diagnosis {
