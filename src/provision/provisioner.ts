@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { buildMachineEnv, checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
-import { machineMetadata } from '../contract/machine-metadata.ts';
+import { checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
 import { registryAnswer } from '../diagnose/evidence.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
-import type { Machine } from '../fly/fly-types.ts';
-import { CREATE_KEY_METADATA, type FlyMachinesClient } from '../fly/machines-client.ts';
+import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
@@ -13,6 +11,7 @@ import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
 
@@ -63,9 +62,6 @@ export type ProvisionOutcome =
   | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis }
   /** Fly's answer to the create was lost and Fly could not be asked: recovery resolves it. */
   | { kind: 'unresolved'; machine: CloudMachine; reason: string };
-
-/** Fly refused the create outright (nothing was made): no need to look for a machine. */
-const REFUSED = ['FLY_BAD_REQUEST', 'FLY_UNAUTHORIZED', 'FLY_FORBIDDEN', 'FLY_NOT_FOUND'];
 
 /**
  * Provisioning as DESIGN §4: preflight (the tag exists; every contract variable has a value) refuses
@@ -220,7 +216,13 @@ export class Provisioner {
     let flyMachineId: string | undefined;
     try {
       await step('creating');
-      const created = await this.create(id, req.userId, { image, region, createKey });
+      const created = await createFlyMachine(this.deps, {
+        machineId: id,
+        userId: req.userId,
+        image,
+        region,
+        createKey,
+      });
       if (created.kind === 'unknown') {
         // Fly may have made it; whoever resolves it next (the watcher's tick) looks by the create key.
         await store
@@ -239,8 +241,14 @@ export class Provisioner {
       await step('created', { flyMachineId });
       try {
         machine = await store.attachFlyMachine(id, flyMachineId, config.flyApp);
+        // Destroyed (or failed) while the create was in flight: the machine must not outlive its row.
+        if (machine.status === 'destroyed' || machine.status === 'failed') {
+          throw new VyxError('PROVISION_ROW_ENDED', `machine ${id} was ${machine.status} while Fly made it`, {
+            suggestion: 'Nothing to do: its Fly machine was destroyed with it.',
+          });
+        }
       } catch (err) {
-        // A machine no row points at is an orphan: take it back down rather than leave it running.
+        // A machine no row points at (or whose row has ended) is waste: take it back down.
         await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
         throw err;
       }
@@ -271,56 +279,6 @@ export class Provisioner {
       const diagnosis = await failProvision(this.deps, machine, err);
       await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
-    }
-  }
-
-  /**
-   * The create call, carrying the provisioning's create key in metadata. When Fly's answer is lost
-   * (the client already looked once), looks again by the key: the machine, nothing made (the error
-   * is thrown), or `unknown` when Fly cannot be asked.
-   */
-  private async create(
-    id: string,
-    userId: string,
-    o: { image: string; region: string; createKey: string },
-  ): Promise<{ kind: 'made'; machine: Machine } | { kind: 'unknown'; reason: string }> {
-    const { fly, config } = this.deps;
-    const env = buildMachineEnv({
-      machineId: id,
-      userId,
-      supabaseUrl: config.machineSupabaseUrl,
-      supabaseServiceKey: config.machineSupabaseServiceKey ?? '',
-      ...config.machineEnvExtra,
-    });
-    try {
-      const machine = await fly.create(config.flyApp, {
-        name: id,
-        region: o.region,
-        config: {
-          image: o.image,
-          env,
-          metadata: { ...machineMetadata(id, userId), [CREATE_KEY_METADATA]: o.createKey },
-          // Keep a failed machine (and its exit events) for the diagnosis instead of auto-destroying it.
-          auto_destroy: false,
-          restart: { policy: 'no' },
-        },
-      });
-      return { kind: 'made', machine };
-    } catch (err) {
-      if (isVyxError(err) && REFUSED.includes(err.code)) throw err;
-      let found: Machine[];
-      try {
-        found = await fly.list(config.flyApp, {
-          includeDeleted: true,
-          metadata: { [CREATE_KEY_METADATA]: o.createKey },
-        });
-      } catch (lookErr) {
-        const said = (e: unknown) => (isVyxError(e) ? e.code : String((e as Error)?.message ?? e));
-        return { kind: 'unknown', reason: `${said(err)}; looking it up: ${said(lookErr)}` };
-      }
-      const machine = found.find((m) => m.config?.metadata[CREATE_KEY_METADATA] === o.createKey);
-      if (machine) return { kind: 'made', machine };
-      throw err;
     }
   }
 }
