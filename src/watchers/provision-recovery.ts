@@ -104,7 +104,7 @@ export class ProvisionRecovery {
     const live = found && found.machine.state !== 'destroyed' ? found : null;
     const base = { machineId: p.machine_id, step: p.step, ...(found ? { by: found.by } : {}) };
 
-    if (['failed', 'destroyed', 'stopped'].includes(row.status)) {
+    if (row.status === 'failed' || row.status === 'destroyed') {
       // The row ended while its provisioning was cut short: a machine still up for it is waste.
       if (live) await fly.destroy(app, live.machine.id, { force: true });
       await store.provisionStep(p.machine_id, owner, 'failed', { detail: `row already ${row.status}` });
