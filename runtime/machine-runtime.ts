@@ -17,7 +17,8 @@ export type StopSignal = 'SIGTERM' | 'SIGINT';
 export interface MachineRuntimeDeps {
   env: Readonly<Record<string, string | undefined>>;
   log: RuntimeLog;
-  createStore(options: { url: string; serviceKey: string }): RuntimeStore;
+  /** `apiKey` goes as `apikey`; `accessToken`, when set, as the bearer (the machine's own JWT). */
+  createStore(options: { url: string; apiKey: string; accessToken?: string }): RuntimeStore;
   /** Starts VYX_WORKLOAD_CMD (see workload.ts). */
   startWorkload(command: string): Workload;
   sleep(ms: number): Promise<void>;
@@ -244,7 +245,11 @@ export function createMachineRuntime(deps: MachineRuntimeDeps): MachineRuntime {
   }
 
   async function boot(config: RuntimeConfig): Promise<void> {
-    const store = deps.createStore({ url: config.supabaseUrl, serviceKey: config.serviceKey });
+    const store = deps.createStore({
+      url: config.supabaseUrl,
+      apiKey: config.apiKey,
+      ...(config.accessToken !== undefined ? { accessToken: config.accessToken } : {}),
+    });
     let machineId: string;
     try {
       machineId = await resolveMachineId(config, store);

@@ -19,7 +19,8 @@ const logger = createRuntimeLogger({
 const runtime = createMachineRuntime({
   env,
   log: logger,
-  createStore: ({ url, serviceKey }) => createVyxStore({ url, serviceKey, timeoutMs: 8_000 }),
+  createStore: ({ url, apiKey, accessToken }) =>
+    createVyxStore({ url, serviceKey: apiKey, ...(accessToken ? { accessToken } : {}), timeoutMs: 8_000 }),
   startWorkload: (command) =>
     startWorkload({
       command,

@@ -18,7 +18,10 @@ export interface RuntimeConfig {
   machineIdAlias?: string;
   userId: string;
   supabaseUrl: string;
-  serviceKey: string;
+  /** Sent as `apikey`: the anon key with the machine's own token, else the legacy service key. */
+  apiKey: string;
+  /** SUPABASE_MACHINE_TOKEN: the machine's own JWT, sent as the bearer (least privilege). */
+  accessToken?: string;
   heartbeatIntervalMs: number;
   stopTimeoutMs: number;
   workloadCmd?: string;
@@ -57,11 +60,12 @@ export function loadRuntimeConfig(env: Readonly<Record<string, string | undefine
   const config: RuntimeConfig = {
     userId: e.USER_ID!,
     supabaseUrl: e.SUPABASE_URL!,
-    serviceKey: e.SUPABASE_SERVICE_KEY!,
+    apiKey: e.SUPABASE_MACHINE_TOKEN !== undefined ? e.SUPABASE_ANON_KEY! : e.SUPABASE_SERVICE_KEY!,
     heartbeatIntervalMs: Math.round((e.VYX_HEARTBEAT_INTERVAL_S ?? DEFAULT_HEARTBEAT_INTERVAL_S) * 1000),
     stopTimeoutMs: Math.round((e.VYX_STOP_TIMEOUT_S ?? DEFAULT_STOP_TIMEOUT_S) * 1000),
     logLevel: e.LOG_LEVEL ?? 'info',
   };
+  if (e.SUPABASE_MACHINE_TOKEN !== undefined) config.accessToken = e.SUPABASE_MACHINE_TOKEN;
   if (e.MACHINE_ID !== undefined) config.machineId = e.MACHINE_ID;
   else {
     const alias = aliasesOf(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VyxError } from './errors/vyx-error.ts';
+import { machineCredentialProblems } from './store/supabase-jwt.ts';
 
 /**
  * Configuration from the environment. Every outside service is real when its credentials are set
@@ -20,6 +21,8 @@ const envSchema = z.object({
   VYX_DATA_DIR: z.string().min(1).default('.vyx'),
   SUPABASE_URL: optionalText.pipe(url.optional()),
   SUPABASE_SERVICE_KEY: optionalText,
+  SUPABASE_JWT_SECRET: optionalText,
+  SUPABASE_ANON_KEY: optionalText,
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   SUPABASE_LOCAL_PORT: port.default(54321),
   SLACK_BOT_TOKEN: optionalText,
@@ -118,6 +121,9 @@ export interface Config {
   /** What machines get as SUPABASE_URL / SUPABASE_SERVICE_KEY (default: the bot's own). */
   machineSupabaseUrl?: string;
   machineSupabaseServiceKey?: string;
+  /** The project's JWT secret and anon key: each machine then gets its own token (least privilege). */
+  supabaseJwtSecret?: string;
+  supabaseAnonKey?: string;
   geminiApiKey?: string;
   stuckSchedule: string;
   stuckAfterS: number;
@@ -145,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
     problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
   }
+  problems.push(...machineCredentialProblems(env.SUPABASE_JWT_SECRET?.trim(), env.SUPABASE_ANON_KEY?.trim()));
   if ((has('SLACK_APP_TOKEN') || has('SLACK_SIGNING_SECRET')) && !has('SLACK_BOT_TOKEN')) {
     problems.push('SLACK_BOT_TOKEN is missing: it is required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
   }
@@ -197,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     flyImage: e.FLY_IMAGE,
     ...opt('machineSupabaseUrl', e.MACHINE_SUPABASE_URL),
     ...opt('machineSupabaseServiceKey', e.MACHINE_SUPABASE_SERVICE_KEY),
+    ...opt('supabaseJwtSecret', e.SUPABASE_JWT_SECRET),
+    ...opt('supabaseAnonKey', e.SUPABASE_ANON_KEY),
     ...opt('geminiApiKey', e.GEMINI_API_KEY),
     stuckSchedule: e.VYX_STUCK_SCHEDULE,
     stuckAfterS: e.VYX_STUCK_AFTER_S,

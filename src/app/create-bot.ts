@@ -7,7 +7,7 @@ import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { countSlackCalls } from '../observability/slack-metrics.ts';
-import { Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
+import { type MachineCredentials, Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
 import { registerHandlers, type WorkTracker } from '../slack/register-handlers.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
@@ -29,6 +29,8 @@ export interface BotOptions {
   flyImage: string;
   machineSupabaseUrl: string;
   machineSupabaseServiceKey: string | undefined;
+  /** Each machine gets its own least-privilege token instead of the service key (see provisioner). */
+  machineCredentials?: MachineCredentials;
   geminiApiKey?: string;
   alertChannel?: string;
   runbookUrl?: string;
@@ -100,6 +102,7 @@ export function createBot(o: BotOptions): Bot {
       defaultImage: o.flyImage,
       machineSupabaseUrl: o.machineSupabaseUrl,
       machineSupabaseServiceKey: o.machineSupabaseServiceKey,
+      ...(o.machineCredentials ? { machineCredentials: o.machineCredentials } : {}),
       ...(o.geminiApiKey ? { machineEnvExtra: { geminiApiKey: o.geminiApiKey } } : {}),
       startTimeoutMs: o.startTimeoutS * 1000,
       stuckAfterS: o.stuckAfterS,

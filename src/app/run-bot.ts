@@ -13,6 +13,7 @@ import { slackStatus } from '../observability/slack-metrics.ts';
 import { slackPosterFrom } from '../slack/slack-poster.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
 import { type AbandonedProvision, type Bot, createBot } from './create-bot.ts';
+import { planMachineCredentials } from './machine-credentials.ts';
 import { runbookBaseUrl } from './runbook-url.ts';
 import { type Stack, type StackIo, startStack } from './start-stack.ts';
 
@@ -103,8 +104,11 @@ async function assemble(
     logger: slackLogger(logger, LogLevel.ERROR, 'readyz-slack'),
     logLevel: LogLevel.ERROR,
   });
+  const machineCredentials = planMachineCredentials(config, stack.supabase.twin);
+  if (machineCredentials.notice) logger.warn({ part: 'machines' }, machineCredentials.notice);
   const health = createHealth({
     metrics,
+    ...(machineCredentials.notice ? { notices: { machine_credentials: machineCredentials.notice } } : {}),
     timeoutMs: readyTimeoutMs,
     ...(options.secrets ? { secrets: options.secrets } : {}),
     checks: [
@@ -169,6 +173,7 @@ async function assemble(
     flyImage: config.flyImage,
     machineSupabaseUrl: config.machineSupabaseUrl ?? stack.supabase.url,
     machineSupabaseServiceKey: config.machineSupabaseServiceKey ?? stack.supabase.serviceKey,
+    ...(machineCredentials.credentials ? { machineCredentials: machineCredentials.credentials } : {}),
     ...(config.geminiApiKey ? { geminiApiKey: config.geminiApiKey } : {}),
     ...(config.alertChannel
       ? { alertChannel: config.alertChannel }

@@ -41,6 +41,7 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
         dataDir: config.dataDir,
         ...(config.supabase.databaseUrl ? { databaseUrl: config.supabase.databaseUrl } : {}),
         ...(config.supabase.serviceKey ? { serviceKey: config.supabase.serviceKey } : {}),
+        ...(config.supabaseJwtSecret ? { jwtSecret: config.supabaseJwtSecret } : {}),
         port: config.supabase.port,
       });
       closers.push(() => twin.close());

@@ -10,7 +10,12 @@ import { VyxError } from '../errors/vyx-error.ts';
  * Messages name variables, never their values.
  */
 
-/** Every machine must receive these. The watcher's ENV_MISMATCH rule checks config.env ∪ app secret names against them. */
+/**
+ * Every machine must receive these. The watcher's ENV_MISMATCH rule checks config.env ∪ app secret
+ * names against them. SUPABASE_SERVICE_KEY is the one exception: a machine that gets its own
+ * credential (SUPABASE_MACHINE_TOKEN with SUPABASE_ANON_KEY, see MACHINE_TOKEN_NAMES) needs no
+ * service key — and should not have one.
+ */
 export const REQUIRED_MACHINE_ENV_NAMES = [
   'MACHINE_ID',
   'USER_ID',
@@ -18,8 +23,13 @@ export const REQUIRED_MACHINE_ENV_NAMES = [
   'SUPABASE_SERVICE_KEY',
 ] as const;
 
+/** A machine's own credential: its JWT (role vyx_machine, its machine_id) and the project's anon key to send it with. */
+export const MACHINE_TOKEN_NAMES = ['SUPABASE_MACHINE_TOKEN', 'SUPABASE_ANON_KEY'] as const;
+
 /** Optional variables the platform may pass. An empty value counts as not set. */
 export const OPTIONAL_MACHINE_ENV_NAMES = [
+  'SUPABASE_MACHINE_TOKEN',
+  'SUPABASE_ANON_KEY',
   'GEMINI_API_KEY',
   'CPU_PRIORITY',
   'VYX_HEARTBEAT_INTERVAL_S',
@@ -38,7 +48,11 @@ export const MACHINE_ENV_NAMES: readonly MachineEnvName[] = [
 ];
 
 /** Variables of the contract whose values are secrets (logs and messages show their names only). */
-export const SECRET_MACHINE_ENV_NAMES: readonly MachineEnvName[] = ['SUPABASE_SERVICE_KEY', 'GEMINI_API_KEY'];
+export const SECRET_MACHINE_ENV_NAMES: readonly MachineEnvName[] = [
+  'SUPABASE_SERVICE_KEY',
+  'SUPABASE_MACHINE_TOKEN',
+  'GEMINI_API_KEY',
+];
 
 /**
  * Wrong names seen (or likely) in place of a contract variable. Besides these, a name that differs
@@ -91,6 +105,14 @@ const FIELDS = {
     schema: z.string().regex(/^\S+$/),
     expected: "the project's service_role key, without spaces or newlines",
   },
+  SUPABASE_MACHINE_TOKEN: {
+    schema: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
+    expected: "this machine's own JWT, as the bot minted it",
+  },
+  SUPABASE_ANON_KEY: {
+    schema: z.string().regex(/^\S+$/),
+    expected: "the project's anon key, without spaces or newlines",
+  },
   GEMINI_API_KEY: { schema: z.string().regex(/^\S+$/), expected: 'an API key without spaces or newlines' },
   CPU_PRIORITY: {
     schema: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/),
@@ -110,9 +132,12 @@ const FIELDS = {
 
 type FieldOut<N extends MachineEnvName> = z.output<(typeof FIELDS)[N]['schema']>;
 
-/** The parsed environment: typed values, optional ones absent when not set. */
-export type MachineEnv = { [N in RequiredMachineEnvName]: FieldOut<N> } & {
-  [N in OptionalMachineEnvName]?: FieldOut<N>;
+/**
+ * The parsed environment: typed values, optional ones absent when not set. SUPABASE_SERVICE_KEY is
+ * absent when the machine has its own token (then SUPABASE_MACHINE_TOKEN and SUPABASE_ANON_KEY are set).
+ */
+export type MachineEnv = { [N in Exclude<RequiredMachineEnvName, 'SUPABASE_SERVICE_KEY'>]: FieldOut<N> } & {
+  [N in OptionalMachineEnvName | 'SUPABASE_SERVICE_KEY']?: FieldOut<N>;
 };
 
 /** The zod schema of the whole environment (unknown variables are ignored). */
@@ -121,6 +146,8 @@ export const machineEnvSchema = z.object({
   USER_ID: FIELDS.USER_ID.schema,
   SUPABASE_URL: FIELDS.SUPABASE_URL.schema,
   SUPABASE_SERVICE_KEY: FIELDS.SUPABASE_SERVICE_KEY.schema,
+  SUPABASE_MACHINE_TOKEN: FIELDS.SUPABASE_MACHINE_TOKEN.schema.optional(),
+  SUPABASE_ANON_KEY: FIELDS.SUPABASE_ANON_KEY.schema.optional(),
   GEMINI_API_KEY: FIELDS.GEMINI_API_KEY.schema.optional(),
   CPU_PRIORITY: FIELDS.CPU_PRIORITY.schema.optional(),
   VYX_HEARTBEAT_INTERVAL_S: FIELDS.VYX_HEARTBEAT_INTERVAL_S.schema.optional(),
@@ -147,7 +174,16 @@ export type MachineEnvParse =
   | { ok: true; env: MachineEnv; problems: []; notices: MachineEnvNotice[] }
   | { ok: false; env: Partial<MachineEnv>; problems: MachineEnvProblem[]; notices: MachineEnvNotice[] };
 
-const isRequired = (name: MachineEnvName) => (REQUIRED_MACHINE_ENV_NAMES as readonly string[]).includes(name);
+/**
+ * The required names for a machine given the names it has: with either token name present, the
+ * credential is the token pair (both needed) instead of SUPABASE_SERVICE_KEY.
+ */
+function requiredGiven(present: readonly string[]): MachineEnvName[] {
+  const tokenMode = MACHINE_TOKEN_NAMES.some((n) => present.includes(n));
+  return tokenMode
+    ? [...REQUIRED_MACHINE_ENV_NAMES.filter((n) => n !== 'SUPABASE_SERVICE_KEY'), ...MACHINE_TOKEN_NAMES]
+    : [...REQUIRED_MACHINE_ENV_NAMES];
+}
 
 /** The wrong names, among `names`, that stand for the contract variable `name` (known aliases and case variants). */
 export function aliasesOf(name: MachineEnvName, names: Iterable<string>): string[] {
@@ -168,6 +204,7 @@ const isSet = (value: string | undefined): value is string => value !== undefine
  */
 export function parseMachineEnv(env: Readonly<Record<string, string | undefined>>): MachineEnvParse {
   const setNames = Object.keys(env).filter((k) => isSet(env[k]));
+  const required = requiredGiven(setNames);
   const problems: MachineEnvProblem[] = [];
   const notices: MachineEnvNotice[] = [];
   const values: Record<string, unknown> = {};
@@ -175,7 +212,7 @@ export function parseMachineEnv(env: Readonly<Record<string, string | undefined>
     const raw = env[name];
     const aliases = aliasesOf(name, setNames);
     if (!isSet(raw)) {
-      if (isRequired(name)) {
+      if (required.includes(name)) {
         problems.push(
           aliases[0] === undefined
             ? { kind: 'missing', name }
@@ -206,7 +243,7 @@ export function checkMachineEnvNames(
 ): Extract<MachineEnvProblem, { kind: 'missing' }>[] {
   const present = [...new Set(names)];
   const out: Extract<MachineEnvProblem, { kind: 'missing' }>[] = [];
-  for (const name of REQUIRED_MACHINE_ENV_NAMES) {
+  for (const name of requiredGiven(present)) {
     if (present.includes(name)) continue;
     const alias = aliasesOf(name, present)[0];
     out.push(alias === undefined ? { kind: 'missing', name } : { kind: 'missing', name, aliasFound: alias });
@@ -237,7 +274,11 @@ export interface MachineEnvInput {
   machineId: string;
   userId: string;
   supabaseUrl: string;
-  supabaseServiceKey: string;
+  /** The legacy credential: the project's service_role key. Give this or the token pair. */
+  supabaseServiceKey?: string;
+  /** The machine's own JWT (mintMachineToken), sent with the anon key. */
+  machineToken?: string;
+  anonKey?: string;
   geminiApiKey?: string;
   cpuPriority?: string;
   heartbeatIntervalS?: number;
@@ -252,6 +293,8 @@ const INPUT_NAMES = {
   userId: 'USER_ID',
   supabaseUrl: 'SUPABASE_URL',
   supabaseServiceKey: 'SUPABASE_SERVICE_KEY',
+  machineToken: 'SUPABASE_MACHINE_TOKEN',
+  anonKey: 'SUPABASE_ANON_KEY',
   geminiApiKey: 'GEMINI_API_KEY',
   cpuPriority: 'CPU_PRIORITY',
   heartbeatIntervalS: 'VYX_HEARTBEAT_INTERVAL_S',
@@ -261,7 +304,9 @@ const INPUT_NAMES = {
 } as const satisfies Record<keyof MachineEnvInput, MachineEnvName>;
 
 /** Fly's `config.env` for a machine: the required variables always, optional ones only when set. */
-export type MachineConfigEnv = { [N in RequiredMachineEnvName]: string } & Record<string, string>;
+export type MachineConfigEnv = {
+  [N in Exclude<RequiredMachineEnvName, 'SUPABASE_SERVICE_KEY'>]: string;
+} & Record<string, string>;
 
 /**
  * Builds `config.env` from typed input (so a wrong or missing name cannot compile) and checks it
@@ -270,11 +315,15 @@ export type MachineConfigEnv = { [N in RequiredMachineEnvName]: string } & Recor
  */
 export function buildMachineEnv(input: MachineEnvInput): MachineConfigEnv {
   const env: Record<string, string> = {};
-  for (const [key, name] of Object.entries(INPUT_NAMES) as [keyof MachineEnvInput, MachineEnvName][]) {
+  const entries = Object.entries(INPUT_NAMES) as [keyof MachineEnvInput, MachineEnvName][];
+  const required = requiredGiven(
+    entries.filter(([k]) => String(input[k] ?? '').trim() !== '').map(([, n]) => n),
+  );
+  for (const [key, name] of entries) {
     const value = input[key];
     if (value === undefined) continue;
     const text = String(value);
-    if (text.trim() === '' && !isRequired(name)) continue;
+    if (text.trim() === '' && !required.includes(name)) continue;
     env[name] = text;
   }
   const parsed = parseMachineEnv(env);

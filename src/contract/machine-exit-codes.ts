@@ -14,7 +14,7 @@ export const MACHINE_EXIT_CODES = {
   internal: 70,
   /** EX_TEMPFAIL: asked to stop, but `stopped` could not be recorded before the stop deadline. */
   stopUnrecorded: 75,
-  /** EX_NOPERM: the store refused SUPABASE_SERVICE_KEY. */
+  /** EX_NOPERM: the store refused the machine's credential (SUPABASE_MACHINE_TOKEN or SUPABASE_SERVICE_KEY). */
   keyRefused: 77,
   /** EX_CONFIG: the environment is invalid (one log line names every problem). */
   config: 78,
@@ -39,7 +39,7 @@ export function describeMachineExitCode(code: number): string {
     case MACHINE_EXIT_CODES.stopUnrecorded:
       return 'stopped, but could not record it before the stop deadline';
     case MACHINE_EXIT_CODES.keyRefused:
-      return 'the database refused SUPABASE_SERVICE_KEY';
+      return "the database refused the machine's credential (SUPABASE_MACHINE_TOKEN or SUPABASE_SERVICE_KEY)";
     case MACHINE_EXIT_CODES.config:
       return 'invalid environment (see the machine log line naming the variables)';
     default:

@@ -22,6 +22,8 @@ export interface ReadinessReport {
   failed?: string[];
   /** Set while shutting down. */
   shuttingDown?: boolean;
+  /** Configuration the operator should know about that does not stop the bot (e.g. machine credentials). */
+  notices?: Record<string, string>;
 }
 
 export interface HealthOptions {
@@ -31,6 +33,8 @@ export interface HealthOptions {
   timeoutMs?: number;
   /** Values to scrub from failure reasons. */
   secrets?: () => readonly string[];
+  /** Shown in every readiness report as `notices` (never affects readiness). */
+  notices?: Record<string, string>;
   now?: () => number;
 }
 
@@ -104,7 +108,11 @@ export function createHealth(options: HealthOptions): Health {
     const results = await Promise.all(options.checks.map(async (c) => [c.name, await runCheck(c)] as const));
     const checks = Object.fromEntries(results);
     const failed = results.filter(([, r]) => r !== 'ok').map(([n]) => n);
-    return failed.length === 0 ? { ready: true, checks } : { ready: false, checks, failed };
+    const notices =
+      options.notices && Object.keys(options.notices).length ? { notices: options.notices } : {};
+    return failed.length === 0
+      ? { ready: true, checks, ...notices }
+      : { ready: false, checks, failed, ...notices };
   }
 
   const send = (res: ServerResponse, status: number, body: unknown, type = 'application/json') => {

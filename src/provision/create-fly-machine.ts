@@ -3,10 +3,21 @@ import { machineMetadata } from '../contract/machine-metadata.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import { CREATE_KEY_METADATA } from '../fly/machines-client.ts';
-import type { ProvisionDeps } from './provisioner.ts';
+import { mintMachineToken } from '../store/supabase-jwt.ts';
+import type { ProvisionConfig, ProvisionDeps } from './provisioner.ts';
 
 /** Fly refused the create outright (nothing was made): no need to look for a machine. */
 const REFUSED = ['FLY_BAD_REQUEST', 'FLY_UNAUTHORIZED', 'FLY_FORBIDDEN', 'FLY_NOT_FOUND'];
+
+/** The machine's credential variables: its own token when configured, else the service key. */
+function machineCredentialEnv(config: ProvisionConfig, machineId: string) {
+  return config.machineCredentials
+    ? {
+        machineToken: mintMachineToken(machineId, config.machineCredentials.jwtSecret),
+        anonKey: config.machineCredentials.anonKey,
+      }
+    : { supabaseServiceKey: config.machineSupabaseServiceKey ?? '' };
+}
 
 /**
  * The create call, named after the row and carrying the provisioning's create key in metadata.
@@ -22,7 +33,7 @@ export async function createFlyMachine(
     machineId: o.machineId,
     userId: o.userId,
     supabaseUrl: config.machineSupabaseUrl,
-    supabaseServiceKey: config.machineSupabaseServiceKey ?? '',
+    ...machineCredentialEnv(config, o.machineId),
     ...config.machineEnvExtra,
   });
   try {

@@ -15,6 +15,12 @@ import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
 
+/** What minting a machine's own credential needs: the project's JWT secret and anon key. */
+export interface MachineCredentials {
+  jwtSecret: string;
+  anonKey: string;
+}
+
 export interface ProvisionConfig {
   flyApp: string;
   defaultRegion: string;
@@ -23,6 +29,11 @@ export interface ProvisionConfig {
   /** What machines get as SUPABASE_URL and SUPABASE_SERVICE_KEY. */
   machineSupabaseUrl: string;
   machineSupabaseServiceKey: string | undefined;
+  /**
+   * Least privilege: with these each machine gets its own token (SUPABASE_MACHINE_TOKEN, minted here
+   * for its row, with SUPABASE_ANON_KEY) instead of the service key.
+   */
+  machineCredentials?: MachineCredentials;
   /** Optional contract variables passed through (GEMINI_API_KEY, CPU_PRIORITY, …). */
   machineEnvExtra?: { geminiApiKey?: string; cpuPriority?: string; heartbeatIntervalS?: number };
   /** How long to wait for Fly to say `started`. */
@@ -103,7 +114,9 @@ export class Provisioner {
         MACHINE_ID: 'pending',
         USER_ID: userId,
         SUPABASE_URL: config.machineSupabaseUrl,
-        SUPABASE_SERVICE_KEY: config.machineSupabaseServiceKey ?? '',
+        ...(config.machineCredentials
+          ? { SUPABASE_MACHINE_TOKEN: 'minted', SUPABASE_ANON_KEY: config.machineCredentials.anonKey }
+          : { SUPABASE_SERVICE_KEY: config.machineSupabaseServiceKey ?? '' }),
       })
         .filter(([, v]) => v.trim() !== '')
         .map(([k]) => k),

@@ -45,8 +45,8 @@ export function storeErrorFrom(fn: string, status: number, error: PostgrestLikeE
   if (status === 401 || status === 403 || sqlstate === '42501' || sqlstate.startsWith('PGRST3')) {
     return make(
       'STORE_UNAUTHORIZED',
-      `the database refused the key (${fn}): ${message}`,
-      'Set SUPABASE_SERVICE_KEY to the project’s service_role key (Settings → API).',
+      `the database refused the credential (${fn}): ${message}`,
+      'The bot needs SUPABASE_SERVICE_KEY = the project’s service_role key (Settings → API); a machine needs the SUPABASE_MACHINE_TOKEN the bot minted for its own MACHINE_ID.',
     );
   }
   if (sqlstate === 'P0001') {

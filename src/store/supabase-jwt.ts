@@ -78,3 +78,48 @@ export function projectKeys(
     serviceKey: signJwt({ iss: 'supabase', role: 'service_role', iat: nowS, exp: nowS + tenYears }, secret),
   };
 }
+
+/** The Postgres role a machine's credential runs as (supabase/migrations: vyx_machine_claim). */
+export const MACHINE_ROLE = 'vyx_machine';
+
+/**
+ * A machine's own credential: a JWT for role vyx_machine naming its row in a `machine_id` claim,
+ * signed with the project's JWT secret. The SQL functions let it report, heartbeat and read that
+ * row only, and refuse it once the row is destroyed. It expires after a year as a backstop.
+ */
+export function mintMachineToken(
+  machineId: string,
+  secret: string,
+  nowS = Math.floor(Date.now() / 1000),
+): string {
+  return signJwt(
+    { iss: 'vyxbot', role: MACHINE_ROLE, machine_id: machineId, iat: nowS, exp: nowS + 365 * 24 * 3600 },
+    secret,
+  );
+}
+
+/**
+ * What is wrong with an operator's SUPABASE_JWT_SECRET / SUPABASE_ANON_KEY pair (names only, never
+ * values): one without the other, a secret too short to be Supabase's, an anon key the secret did
+ * not sign or that is not the anon role.
+ */
+export function machineCredentialProblems(secret: string | undefined, anonKey: string | undefined): string[] {
+  if (!secret && !anonKey) return [];
+  if (!secret) return ['SUPABASE_JWT_SECRET is missing: it is required with SUPABASE_ANON_KEY'];
+  if (!anonKey) return ['SUPABASE_ANON_KEY is missing: it is required with SUPABASE_JWT_SECRET'];
+  if (secret.length < 32) {
+    return [
+      "SUPABASE_JWT_SECRET should be the project's JWT secret (Project Settings → API; at least 32 characters)",
+    ];
+  }
+  const v = verifyJwt(anonKey, secret);
+  if (!v.ok) {
+    return [
+      `SUPABASE_ANON_KEY should be a key signed with SUPABASE_JWT_SECRET (${v.reason}): copy both from the same project`,
+    ];
+  }
+  if (v.claims.role !== 'anon') {
+    return [`SUPABASE_ANON_KEY should be the anon key, not the ${String(v.claims.role)} key`];
+  }
+  return [];
+}

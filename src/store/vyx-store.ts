@@ -36,8 +36,10 @@ import {
 export interface VyxStoreOptions {
   /** `SUPABASE_URL` (Supabase or the local twin). */
   url: string;
-  /** `SUPABASE_SERVICE_KEY`. */
+  /** Sent as `apikey`: `SUPABASE_SERVICE_KEY` (the bot), or the anon key with `accessToken` (a machine). */
   serviceKey: string;
+  /** A JWT sent as `Authorization: Bearer` instead of the key: a machine's own credential. */
+  accessToken?: string;
   /** Per-call deadline. */
   timeoutMs?: number;
   /** Injected fetch (tests); defaults to the global one. */
@@ -93,6 +95,7 @@ export class VyxStore {
     this.sb = createClient(options.url, options.serviceKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       global: {
+        ...(options.accessToken ? { headers: { Authorization: `Bearer ${options.accessToken}` } } : {}),
         fetch: (input, init) =>
           baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
       },

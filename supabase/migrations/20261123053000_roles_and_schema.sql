@@ -23,11 +23,22 @@ begin
   if not exists (select 1 from pg_roles where rolname = 'service_role') then
     create role service_role nologin noinherit bypassrls;
   end if;
+  -- PostgREST's login role switches to a request's role only when it is a member of it.
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then
+    create role authenticator nologin noinherit;
+    grant anon, authenticated, service_role to authenticator;
+  end if;
+  -- vyxbot's machines: a JWT with role vyx_machine and a machine_id claim, which may only report
+  -- its own status, heartbeat and read its own row (see vyx_machine_claim).
+  if not exists (select 1 from pg_roles where rolname = 'vyx_machine') then
+    create role vyx_machine nologin noinherit;
+  end if;
 exception when duplicate_object or unique_violation then
   -- Another session created them concurrently (roles are cluster-wide).
   null;
 end
 $$;
+grant vyx_machine to authenticator;
 
 -- ---------------------------------------------------------------------------------------------
 -- cloud_machines
@@ -177,4 +188,4 @@ revoke all on public.machine_events, public.slack_identities,
 grant select, insert, update, delete on public.cloud_machines, public.machine_events,
   public.slack_identities, public.audit_log, public.diagnoses to service_role;
 grant usage, select on sequence public.machine_events_id_seq, public.audit_log_id_seq to service_role;
-grant usage on schema public to anon, authenticated, service_role;
+grant usage on schema public to anon, authenticated, service_role, vyx_machine;

@@ -123,6 +123,43 @@ exception when invalid_text_representation or datatype_mismatch then
 end
 $$;
 
+-- The machine a request speaks for: null when the caller is not a machine (the bot's service_role,
+-- a direct connection); the token's machine_id claim when it runs as vyx_machine. A machine token
+-- without the claim, or whose machine is destroyed, is refused (42501: PostgREST's 403).
+-- SET ROLE's value names the request's role even inside SECURITY DEFINER functions.
+create or replace function public.vyx_machine_claim() returns text
+language plpgsql stable set search_path = public as $$
+declare
+  claimed text;
+begin
+  if coalesce(nullif(current_setting('role', true), 'none'), session_user::text) <> 'vyx_machine' then
+    return null;
+  end if;
+  claimed := nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'machine_id';
+  if claimed is null then
+    raise exception 'this machine credential names no machine' using errcode = '42501';
+  end if;
+  if exists (select 1 from public.cloud_machines where machine_id = claimed and status = 'destroyed') then
+    raise exception 'machine % is destroyed: its credential no longer works', claimed
+      using errcode = '42501', hint = 'Stop this machine.';
+  end if;
+  return claimed;
+end
+$$;
+
+-- A machine may act on its own row only.
+create or replace function public.vyx_machine_guard(p_machine_id text) returns void
+language plpgsql stable set search_path = public as $$
+declare
+  claimed text := public.vyx_machine_claim();
+begin
+  if claimed is not null and p_machine_id is distinct from claimed then
+    raise exception 'the credential of machine % may not act on machine %', claimed, coalesce(p_machine_id, 'NULL')
+      using errcode = '42501', hint = 'A machine may only report, heartbeat and read its own row.';
+  end if;
+end
+$$;
+
 create or replace function public.vyx_check_status(p_status text) returns void
 language plpgsql immutable set search_path = public as $$
 begin
@@ -235,11 +272,12 @@ create or replace function public.vyx_report_status(
   p_detail text default null,
   p_fly_machine_id text default null
 ) returns public.cloud_machines
-language plpgsql volatile set search_path = public as $$
+language plpgsql volatile security definer set search_path = public as $$
 declare
   r public.cloud_machines;
   link_fly boolean;
 begin
+  perform public.vyx_machine_guard(p_machine_id);
   perform public.vyx_check_status(p_status);
   select * into r from public.cloud_machines where machine_id = p_machine_id for update;
   if not found then
@@ -268,10 +306,11 @@ end
 $$;
 
 create or replace function public.vyx_heartbeat(p_machine_id text) returns timestamptz
-language plpgsql volatile set search_path = public as $$
+language plpgsql volatile security definer set search_path = public as $$
 declare
   r public.cloud_machines;
 begin
+  perform public.vyx_machine_guard(p_machine_id);
   update public.cloud_machines set last_heartbeat_at = now()
   where machine_id = p_machine_id and status <> 'destroyed'
   returning * into r;
@@ -292,10 +331,11 @@ create or replace function public.vyx_record_warning(
   p_code text,
   p_detail jsonb default '{}'::jsonb
 ) returns bigint
-language plpgsql volatile set search_path = public as $$
+language plpgsql volatile security definer set search_path = public as $$
 declare
   event_id bigint;
 begin
+  perform public.vyx_machine_guard(p_machine_id);
   if not exists (select 1 from public.cloud_machines where machine_id = p_machine_id) then
     perform public.vyx_raise_not_found(p_machine_id);
   end if;
@@ -588,16 +628,18 @@ begin
 end
 $$;
 
--- 0 or 1 rows, by vyx id or by Fly id (the runtime's fallback when MACHINE_ID is missing).
+-- 0 or 1 rows, by vyx id or by Fly id (the runtime's fallback when MACHINE_ID is missing). A
+-- machine finds only its own row.
 create or replace function public.vyx_find_machine(
   p_machine_id text default null,
   p_fly_machine_id text default null
 ) returns setof public.cloud_machines
-language sql stable set search_path = public as $$
+language sql stable security definer set search_path = public as $$
   select * from public.cloud_machines
   where (p_machine_id is not null or p_fly_machine_id is not null)
     and (p_machine_id is null or machine_id = p_machine_id)
     and (p_fly_machine_id is null or fly_machine_id = p_fly_machine_id)
+    and machine_id = coalesce(public.vyx_machine_claim(), machine_id)
   limit 1
 $$;
 
@@ -702,6 +744,9 @@ begin
   -- Called by the status trigger as whoever writes cloud_machines (the platform's writers too): it
   -- must stay callable by every role, or their writes would fail. It only reads settings.
   grant execute on function public.vyx_writer() to public;
+  -- What a machine's own credential may call; each checks the token's machine_id claim.
+  grant execute on function public.vyx_report_status(text, text, text, text), public.vyx_heartbeat(text),
+    public.vyx_record_warning(text, text, jsonb), public.vyx_find_machine(text, text) to vyx_machine;
 end
 $$;
 revoke all on function public.secure_vyx_functions() from public, anon, authenticated, service_role;

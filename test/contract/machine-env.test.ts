@@ -171,3 +171,31 @@ describe('machine env contract: buildMachineEnv (the provisioner)', () => {
     expect(wrong).toThrow();
   });
 });
+
+describe('a machine with its own credential', () => {
+  const token = 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoidnl4X21hY2hpbmUifQ.c2ln';
+  it('gets SUPABASE_MACHINE_TOKEN and SUPABASE_ANON_KEY, and no SUPABASE_SERVICE_KEY', () => {
+    const env = buildMachineEnv({
+      machineId: 'vyx-63eea370',
+      userId: 'user-1',
+      supabaseUrl: 'https://abc.supabase.co',
+      machineToken: token,
+      anonKey: 'anon-key-value',
+    });
+    expect(Object.keys(env).sort()).toEqual(
+      ['MACHINE_ID', 'SUPABASE_ANON_KEY', 'SUPABASE_MACHINE_TOKEN', 'SUPABASE_URL', 'USER_ID'].sort(),
+    );
+    expect(parseMachineEnv(env).ok).toBe(true);
+  });
+
+  it('the names check accepts the token pair, wants both, and still names the incident’s alias', () => {
+    const base = ['MACHINE_ID', 'USER_ID', 'SUPABASE_URL'];
+    expect(checkMachineEnvNames([...base, 'SUPABASE_MACHINE_TOKEN', 'SUPABASE_ANON_KEY'])).toEqual([]);
+    expect(checkMachineEnvNames([...base, 'SUPABASE_MACHINE_TOKEN'])).toEqual([
+      { kind: 'missing', name: 'SUPABASE_ANON_KEY' },
+    ]);
+    expect(checkMachineEnvNames([...base, 'SUPABASE_SERVICE_ROLE_KEY'])).toEqual([
+      { kind: 'missing', name: 'SUPABASE_SERVICE_KEY', aliasFound: 'SUPABASE_SERVICE_ROLE_KEY' },
+    ]);
+  });
+});

@@ -120,6 +120,8 @@ export async function startBotHarness(
     flyImage: 'registry.fly.io/vyx-app:latest',
     machineSupabaseUrl: s.twin.url,
     machineSupabaseServiceKey: s.twin.serviceKey,
+    // As production runs with a JWT secret: each machine gets its own least-privilege token.
+    machineCredentials: { jwtSecret: s.twin.jwtSecret, anonKey: s.twin.anonKey },
     alertChannel: CHANNEL,
     runbookUrl: 'https://github.com/vyx/vyxbot/blob/main/docs/diagnoses/',
     stuckSchedule: '0 0 1 1 *',

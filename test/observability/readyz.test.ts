@@ -8,7 +8,12 @@ async function readyz(base: string) {
   const r = await fetch(`${base}/readyz`);
   return {
     status: r.status,
-    body: (await r.json()) as { ready: boolean; checks: Record<string, string>; failed?: string[] },
+    body: (await r.json()) as {
+      ready: boolean;
+      checks: Record<string, string>;
+      failed?: string[];
+      notices?: Record<string, string>;
+    },
   };
 }
 
@@ -101,5 +106,25 @@ describe('/healthz and /readyz', () => {
     const r = await readyz(t.running.httpUrl!);
     expect(r.status).toBe(503);
     expect(r.body).toMatchObject({ ready: false, shuttingDown: true });
+  });
+});
+
+describe('/readyz without what machines need for their own credentials', () => {
+  it('says machines get the service_role key, in /readyz and once in the start-up log', async () => {
+    const t = await startTestBot({ SUPABASE_JWT_SECRET: '', SUPABASE_ANON_KEY: '' });
+    try {
+      const r = await readyz(t.running.httpUrl!);
+      expect(r.status).toBe(200);
+      expect(r.body.ready).toBe(true);
+      expect(r.body.notices?.machine_credentials).toContain(
+        'SUPABASE_JWT_SECRET and SUPABASE_ANON_KEY are not set',
+      );
+      await readyz(t.running.httpUrl!);
+      expect(
+        t.logs.filter((l) => l.includes('SUPABASE_JWT_SECRET and SUPABASE_ANON_KEY are not set')),
+      ).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
   });
 });

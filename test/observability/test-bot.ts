@@ -40,6 +40,8 @@ export async function startTestBot(extraEnv: Record<string, string> = {}): Promi
   const env: Record<string, string> = {
     SUPABASE_URL: twin.url,
     SUPABASE_SERVICE_KEY: serviceKey,
+    SUPABASE_JWT_SECRET: twin.jwtSecret,
+    SUPABASE_ANON_KEY: twin.anonKey,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_API_URL: slack.apiUrl,

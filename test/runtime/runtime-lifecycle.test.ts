@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintMachineToken } from '../../src/store/supabase-jwt.ts';
 import { BACKENDS } from '../helpers/store-backends.ts';
 import {
   allRuns,
@@ -77,6 +78,42 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     expect((await twin.store.findMachine({ flyMachineId: fly }))?.machine_id).toBe(id);
     run.signal('SIGTERM');
     expect((await run.waitForExit(10_000)).code).toBe(0);
+  });
+
+  it('with its own token (no service key) it comes up running, heartbeats and records stopped', async () => {
+    const id = await twin.newMachine();
+    const run = start(
+      machineEnv(id, {
+        SUPABASE_SERVICE_KEY: undefined,
+        SUPABASE_MACHINE_TOKEN: mintMachineToken(id, twin.jwtSecret),
+        SUPABASE_ANON_KEY: twin.anonKey,
+      }),
+    );
+    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    const first = time(await heartbeatOf(id));
+    await waitFor('the heartbeat to advance', async () => time(await heartbeatOf(id)) > first, { run });
+    expect((await twin.row(id)).status_written_by).toMatchObject({ role: 'vyx_machine', machine_id: id });
+    run.signal('SIGTERM');
+    expect((await run.waitForExit(10_000)).code).toBe(0);
+    expect((await twin.row(id)).status).toBe('stopped');
+  });
+
+  it("another machine's token is refused: exit EX_NOPERM naming the credential, the row untouched", async () => {
+    const id = await twin.newMachine();
+    const other = await twin.newMachine();
+    const run = start(
+      machineEnv(id, {
+        SUPABASE_SERVICE_KEY: undefined,
+        SUPABASE_MACHINE_TOKEN: mintMachineToken(other, twin.jwtSecret),
+        SUPABASE_ANON_KEY: twin.anonKey,
+      }),
+    );
+    const exit = await run.waitForExit(15_000);
+    expect(exit.code).toBe(77);
+    expect(run.output()).toContain(`the credential of machine ${other} may not act on machine ${id}`);
+    expect(run.output()).toContain('exiting with code 77');
+    expect(await statusOf(id)).toBe('starting');
+    expect(await statusOf(other)).toBe('starting');
   });
 
   it('SIGINT (Fly’s default stop signal) also records stopped and exits 0', async () => {

@@ -42,6 +42,14 @@ describe.each([
     }, 'the machine running');
     expect(row.user_id).toBe(ids.admin);
     expect(row.fly_machine_id).toBeTruthy();
+    // The machine got its own credential, not the service key, and reported running with it.
+    const created = h.emulator.machines('vyx-app').find((m) => m.id === row.fly_machine_id) as
+      | { config?: { env?: Record<string, string> } }
+      | undefined;
+    const env = created?.config?.env ?? {};
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['SUPABASE_MACHINE_TOKEN', 'SUPABASE_ANON_KEY']));
+    expect(env).not.toHaveProperty('SUPABASE_SERVICE_KEY');
+    expect(row.status_written_by).toMatchObject({ role: 'vyx_machine', machine_id: row.machine_id });
   });
 
   it('a platform writer’s status word outside the vocabulary is stored, and the watcher names it and its writer', async () => {

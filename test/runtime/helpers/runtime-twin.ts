@@ -4,6 +4,7 @@ import { applyMigrations } from '../../../src/local/migrations.ts';
 import { createPostgresBackend } from '../../../src/local/postgres-backend.ts';
 import type { SqlBackend } from '../../../src/local/sql-backend.ts';
 import { type SupabaseGateway, startSupabaseGateway } from '../../../src/local/supabase-gateway.ts';
+import { projectKeys } from '../../../src/store/supabase-jwt.ts';
 import { createVyxStore, type VyxStore } from '../../../src/store/vyx-store.ts';
 import type { BackendKind } from '../../helpers/store-backends.ts';
 import { createTestDatabase } from '../../helpers/test-postgres.ts';
@@ -20,6 +21,9 @@ export interface RuntimeTwin {
   gatewayUp(): Promise<void>;
   /** A fresh `starting` row, optionally attached to a Fly machine id. */
   newMachine(flyId?: string): Promise<string>;
+  /** The project's JWT secret and anon key (machines' own tokens). */
+  jwtSecret: string;
+  anonKey: string;
   /** The row, read straight from the database (works while the gateway is down). */
   row(machineId: string): Promise<Record<string, unknown>>;
   /** The row's status events, in order, read straight from the database. */
@@ -37,13 +41,18 @@ export async function startRuntimeTwin(kind: BackendKind): Promise<RuntimeTwin> 
     backend = (await openEmbeddedDatabase({ dataDir: null })).backend;
   }
   const serviceKey = `vyx-local-${randomBytes(24).toString('hex')}`;
-  let gateway: SupabaseGateway | undefined = await startSupabaseGateway({ backend, serviceKey, port: 0 });
+  const jwtSecret = randomBytes(32).toString('hex');
+  const { anonKey } = projectKeys(jwtSecret);
+  const keys = { jwtSecret, apiKeys: [anonKey], secretKeys: [serviceKey] };
+  let gateway: SupabaseGateway | undefined = await startSupabaseGateway({ backend, keys, port: 0 });
   const port = gateway.port;
   const url = gateway.url;
   const store = createVyxStore({ url, serviceKey });
   return {
     url,
     serviceKey,
+    jwtSecret,
+    anonKey,
     backend,
     store,
     async gatewayDown() {
@@ -51,7 +60,7 @@ export async function startRuntimeTwin(kind: BackendKind): Promise<RuntimeTwin> 
       gateway = undefined;
     },
     async gatewayUp() {
-      gateway ??= await startSupabaseGateway({ backend, serviceKey, port });
+      gateway ??= await startSupabaseGateway({ backend, keys, port });
     },
     async newMachine(flyId) {
       const { machine } = await store.beginProvision({
