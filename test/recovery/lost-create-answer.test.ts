@@ -1,5 +1,9 @@
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
+import { createRegistryClient } from '../../src/fly/registry-client.ts';
 import { defaultImageCatalogueEntries } from '../../src/local/fly-emulator/image-catalogue.ts';
+import { StuckWatcher } from '../../src/watchers/stuck-watcher.ts';
 import { ADMIN, type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
 
 // An image whose process never reports (not the runtime): so only the bot can link the row, and
@@ -74,7 +78,20 @@ describe('a lost create answer while the machine list is unavailable', () => {
     expect((await h.s.store.getMachine(row.machine_id)).status).not.toBe('failed');
 
     listBack();
-    const report = await h.bot.stuck.tick();
+    // Judged ten minutes later, when the unlinked machine is old enough to be taken for an orphan:
+    // recovery runs first in the tick and links it, so it is not one.
+    const later = new StuckWatcher({
+      store: h.s.store,
+      fly: createFlyMachinesClient({ baseUrl: h.emulator.baseUrl, token: h.emulator.token }),
+      registry: createRegistryClient({ token: h.emulator.token, baseUrlFor: () => h.emulator.baseUrl }),
+      logger: pino({ level: 'silent' }),
+      owner: 'later',
+      defaultApp: 'vyx-app',
+      stuckAfterS: 60,
+      now: () => new Date(Date.now() + 10 * 60_000),
+      recovery: h.bot.recovery,
+    });
+    const report = await later.tick();
     expect(report.recovered).toEqual([
       expect.objectContaining({
         machineId: row.machine_id,
