@@ -286,7 +286,12 @@ export class Provisioner {
     } catch (err) {
       if (isVyxError(err, 'PROVISION_TAKEN_OVER')) {
         log.warn({ machineId: id, flyMachineId }, 'provisioning taken over by a recovery; stopping here');
-        return { kind: 'unresolved', machine, reason: err.message };
+        // The recovery may already have failed the row before this machine existed: then it is waste.
+        const row = await store.getMachine(id).catch(() => machine);
+        if (flyMachineId && (row.status === 'failed' || row.status === 'destroyed') && !row.fly_machine_id) {
+          await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
+        }
+        return { kind: 'unresolved', machine: row, reason: err.message };
       }
       log.warn({ err: errInfo(err), machineId: id, flyMachineId }, 'provisioning failed');
       const diagnosis = await failProvision(this.deps, machine, err);
