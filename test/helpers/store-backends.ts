@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
+import { pushPlatformThenVyxbot } from './supabase-cli.ts';
 import { createTestDatabase } from './test-postgres.ts';
 
 export type BackendKind = 'pglite' | 'postgres';
@@ -23,6 +24,11 @@ export const STORE_VARIANTS = [
   { name: 'pglite, user_id text', kind: 'pglite', userIdType: 'text' },
   { name: 'postgres, user_id text', kind: 'postgres', userIdType: 'text' },
   { name: 'postgres, existing table with user_id uuid', kind: 'postgres', userIdType: 'uuid' },
+  {
+    name: 'postgres, pushed with the Supabase CLI beside the platform’s own migration',
+    kind: 'postgres',
+    userIdType: 'cli',
+  },
 ] as const;
 
 export interface StoreUnderTest {
@@ -38,9 +44,11 @@ export interface StoreUnderTest {
  */
 export async function startStoreOn(
   kind: BackendKind,
-  options: { userIdType?: 'text' | 'uuid' } = {},
+  options: { userIdType?: 'text' | 'uuid' | 'cli' } = {},
 ): Promise<StoreUnderTest> {
   const db = kind === 'postgres' ? await createTestDatabase() : undefined;
+  // The platform's migration and then vyxbot's, both by the real Supabase CLI (user_id uuid).
+  if (options.userIdType === 'cli') await pushPlatformThenVyxbot(db!.url);
   if (options.userIdType === 'uuid') {
     if (!db) throw new Error('the uuid platform table is set up on Postgres only');
     const c = new pg.Client({ connectionString: db.url });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/local/migrations.ts';
@@ -115,6 +116,49 @@ describe('migrations on an existing vyx database', () => {
     }
     const { rows } = await sql.query(`select writer from vyx_unmatched_writes order by id desc limit 1`);
     expect(rows[0].writer).toMatchObject({ role: 'vyx_test_platform', db_user: 'postgres' });
+  });
+
+  it('the large-table preparation (CONCURRENTLY, outside a transaction) leaves the migrations nothing to build', async () => {
+    const other = await createTestDatabase();
+    const c = new pg.Client({ connectionString: other.url });
+    await c.connect();
+    const b = createPostgresBackend(other.url);
+    try {
+      await c.query(`create table cloud_machines (machine_id text primary key, user_id uuid not null, status text not null, updated_at timestamptz not null default now());
+        insert into cloud_machines select 'web-' || i, gen_random_uuid(), 'running', now() from generate_series(1, 1000) i;`);
+      const file = new URL('../../supabase/manual/prepare-large-cloud-machines.sql', import.meta.url);
+      const statements = readFileSync(file, 'utf8')
+        .replace(/--.*$/gm, '')
+        .split(';')
+        .map((st) => st.trim())
+        .filter(Boolean);
+      for (const st of statements) await c.query(st); // one at a time, as psql runs the file
+      const before = (
+        await c.query(`select indexname from pg_indexes where tablename = 'cloud_machines' order by 1`)
+      ).rows;
+      await applyMigrations(b);
+      const after = (
+        await c.query(`select indexname from pg_indexes where tablename = 'cloud_machines' order by 1`)
+      ).rows;
+      expect(after).toEqual(before);
+      expect(before.length).toBe(6);
+    } finally {
+      await c.end();
+      await b.close();
+      await other.drop();
+    }
+  });
+
+  it('every function vyxbot adds sets its search_path', async () => {
+    const { rows } = await sql.query(`
+      select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'public' and (p.proname like 'vyx%' or p.proname = 'secure_vyx_functions')
+        and not coalesce(array_to_string(p.proconfig, ',') like '%search_path=%', false)`);
+    expect(rows).toEqual([]);
+    const { rows: all } = await sql.query(
+      `select count(*)::int as n from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname like 'vyx%'`,
+    );
+    expect(all[0].n).toBeGreaterThan(30);
   });
 
   it('clients with the anon key see nothing; the service role sees all', async () => {
