@@ -35,8 +35,9 @@ async function holdingFly(emulator: FlyEmulator) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     held,
-    release() {
-      holding = false;
+    /** Lets the held creates through; `true` (the default) stops holding new ones too. */
+    release(stop = true) {
+      if (stop) holding = false;
       for (const go of held.splice(0)) go();
     },
     close: () =>
@@ -66,7 +67,8 @@ describe('a stalled provisioning taken over by a recovery', () => {
     await s?.close();
   });
 
-  it('fences the old provisioner off and destroys the machine it made too late', async () => {
+  /** A provisioner whose Fly calls go through the holding proxy; Slack records posts. */
+  function makeProvisioner() {
     const posts: PostMessage[] = [];
     const slack = {
       async post(m: PostMessage) {
@@ -104,6 +106,11 @@ describe('a stalled provisioning taken over by a recovery', () => {
         stuckAfterS: 60,
       },
     });
+    return { provisioner, slack, logger, direct };
+  }
+
+  it('fences the old provisioner off and destroys the machine it made too late', async () => {
+    const { provisioner, slack, logger, direct } = makeProvisioner();
     const outcome = provisioner.start({
       userId: 'fenced-user',
       slackTeamId: 'T1',
@@ -115,7 +122,10 @@ describe('a stalled provisioning taken over by a recovery', () => {
     expect((await s.store.getProvisioning(row.machine_id))?.step).toBe('creating');
 
     // Its lease is over (as after a stall past VYX_START_TIMEOUT_S + 60 s): another replica takes it.
-    await s.twin.backend.query(`update vyx_provisionings set lease_until = now() - interval '1 second'`);
+    await s.twin.backend.query(
+      `update vyx_provisionings set lease_until = now() - interval '1 second' where machine_id = $1`,
+      [row.machine_id],
+    );
     const recovered = await new ProvisionRecovery({
       store: s.store,
       fly: direct,
@@ -130,7 +140,7 @@ describe('a stalled provisioning taken over by a recovery', () => {
     ]);
 
     // Fly answers at last: the machine exists now, but the provisioning is no longer its maker's.
-    proxy.release();
+    proxy.release(false);
     const result = await outcome;
     expect(result.kind).toBe('unresolved');
     const made = emulator
@@ -151,5 +161,36 @@ describe('a stalled provisioning taken over by a recovery', () => {
       diagnosis: { code: 'NEVER_CREATED' },
     });
     expect(await s.store.getProvisioning(row.machine_id)).toMatchObject({ step: 'failed', owner: null });
+  });
+
+  it('a row destroyed while Fly was still making its machine takes the machine down with it', async () => {
+    const { provisioner, direct } = makeProvisioner();
+    const outcome = provisioner.start({
+      userId: 'ended-user',
+      slackTeamId: 'T1',
+      slackUserId: 'U0ENDED',
+      channel: 'C0FENCE',
+    });
+    await until(() => proxy.held.length > 0, 'the create held by Fly');
+    const row = (await s.store.getActiveMachine('ended-user'))!;
+    // /vyx destroy meanwhile: no Fly id, no machine yet to find, so the row alone is marked destroyed.
+    await s.store.reportStatus(row.machine_id, 'destroyed', 'destroyed by <@U0ENDED>');
+    proxy.release(false);
+    const result = await outcome;
+    expect(result.kind).toBe('failed');
+    const made = emulator
+      .machines('vyx-app')
+      .filter(
+        (m) =>
+          (m.config as { metadata?: Record<string, string> }).metadata?.vyx_machine_id === row.machine_id,
+      );
+    expect(made).toHaveLength(1);
+    const direct = createFlyMachinesClient({ baseUrl: emulator.baseUrl, token: emulator.token });
+    await until(
+      async () => (await direct.get('vyx-app', String(made[0]!.id))).state === 'destroyed',
+      'destroyed',
+    );
+    expect((await s.store.getMachine(row.machine_id)).status).toBe('destroyed');
+    expect(await s.store.getProvisioning(row.machine_id)).toMatchObject({ step: 'failed' });
   });
 });
