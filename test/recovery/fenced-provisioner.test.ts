@@ -185,7 +185,6 @@ describe('a stalled provisioning taken over by a recovery', () => {
           (m.config as { metadata?: Record<string, string> }).metadata?.vyx_machine_id === row.machine_id,
       );
     expect(made).toHaveLength(1);
-    const direct = createFlyMachinesClient({ baseUrl: emulator.baseUrl, token: emulator.token });
     await until(
       async () => (await direct.get('vyx-app', String(made[0]!.id))).state === 'destroyed',
       'destroyed',
