@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { VyxError } from '../errors/vyx-error.ts';
 import type { SqlBackend } from './sql-backend.ts';
 
 export const MIGRATIONS_DIR = new URL('../../supabase/migrations/', import.meta.url).pathname;
@@ -36,10 +37,25 @@ export async function applyMigrations(
       // Several replicas may start at once: one applies, the others wait and then skip.
       if (backend.kind === 'postgres')
         await tx.query(`select pg_advisory_xact_lock(hashtext('vyx_migrations'))`);
-      const seen = await tx.query('select 1 from supabase_migrations.schema_migrations where version = $1', [
-        version,
-      ]);
-      if (seen.rows.length > 0) return false;
+      const seen = await tx.query(
+        'select statements from supabase_migrations.schema_migrations where version = $1',
+        [version],
+      );
+      if (seen.rows.length > 0) {
+        // Recorded by this runner (one statement: the whole file) from a different text: the file was
+        // edited after this database got it, so its functions are stale. Say so instead of running on.
+        // (The CLI records a file split into statements without their final `;`: compared alike.)
+        const recorded = seen.rows[0]!.statements as string[] | null;
+        const bare = (text: string) => text.replace(/[;\s]+$/, '');
+        if (recorded?.length === 1 && bare(recorded[0] ?? '') !== bare(sql)) {
+          throw new VyxError('MIGRATION_CHANGED', `${file} changed after it was applied to this database`, {
+            suggestion:
+              'Local data only: delete VYX_DATA_DIR/pglite (or recreate the DATABASE_URL database) and start again.',
+            details: { file },
+          });
+        }
+        return false;
+      }
       try {
         await tx.exec(sql);
       } catch (err) {

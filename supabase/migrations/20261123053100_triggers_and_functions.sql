@@ -8,17 +8,26 @@
 -- Who is writing, as PostgREST tells it (the request's role, method, path and JWT subject) or, for a
 -- direct connection, the database user and application: evidence for a status nobody expected.
 create or replace function public.vyx_writer() returns jsonb
-language sql stable set search_path = public as $$
+language plpgsql stable set search_path = public as $$
+declare
   -- The request's role: SET ROLE's value (PostgREST switches with it; SECURITY DEFINER does not
   -- change it), else the session's user for a direct connection.
-  select jsonb_strip_nulls(jsonb_build_object(
+  who jsonb := jsonb_strip_nulls(jsonb_build_object(
     'role', coalesce(nullif(current_setting('role', true), 'none'), session_user::text),
     'method', nullif(current_setting('request.method', true), ''),
     'path', nullif(current_setting('request.path', true), ''),
-    'sub', nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub',
-    'machine_id', nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'machine_id',
     'db_user', session_user::text,
-    'application', nullif(current_setting('application_name', true), '')))
+    'application', nullif(current_setting('application_name', true), '')));
+  claims jsonb;
+begin
+  begin
+    claims := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+  exception when others then
+    -- Whatever a writer left in that setting, its write must not fail because of it.
+    return who;
+  end;
+  return who || jsonb_strip_nulls(jsonb_build_object('sub', claims ->> 'sub', 'machine_id', claims ->> 'machine_id'));
+end
 $$;
 
 create or replace function public.vyx_cloud_machines_before_write() returns trigger

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/local/migrations.ts';
@@ -100,6 +102,9 @@ describe('migrations on an existing vyx database', () => {
       await sql.query(
         `insert into cloud_machines (machine_id, user_id, status) values ('web-1', 'user-9', 'queued')`,
       );
+      // Even with junk in PostgREST's claims setting, the write goes through.
+      await sql.query(`select set_config('request.jwt.claims', 'not json', true)`);
+      await sql.query(`update cloud_machines set status = 'stopped' where machine_id = 'web-1'`);
     } finally {
       await sql.query('rollback');
     }
@@ -144,6 +149,25 @@ describe('migrations on an existing vyx database', () => {
       expect(before.length).toBe(6);
     } finally {
       await c.end();
+      await b.close();
+      await other.drop();
+    }
+  });
+
+  it('a migration file edited after a database got it is named, not silently skipped', async () => {
+    const other = await createTestDatabase();
+    const b = createPostgresBackend(other.url);
+    const dir = mkdtempSync(join(tmpdir(), 'vyx-migrations-'));
+    try {
+      writeFileSync(join(dir, '20990101000000_one.sql'), 'create table t_one (id int);\n');
+      expect((await applyMigrations(b, dir)).applied).toEqual(['20990101000000_one.sql']);
+      expect((await applyMigrations(b, dir)).skipped).toEqual(['20990101000000_one.sql']);
+      writeFileSync(join(dir, '20990101000000_one.sql'), 'create table t_one (id int, name text);\n');
+      await expect(applyMigrations(b, dir)).rejects.toThrow(
+        /20990101000000_one.sql changed after it was applied/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await b.close();
       await other.drop();
     }
