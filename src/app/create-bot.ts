@@ -13,6 +13,7 @@ import { registerHandlers, type WorkTracker } from '../slack/register-handlers.t
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
+import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
 
 export interface BotOptions {
@@ -66,6 +67,8 @@ export interface Bot {
   provisioner: Provisioner;
   stuck: StuckWatcher;
   echo: EchoWatcher;
+  /** Resolves provisionings a crash or a lost Fly answer left unfinished (start-up and every tick). */
+  recovery: ProvisionRecovery;
   tracker: WorkTracker;
   /** The name leases and claims are held under (`VYX_REPLICA_ID`, else host-pid). */
   owner: string;
@@ -95,6 +98,7 @@ export function createBot(o: BotOptions): Bot {
     slack,
     logger: o.logger.child({ part: 'provision' }),
     now,
+    owner,
     config: {
       flyApp: o.flyApp,
       defaultRegion: o.flyRegion,
@@ -143,7 +147,18 @@ export function createBot(o: BotOptions): Bot {
     },
   };
   const tracker = registerHandlers(o.app, deps, { inFlight: 0 }, o.metrics);
+  const recovery = new ProvisionRecovery({
+    store: o.store,
+    fly: o.fly,
+    slack,
+    logger: o.logger.child({ part: 'recovery' }),
+    owner,
+    defaultApp: o.flyApp,
+    stuckAfterS: o.stuckAfterS,
+    now,
+  });
   const stuck = new StuckWatcher({
+    recovery,
     store: o.store,
     fly: o.fly,
     registry: o.registry,
@@ -247,6 +262,7 @@ export function createBot(o: BotOptions): Bot {
     provisioner,
     stuck,
     echo,
+    recovery,
     tracker,
     owner,
     busy: () => tracker.inFlight > 0 || provisioner.busy(),
@@ -270,6 +286,10 @@ export function createBot(o: BotOptions): Bot {
     async start() {
       // Fly's regions are fetched now, so a `--region` check costs no request (a failure is retried on use).
       void regions.warm();
+      // This replica's own provisionings from before a restart: its previous process is gone.
+      await recovery.run({ reclaimOwn: true }).catch((err: unknown) => {
+        o.logger.error({ err: errText(err) }, 'provisioning recovery at start-up failed');
+      });
       stuck.start();
       await echo.start();
     },

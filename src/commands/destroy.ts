@@ -1,6 +1,7 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import { destroyButton } from '../slack/cards/card-parts.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
+import { ownMachineOf } from '../watchers/match-machine.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
 
@@ -44,9 +45,21 @@ export async function destroyConfirmed(ctx: CommandContext, machineId: string): 
 
 async function destroyMachine(ctx: CommandContext, machine: CloudMachine): Promise<void> {
   const { fly, store, config } = ctx.deps;
-  if (machine.fly_machine_id) {
+  const app = machine.fly_app ?? config.flyApp;
+  // No Fly id recorded (a lost create answer, a crash, a row the web UI made): find the machine by
+  // the provisioning's create key, vyxbot's metadata, its name or env MACHINE_ID. If Fly cannot be
+  // listed this throws, and the row is not marked destroyed over a machine that may still run.
+  let flyId = machine.fly_machine_id;
+  if (!flyId) {
+    const [machines, provisioning] = await Promise.all([
+      fly.list(app, {}),
+      store.getProvisioning(machine.machine_id),
+    ]);
+    flyId = ownMachineOf(machine, machines, provisioning?.create_key)?.machine.id ?? null;
+  }
+  if (flyId) {
     try {
-      await fly.destroy(machine.fly_app ?? config.flyApp, machine.fly_machine_id, { force: true });
+      await fly.destroy(app, flyId, { force: true });
     } catch (err) {
       // Already gone on Fly is what we wanted; anything else stops here and is reported.
       if (!isVyxError(err, 'FLY_NOT_FOUND')) throw err;

@@ -74,6 +74,11 @@ export async function start(
       return { outcome: 'error', detail: `refused at preflight: ${result.diagnosis.code}` };
     case 'started':
       return { outcome: 'ok', machineId: result.machine.machine_id };
+    case 'unresolved':
+      await ctx.reply(
+        `Fly’s answer about machine \`${result.machine.machine_id}\` was lost. I’m finding out whether it was made, and I’ll say so in its thread.`,
+      );
+      return { outcome: 'error', machineId: result.machine.machine_id, detail: 'create unresolved' };
     case 'failed':
       await ctx.reply(
         `Machine \`${result.machine.machine_id}\` failed to start (${result.diagnosis.code}); the diagnosis is in its thread.`,

@@ -1,4 +1,4 @@
-import type { Diagnosis, DiagnosisInput, DiagnosisRule } from './diagnosis.ts';
+import type { Diagnosis, DiagnosisInput, DiagnosisRule, Evidence } from './diagnosis.ts';
 import {
   fact,
   imageOf,
@@ -7,6 +7,7 @@ import {
   rowEvidence,
   unmatchedWritesEvidence,
 } from './evidence.ts';
+import { matchEvidence } from './match-evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
 import { envMismatch } from './rules/env-mismatch.ts';
 import { imageRepositoryMissing } from './rules/image-repository-missing.ts';
@@ -14,6 +15,7 @@ import { imageTagMissing } from './rules/image-tag-missing.ts';
 import { imageUnverified } from './rules/image-unverified.ts';
 import { machineGone } from './rules/machine-gone.ts';
 import { machineIdMismatch } from './rules/machine-id-mismatch.ts';
+import { neverCreated } from './rules/never-created.ts';
 import { oomKilled } from './rules/oom-killed.ts';
 import { runtimeSilent } from './rules/runtime-silent.ts';
 import { stuckTransition } from './rules/stuck-transition.ts';
@@ -35,6 +37,7 @@ export const RULES: readonly DiagnosisRule[] = [
   oomKilled,
   bootCrash,
   machineGone,
+  neverCreated,
   stuckTransition,
   runtimeSilent,
 ];
@@ -45,14 +48,26 @@ export const RULES: readonly DiagnosisRule[] = [
  */
 export function diagnose(input: DiagnosisInput): Diagnosis {
   const found = firstFinding(input);
-  const unmatched = unmatchedWritesEvidence(input);
-  return unmatched.length ? { ...found, evidence: [...found.evidence, ...unmatched] } : found;
+  const more = [...alsoWrong(found, input), ...unmatchedWritesEvidence(input)];
+  return more.length ? { ...found, evidence: [...found.evidence, ...more] } : found;
+}
+
+/**
+ * The machine's configuration faults besides the first finding: fixed one at a time, each would
+ * only surface after the last (incident 000 took four rounds), so the card names them all.
+ */
+function alsoWrong(found: Diagnosis, input: DiagnosisInput): Evidence[] {
+  return [envMismatch, machineIdMismatch]
+    .map((rule) => rule(input))
+    .filter((d): d is Diagnosis => d !== null && d.code !== found.code)
+    .map((d) => fact(input, 'also wrong', `${d.code}: ${d.summary}`, 'watcher'));
 }
 
 function firstFinding(input: DiagnosisInput): Diagnosis {
   for (const rule of RULES) {
     const found = rule(input);
-    if (found) return found;
+    // Every diagnosis about a machine says which key tied it to the row.
+    if (found) return found.evidence.some((e) => e.fact === 'matched by') ? found : withMatch(found, input);
   }
   const image = imageOf(input);
   return {
@@ -61,7 +76,7 @@ function firstFinding(input: DiagnosisInput): Diagnosis {
     evidence: [
       ...rowEvidence(input),
       ...(input.machine
-        ? machineEvidence(input, input.machine)
+        ? [...matchEvidence(input), ...machineEvidence(input, input.machine)]
         : [fact(input, 'Fly machine', 'none found', 'fly')]),
       ...(image
         ? [
@@ -81,4 +96,8 @@ function firstFinding(input: DiagnosisInput): Diagnosis {
     fix: `Look at the evidence, the machine’s logs (fly logs -a ${input.row.fly_app ?? '<app>'}${input.machine ? ` -i ${input.machine.id}` : ''}) and the runbook; then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,
     certainty: 'possible',
   };
+}
+
+function withMatch(d: Diagnosis, input: DiagnosisInput): Diagnosis {
+  return { ...d, evidence: [...d.evidence, ...matchEvidence(input)] };
 }

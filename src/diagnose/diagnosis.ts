@@ -12,6 +12,7 @@ export const DIAGNOSIS_CODES = [
   'OOM_KILLED',
   'BOOT_CRASH',
   'MACHINE_GONE',
+  'NEVER_CREATED',
   'STUCK_TRANSITION',
   'RUNTIME_SILENT',
   'ORPHAN_MACHINE',
@@ -40,7 +41,13 @@ export interface Diagnosis {
 }
 
 /** How the live machine was tied to the row. */
-export type MachineMatch = 'fly_machine_id' | 'metadata' | 'env_machine_id' | 'env_user_id';
+export type MachineMatch =
+  | 'fly_machine_id'
+  | 'create_key'
+  | 'metadata'
+  | 'name'
+  | 'env_machine_id'
+  | 'env_user_id';
 
 /** Everything a rule may look at: the row, what Fly and the registry said, and the time. No I/O. */
 export interface DiagnosisInput {

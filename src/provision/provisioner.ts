@@ -1,6 +1,5 @@
-import { buildMachineEnv, checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
-import { machineMetadata } from '../contract/machine-metadata.ts';
-import { diagnose } from '../diagnose/diagnose.ts';
+import { randomBytes } from 'node:crypto';
+import { checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
 import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
@@ -9,26 +8,17 @@ import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { mintMachineToken } from '../store/supabase-jwt.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { gatherEvidence } from '../watchers/gather-evidence.ts';
+import { createFlyMachine } from './create-fly-machine.ts';
+import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
 
 /** What minting a machine's own credential needs: the project's JWT secret and anon key. */
 export interface MachineCredentials {
   jwtSecret: string;
   anonKey: string;
-}
-
-/** The machine's credential variables: its own token when configured, else the service key. */
-function machineCredentialEnv(config: ProvisionConfig, machineId: string) {
-  return config.machineCredentials
-    ? {
-        machineToken: mintMachineToken(machineId, config.machineCredentials.jwtSecret),
-        anonKey: config.machineCredentials.anonKey,
-      }
-    : { supabaseServiceKey: config.machineSupabaseServiceKey ?? '' };
 }
 
 export interface ProvisionConfig {
@@ -62,6 +52,8 @@ export interface ProvisionDeps {
   logger: Logger;
   now: () => Date;
   config: ProvisionConfig;
+  /** This replica's name: the provisioning's progress is recorded under a lease it holds. */
+  owner: string;
 }
 
 export interface ProvisionRequest {
@@ -80,14 +72,18 @@ export type ProvisionOutcome =
   | { kind: 'existing'; machine: CloudMachine }
   | { kind: 'refused'; diagnosis: Diagnosis; image: string }
   | { kind: 'started'; machine: CloudMachine }
-  | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis };
+  | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis }
+  /** Fly's answer to the create was lost and Fly could not be asked: recovery resolves it. */
+  | { kind: 'unresolved'; machine: CloudMachine; reason: string };
 
 /**
  * Provisioning as DESIGN §4: preflight (the tag exists; every contract variable has a value) refuses
  * a doomed machine before anything is created; then the row, the parent message and its thread,
  * the Fly machine (config.env from the contract, metadata naming the row), the wait for `started`.
  * The runtime's `running` reaches the thread through the outbox. Any failure leaves a diagnosis in
- * the thread and the row `failed`: no row is left `starting` by the bot.
+ * the thread and the row `failed`: no row is left `starting` by the bot. Each step is recorded
+ * (`vyx_provisionings`: create key, step, a lease) so that a crash or a lost Fly answer is resolved
+ * by ProvisionRecovery — the machine found by its create key and linked, or the row failed.
  */
 export class Provisioner {
   private readonly deps: ProvisionDeps;
@@ -170,7 +166,12 @@ export class Provisioner {
       return { kind: 'refused', diagnosis: refused, image };
     }
 
-    const begun = await store.beginProvision({
+    const createKey = randomBytes(12).toString('hex');
+    // The lease outlives the longest step (the wait for `started`); a crash frees it after that, a
+    // restart of this replica at once.
+    const leaseS = Math.ceil(config.startTimeoutMs / 1000) + 60;
+    const owner = this.deps.owner;
+    const begun = await store.beginTrackedProvision({
       userId: req.userId,
       flyApp: config.flyApp,
       region,
@@ -178,12 +179,22 @@ export class Provisioner {
       slackTeamId: req.slackTeamId,
       slackChannel: req.channel,
       requestedBy: req.slackUserId,
+      createKey,
+      owner,
+      leaseS,
     });
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
     await req.onAccepted?.(id, warning).catch(() => {});
-    log.info({ machineId: id, image, region }, 'provisioning');
+    log.info({ machineId: id, image, region, createKey }, 'provisioning');
+    const step = async (s: ProvisionStep, more: { flyMachineId?: string; detail?: string } = {}) => {
+      if (!(await store.provisionStep(id, owner, s, { leaseS, ...more }))) {
+        throw new VyxError('PROVISION_TAKEN_OVER', `provisioning of ${id} was taken over by a recovery`, {
+          suggestion: 'Nothing to do: the recovery links the machine or fails the row and tells the user.',
+        });
+      }
+    };
 
     // The parent message anchors the thread (a response_url gives no ts; ephemerals cannot thread).
     let thread: { channel: string; ts: string } | undefined;
@@ -207,105 +218,76 @@ export class Provisioner {
 
     let flyMachineId: string | undefined;
     try {
-      const env = buildMachineEnv({
+      await step('creating');
+      const created = await createFlyMachine(this.deps, {
         machineId: id,
         userId: req.userId,
-        supabaseUrl: config.machineSupabaseUrl,
-        ...machineCredentialEnv(config, id),
-        ...config.machineEnvExtra,
-      });
-      const created = await fly.create(config.flyApp, {
-        name: id,
+        image,
         region,
-        config: {
-          image,
-          env,
-          metadata: machineMetadata(id, req.userId),
-          // Keep a failed machine (and its exit events) for the diagnosis instead of auto-destroying it.
-          auto_destroy: false,
-          restart: { policy: 'no' },
-        },
+        createKey,
       });
-      flyMachineId = created.id;
+      if (created.kind === 'unknown') {
+        // Fly may have made it; whoever resolves it next (the watcher's tick) looks by the create key.
+        await store
+          .provisionStep(id, owner, 'creating', { leaseS: 0, detail: created.reason })
+          .catch(() => {});
+        await reply(
+          `:hourglass_flowing_sand: Fly did not answer the create (${created.reason}), and I cannot ask it yet whether it made the machine. I’ll find out and say so here.`,
+        );
+        log.warn(
+          { machineId: id, createKey, reason: created.reason },
+          'create unresolved; handed to recovery',
+        );
+        return { kind: 'unresolved', machine, reason: created.reason };
+      }
+      flyMachineId = created.machine.id;
+      await step('created', { flyMachineId });
       try {
-        machine = await store.attachFlyMachine(id, created.id, config.flyApp);
+        machine = await store.attachFlyMachine(id, flyMachineId, config.flyApp);
+        // Destroyed (or failed) while the create was in flight: the machine must not outlive its row.
+        if (machine.status === 'destroyed' || machine.status === 'failed') {
+          throw new VyxError('PROVISION_ROW_ENDED', `machine ${id} was ${machine.status} while Fly made it`, {
+            suggestion: 'Nothing to do: its Fly machine was destroyed with it.',
+          });
+        }
       } catch (err) {
-        // A machine no row points at is an orphan: take it back down rather than leave it running.
-        await fly.destroy(config.flyApp, created.id, { force: true }).catch(() => {});
+        // A machine no row points at (or whose row has ended) is waste: take it back down.
+        await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
         throw err;
       }
-      await reply(`Fly machine \`${created.id}\` created in ${region} from \`${image}\`; booting…`);
-      const waited = await fly.wait(config.flyApp, created.id, {
+      await reply(`Fly machine \`${flyMachineId}\` created in ${region} from \`${image}\`; booting…`);
+      await step('waiting');
+      const waited = await fly.wait(config.flyApp, flyMachineId, {
         state: 'started',
         timeoutMs: config.startTimeoutMs,
       });
       if (waited.state !== 'started') {
         throw new VyxError(
           'FLY_NOT_STARTED',
-          `Fly machine ${created.id} ended ${waited.state} instead of started`,
+          `Fly machine ${flyMachineId} ended ${waited.state} instead of started`,
           {
             suggestion: 'See the diagnosis in the thread.',
           },
         );
       }
+      await step('done');
       await reply('Fly says the machine started; waiting for its runtime to report `running`…');
       return { kind: 'started', machine };
     } catch (err) {
+      if (isVyxError(err, 'PROVISION_TAKEN_OVER')) {
+        log.warn({ machineId: id, flyMachineId }, 'provisioning taken over by a recovery; stopping here');
+        // The recovery may already have failed the row before this machine existed: then it is waste.
+        const row = await store.getMachine(id).catch(() => machine);
+        if (flyMachineId && (row.status === 'failed' || row.status === 'destroyed') && !row.fly_machine_id) {
+          await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
+        }
+        return { kind: 'unresolved', machine: row, reason: err.message };
+      }
       log.warn({ err: errInfo(err), machineId: id, flyMachineId }, 'provisioning failed');
-      const diagnosis = await this.diagnoseFailure(machine, err);
+      const diagnosis = await failProvision(this.deps, machine, err);
+      await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
     }
-  }
-
-  /** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */
-  private async diagnoseFailure(machine: CloudMachine, err: unknown): Promise<Diagnosis> {
-    const { store, fly, registry, config, now, logger } = this.deps;
-    let diagnosis: Diagnosis;
-    try {
-      const row = await store.getMachine(machine.machine_id);
-      const gathered = await gatherEvidence(
-        [row],
-        { fly, registry, defaultApp: config.flyApp },
-        { now: now(), stuckAfterS: config.stuckAfterS },
-      );
-      diagnosis = diagnose(gathered.inputs[0]!);
-    } catch (gatherErr) {
-      logger.warn({ err: errInfo(gatherErr) }, 'could not gather evidence for a failed provision');
-      diagnosis = {
-        code: 'UNKNOWN',
-        summary: 'Provisioning failed and I could not gather more evidence.',
-        evidence: [],
-        fix: 'Try /vyx start again; if it fails again, read the bot’s log.',
-        certainty: 'possible',
-      };
-    }
-    const at = now().toISOString();
-    diagnosis.evidence.push({
-      fact: 'provisioning error',
-      value: isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err),
-      source: 'watcher',
-      at,
-    });
-    try {
-      await store.recordDiagnosis({
-        machineId: machine.machine_id,
-        code: diagnosis.code,
-        summary: diagnosis.summary,
-        evidence: diagnosis.evidence,
-        fix: diagnosis.fix,
-        certainty: diagnosis.certainty,
-        markFailed: true,
-      });
-      // The bot's own step failed: the row is failed whatever the certainty.
-      const row = await store.getMachine(machine.machine_id);
-      if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
-    } catch (storeErr) {
-      logger.error(
-        { err: errInfo(storeErr), machineId: machine.machine_id },
-        'could not record the failed provision',
-      );
-    }
-    return diagnosis;
   }
 }
 

@@ -2,6 +2,13 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
 import type { MachineStatus } from '../contract/machine-status.ts';
 import { VyxError } from '../errors/vyx-error.ts';
+import {
+  type ClaimedProvisioning,
+  claimedProvisioningSchema,
+  type Provisioning,
+  type ProvisionStep,
+  provisioningSchema,
+} from './provisioning-schemas.ts';
 import { storableText } from './storable-text.ts';
 import { storeErrorFrom } from './store-error.ts';
 import {
@@ -133,6 +140,84 @@ export class VyxStore {
       },
       provisionResultSchema,
     );
+  }
+
+  /**
+   * `beginProvision` with its progress record (create key, step `row`, a lease held by `owner`) in
+   * the same transaction: a crash can never leave the bot's row without its create key.
+   */
+  beginTrackedProvision(
+    input: Omit<BeginProvisionInput, 'machineId'> & { createKey: string; owner: string; leaseS: number },
+  ): Promise<ProvisionResult> {
+    return this.call(
+      'vyx_begin_tracked_provision',
+      {
+        p_user_id: input.userId,
+        p_fly_app: input.flyApp,
+        p_region: input.region,
+        p_image: input.image,
+        p_create_key: input.createKey,
+        p_owner: input.owner,
+        p_lease_s: input.leaseS,
+        p_slack_team_id: input.slackTeamId,
+        p_slack_channel: input.slackChannel,
+        p_requested_by: input.requestedBy,
+      },
+      provisionResultSchema,
+    );
+  }
+
+  /** Records a step and renews the lease. False: no longer this owner's (a recovery took it over). */
+  provisionStep(
+    machineId: string,
+    owner: string,
+    step: ProvisionStep,
+    more: { leaseS?: number; flyMachineId?: string; detail?: string } = {},
+  ): Promise<boolean> {
+    return this.call(
+      'vyx_provision_step',
+      {
+        p_machine_id: machineId,
+        p_owner: owner,
+        p_step: step,
+        p_lease_s: more.leaseS,
+        p_fly_machine_id: more.flyMachineId,
+        p_detail: more.detail,
+      },
+      z.boolean(),
+    );
+  }
+
+  /** Unfinished provisionings whose lease ran out (with `reclaimOwn`, also this owner's own). */
+  claimProvisionings(
+    owner: string,
+    options: { leaseS?: number; reclaimOwn?: boolean; limit?: number } = {},
+  ): Promise<ClaimedProvisioning[]> {
+    return this.call(
+      'vyx_claim_provisionings',
+      {
+        p_owner: owner,
+        p_lease_s: options.leaseS,
+        p_reclaim_own: options.reclaimOwn,
+        p_limit: options.limit,
+      },
+      z.array(claimedProvisioningSchema),
+    );
+  }
+
+  async getProvisioning(machineId: string): Promise<Provisioning | null> {
+    const rows = await this.call(
+      'vyx_get_provisioning',
+      { p_machine_id: machineId },
+      z.array(provisioningSchema),
+      true,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Which of these rows a live provisioning is still working on. */
+  provisioningInProgress(machineIds: string[]): Promise<string[]> {
+    return this.call('vyx_provisioning_in_progress', { p_machine_ids: machineIds }, z.array(z.string()));
   }
 
   attachFlyMachine(machineId: string, flyMachineId: string, flyApp?: string): Promise<CloudMachine> {

@@ -1,9 +1,9 @@
-import { METADATA_MACHINE_ID } from '../contract/machine-metadata.ts';
-import type { DiagnosisInput, MachineMatch } from '../diagnose/diagnosis.ts';
+import type { DiagnosisInput } from '../diagnose/diagnosis.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { ImageCheck, RegistryClient } from '../fly/registry-client.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
+import { indexMachines, type MachineFound } from './match-machine.ts';
 
 export interface GatherDeps {
   fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
@@ -21,57 +21,6 @@ export interface GatheredEvidence {
   failedApps: Map<string, unknown>;
   /** Requests made: one list and one secrets call per app, one registry check per distinct image. */
   requests: { list: number; secrets: number; registry: number };
-}
-
-/** Ties a row to the machine behind it: its recorded id, else our metadata, else its env. */
-export function matchMachine(
-  row: CloudMachine,
-  machines: Machine[],
-): { machine: Machine; by: MachineMatch } | null {
-  return indexMachines(machines).match(row);
-}
-
-/**
- * `matchMachine` for many rows against one app's list: the list is indexed once (by id, by our
- * metadata, by MACHINE_ID, by USER_ID) instead of searched once per row. Same answers: the first
- * machine in list order wins, and for USER_ID the newest (the first of equally new ones).
- */
-export function indexMachines(machines: Machine[]): {
-  match(row: CloudMachine): { machine: Machine; by: MachineMatch } | null;
-} {
-  const byId = new Map<string, Machine>();
-  const byMeta = new Map<string, Machine>();
-  const byEnv = new Map<string, Machine>();
-  const byUser = new Map<string, Machine>();
-  const first = (map: Map<string, Machine>, key: string | undefined, m: Machine) => {
-    if (key !== undefined && !map.has(key)) map.set(key, m);
-  };
-  for (const m of machines) {
-    first(byId, m.id, m);
-    first(byMeta, m.config?.metadata[METADATA_MACHINE_ID], m);
-    const env = m.config?.env;
-    first(byEnv, env?.MACHINE_ID, m);
-    const user = env?.USER_ID;
-    // The web UI's machines carry USER_ID even when MACHINE_ID is missing (incident 000): the newest.
-    if (user !== undefined && !env?.MACHINE_ID) {
-      const best = byUser.get(user);
-      if (!best || (m.created_at ?? '').localeCompare(best.created_at ?? '') > 0) byUser.set(user, m);
-    }
-  }
-  return {
-    match(row) {
-      if (row.fly_machine_id) {
-        const m = byId.get(row.fly_machine_id);
-        return m ? { machine: m, by: 'fly_machine_id' } : null;
-      }
-      const meta = byMeta.get(row.machine_id);
-      if (meta) return { machine: meta, by: 'metadata' };
-      const env = byEnv.get(row.machine_id);
-      if (env) return { machine: env, by: 'env_machine_id' };
-      const user = byUser.get(row.user_id);
-      return user ? { machine: user, by: 'env_user_id' } : null;
-    },
-  };
 }
 
 /**
@@ -107,9 +56,16 @@ export async function gatherEvidence(
     }),
   );
 
-  const indexes = new Map<string, ReturnType<typeof indexMachines>>();
-  for (const [app, machines] of machinesByApp) indexes.set(app, indexMachines(machines));
-  const matched = rows.map((row) => indexes.get(appOf(row))?.match(row) ?? null);
+  // Each app's rows are matched together, so the weakest key (USER_ID) skips machines that a
+  // stronger key ties to another row.
+  const matched: (MachineFound | null)[] = rows.map(() => null);
+  for (const [app, machines] of machinesByApp) {
+    const mine = rows.flatMap((row, i) => (appOf(row) === app ? [i] : []));
+    const found = indexMachines(machines).matchAll(mine.map((i) => rows[i]!));
+    mine.forEach((rowIndex, k) => {
+      matched[rowIndex] = found[k] ?? null;
+    });
+  }
   const imageOf = (row: CloudMachine, i: number) =>
     matched[i]?.machine.config?.image ?? row.image ?? undefined;
   const images = [...new Set(rows.map(imageOf).filter((x): x is string => x !== undefined))];

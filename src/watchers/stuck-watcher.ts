@@ -12,6 +12,7 @@ import { type Metrics, timed } from '../observability/metrics.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { gatherEvidence } from './gather-evidence.ts';
+import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
 
 export interface StuckWatcherOptions {
   store: VyxStore;
@@ -30,6 +31,8 @@ export interface StuckWatcherOptions {
   leaseS?: number;
   now?: () => Date;
   metrics?: Metrics;
+  /** Resolves provisionings left unfinished (crash, lost create answer) at the start of each tick. */
+  recovery?: Pick<ProvisionRecovery, 'run'>;
 }
 
 export interface TickReport {
@@ -44,6 +47,8 @@ export interface TickReport {
   flyRequests: number;
   /** Apps Fly could not list this tick. */
   blind: string[];
+  /** Unfinished provisionings resolved this tick. */
+  recovered: Recovered[];
 }
 
 /** Diagnoses recorded per SQL call, at most; and at most about this many bytes of them. */
@@ -60,7 +65,8 @@ export const WATCHER_KEY = 'watcher:fly';
  * orphan machines, and raises one alert — not one per row — when it cannot see Fly at all.
  */
 export class StuckWatcher {
-  private readonly o: Required<Omit<StuckWatcherOptions, 'metrics'>> & Pick<StuckWatcherOptions, 'metrics'>;
+  private readonly o: Required<Omit<StuckWatcherOptions, 'metrics' | 'recovery'>> &
+    Pick<StuckWatcherOptions, 'metrics' | 'recovery'>;
   private task: ScheduledTask | undefined;
   private running: Promise<TickReport | undefined> | undefined;
   ticks = 0;
@@ -119,14 +125,34 @@ export class StuckWatcher {
     const { store, logger, owner } = this.o;
     this.ticks++;
     const now = this.o.now();
-    const rows = await store.claimStuck({
+    // First the provisionings left unfinished: their machines get linked before anything below
+    // could call them orphans, or their rows fail with a diagnosis of their own.
+    const recovered = await (this.o.recovery?.run() ?? Promise.resolve([])).catch((err: unknown) => {
+      logger.error({ err: errMsg(err) }, 'provisioning recovery failed');
+      return [];
+    });
+    const claimed = await store.claimStuck({
       owner,
       olderThanS: this.o.stuckAfterS,
       leaseS: this.o.leaseS,
       limit: 10_000,
     });
+    // A provisioning still under its lease is the provisioner's to finish (or recovery's, later).
+    const busy = new Set(
+      claimed.length && this.o.recovery
+        ? await store.provisioningInProgress(claimed.map((r) => r.machine_id))
+        : [],
+    );
+    const rows = claimed.filter((r) => !busy.has(r.machine_id));
     this.o.metrics?.watcherRows.inc({ watcher: 'stuck' }, rows.length);
-    const report: TickReport = { claimed: rows.length, diagnosed: [], orphans: 0, flyRequests: 0, blind: [] };
+    const report: TickReport = {
+      claimed: rows.length,
+      diagnosed: [],
+      orphans: 0,
+      flyRequests: 0,
+      blind: [],
+      recovered,
+    };
     try {
       const apps = new Set(rows.map((r) => r.fly_app ?? this.o.defaultApp));
       apps.add(this.o.defaultApp); // orphans are looked for even when nothing is stuck
@@ -181,7 +207,7 @@ export class StuckWatcher {
       await store
         .releaseLeases(
           owner,
-          rows.map((r) => r.machine_id),
+          claimed.map((r) => r.machine_id),
         )
         .catch((err: unknown) => {
           logger.warn({ err: errMsg(err) }, 'could not release leases; they expire by themselves');

@@ -40,8 +40,28 @@ describe('diagnose: the catalogue in order', () => {
     for (const rule of RULES) expect(rule(healthy)).toBeNull();
   });
 
+  it('the first cause leads; the machine’s other configuration faults are named as “also wrong”', () => {
+    const { SUPABASE_SERVICE_KEY, MACHINE_ID, ...rest } = GOOD_ENV;
+    const m = machine({
+      state: 'destroyed',
+      env: { ...rest, SUPABASE_SERVICE_ROLE_KEY: SUPABASE_SERVICE_KEY },
+      events: [events.destroy(5)],
+    });
+    const d = diagnose(input({ machine: m, imageCheck: imageMissing() }));
+    expect(d.code).toBe('IMAGE_TAG_MISSING');
+    const also = d.evidence.filter((e) => e.fact === 'also wrong').map((e) => e.value);
+    expect(also).toEqual([
+      expect.stringMatching(/^ENV_MISMATCH: /),
+      expect.stringMatching(/^MACHINE_ID_MISMATCH: The machine was started without MACHINE_ID/),
+    ]);
+    expect(JSON.stringify(d)).not.toContain(SECRET_VALUE);
+    // Nothing else wrong: nothing extra.
+    const alone = diagnose(input({ machine: machine({ state: 'destroyed' }), imageCheck: imageMissing() }));
+    expect(alone.evidence.some((e) => e.fact === 'also wrong')).toBe(false);
+  });
+
   it('every code of the catalogue has a rule or a dedicated function', () => {
-    expect(DIAGNOSIS_CODES).toHaveLength(13);
-    expect(RULES).toHaveLength(11);
+    expect(DIAGNOSIS_CODES).toHaveLength(14);
+    expect(RULES).toHaveLength(12);
   });
 });

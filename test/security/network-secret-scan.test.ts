@@ -20,13 +20,6 @@ function occurrences(haystack: Buffer, needle: string): number[] {
   return at;
 }
 
-/** The request line of the HTTP/1.1 request a byte belongs to. */
-function requestLineAt(bytes: Buffer, index: number): string {
-  const text = bytes.subarray(0, index).toString('latin1');
-  const end = text.lastIndexOf(' HTTP/1.1\r\n');
-  return text.slice(text.lastIndexOf('\n', end) + 1, end);
-}
-
 // #11.1: recording proxies in front of every twin and a hostile registry check every byte they
 // receive while the bot works — start, status, a stuck row, diagnose, an allow-listed foreign
 // image, destroy — so each secret value is seen reaching only its own host.
@@ -94,19 +87,14 @@ describe('network-level secret scan', () => {
       'the Slack bot token': { secret: h.slack.botToken, hosts: ['slack'] },
       'the Supabase service key': { secret: h.s.twin.serviceKey, hosts: ['supabase'] },
       'the signing secret': { secret: h.signingSecret, hosts: [] },
+      // Machines get their own token (#11.2): the JWT secret that signs it stays with the bot.
+      'the JWT secret': { secret: h.s.twin.jwtSecret, hosts: [] },
     };
     for (const [name, { secret, hosts }] of Object.entries(home)) {
       for (const [host, bytes] of Object.entries(received)) {
         if (hosts.includes(host)) continue;
         for (const form of forms(secret)) {
           const found = occurrences(bytes, form);
-          if (name === 'the Supabase service key' && host === 'fly') {
-            // Until machines get their own credential (#11.2), the key goes to Fly only as a
-            // machine's config.env in a create request — never in any other request.
-            for (const at of found)
-              expect(requestLineAt(bytes, at)).toMatch(/^POST \/v1\/apps\/vyx-app\/machines$/);
-            continue;
-          }
           expect(found, `${name} reached ${host}`).toEqual([]);
         }
       }

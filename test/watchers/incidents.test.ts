@@ -47,6 +47,8 @@ describe('the stuck watcher on the incidents and the catalogue', () => {
     env?: (env: Record<string, string>) => Record<string, string>;
     autoDestroy?: boolean;
     attach?: boolean;
+    /** The edge function named machines after the row. */
+    named?: boolean;
   }) {
     const machineId = `vyx-${randomBytes(4).toString('hex')}`;
     const userId = `web-${machineId}`;
@@ -62,6 +64,7 @@ describe('the stuck watcher on the incidents and the catalogue', () => {
       supabaseServiceKey: h.s.twin.serviceKey,
     });
     const machine = await fly.create('vyx-app', {
+      ...(o.named ? { name: machineId } : {}),
       region: 'ams',
       config: {
         image,
@@ -153,6 +156,38 @@ describe('the stuck watcher on the incidents and the catalogue', () => {
     await pastThreshold();
     const { alert } = await tickAndAlert(machineId, 'MACHINE_ID_MISMATCH');
     expect(JSON.stringify(alert.blocks)).toContain('(missing)');
+    expect((await h.s.store.getMachine(machineId)).status).toBe('failed');
+  });
+
+  it('incident 000’s own shape: no Fly id on the row, the machine up with MACHINE_ID=machine_1759437443245 → MACHINE_ID_MISMATCH naming both ids and the key', async () => {
+    const { machineId, flyId } = await webUiProvision({
+      image: IMAGE('silent'),
+      env: (env) => ({ ...env, MACHINE_ID: 'machine_1759437443245' }),
+      attach: false,
+      autoDestroy: false,
+      named: true,
+    });
+    await waitState(flyId, ['started']);
+    await pastThreshold();
+    const { alert } = await tickAndAlert(machineId, 'MACHINE_ID_MISMATCH');
+    expect(alert.text).toContain(`MACHINE_ID=machine_1759437443245, not ${machineId}`);
+    const blocks = JSON.stringify(alert.blocks);
+    expect(blocks).toContain(`${flyId} (row has none)`);
+    expect(blocks).toContain(`the machine's name (${machineId})`);
+    expect(blocks).not.toContain('never created');
+    expect(flyState(flyId)).toBe('started');
+  });
+
+  it('no machine by any key → NEVER_CREATED (not MACHINE_GONE), row failed so /vyx start works again', async () => {
+    const machineId = `vyx-${randomBytes(4).toString('hex')}`;
+    await h.s.twin.backend.query(
+      `insert into cloud_machines (machine_id, user_id, status, fly_app) values ($1, $2, 'starting', 'vyx-app')`,
+      [machineId, `web-${machineId}`],
+    );
+    await pastThreshold();
+    const { alert, diagnosis } = await tickAndAlert(machineId, 'NEVER_CREATED');
+    expect(alert.text).toContain('/vyx start');
+    expect(diagnosis.markedFailed).toBe(true);
     expect((await h.s.store.getMachine(machineId)).status).toBe('failed');
   });
 

@@ -5,30 +5,14 @@ const ACTIVE = new Set(['starting', 'running', 'stopping']);
 
 /**
  * The row points at a Fly machine that is destroyed or that Fly no longer knows, and the image is
- * not the cause. A row that never got a Fly machine id is the same story one step earlier.
+ * not the cause.
  */
 export const machineGone: DiagnosisRule = (input) => {
   const machine = input.machine;
   if (machine && machine.state !== 'destroyed') return null;
   const flyId = input.row.fly_machine_id;
-  if (!machine && !flyId) {
-    return {
-      code: 'MACHINE_GONE',
-      summary: `No Fly machine belongs to row ${input.row.machine_id}: it was never created, or was created without its id being recorded.`,
-      evidence: [
-        ...rowEvidence(input),
-        fact(input, 'fly_machine_id', '(none recorded)', 'database'),
-        fact(
-          input,
-          `machines in ${input.row.fly_app ?? 'the app'}`,
-          'none carries this row’s id in metadata or MACHINE_ID',
-          'fly',
-        ),
-      ],
-      fix: `Close the row with /vyx destroy ${input.row.machine_id} (it has no Fly machine, so nothing else is removed), then /vyx start a new one; if it keeps happening, read the provisioner’s log around the create call.`,
-      certainty: 'likely',
-    };
-  }
+  // No machine and no recorded id: never created (NEVER_CREATED), not gone.
+  if (!machine && !flyId) return null;
   return {
     code: 'MACHINE_GONE',
     summary: `Fly machine ${machine?.id ?? flyId} is ${machine ? 'destroyed' : 'gone (Fly answers 404)'}${

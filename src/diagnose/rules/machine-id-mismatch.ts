@@ -1,5 +1,6 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
 import { fact, machineEvidence, rowEvidence } from '../evidence.ts';
+import { matchEvidence } from '../match-evidence.ts';
 
 /**
  * The machine was booted without MACHINE_ID, or with another row's id, so its status reports
@@ -15,13 +16,13 @@ export const machineIdMismatch: DiagnosisRule = (input) => {
     code: 'MACHINE_ID_MISMATCH',
     summary: missing
       ? `The machine was started without MACHINE_ID, so its status cannot reach row ${input.row.machine_id}.`
-      : `The machine was started with MACHINE_ID=${envId}, not ${input.row.machine_id}, so its status goes to another row.`,
+      : `The machine was started with MACHINE_ID=${envId}, not ${input.row.machine_id}, so its status updates reach another row, or none.`,
     evidence: [
       ...rowEvidence(input),
       fact(input, 'row machine_id', input.row.machine_id, 'database'),
       fact(input, 'MACHINE_ID in config.env', missing ? '(missing)' : envId, 'fly'),
       fact(input, 'Fly machine id', `${machine.id} (row has ${input.row.fly_machine_id ?? 'none'})`, 'fly'),
-      ...(input.matchedBy ? [fact(input, 'matched by', input.matchedBy, 'watcher')] : []),
+      ...matchEvidence(input),
       ...machineEvidence(input, machine),
     ],
     fix: `Pass MACHINE_ID=${input.row.machine_id} in config.env when creating the machine (buildMachineEnv in src/contract/machine-env.ts does), then /vyx destroy ${input.row.machine_id} and /vyx start a new one.`,

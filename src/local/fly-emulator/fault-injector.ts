@@ -1,7 +1,9 @@
 /**
  * Fault injection for the Fly emulator: per route and rate, with a seeded RNG.
  *
- * Kinds: `latency` (delay, then answer normally), `rate-limit` (429 with Retry-After),
+ * Kinds: `latency` (delay, then answer normally; with phase `after` the request is processed first
+ * and the answer held back; a client that hangs up during a `before` delay never reaches Fly),
+ * `rate-limit` (429 with Retry-After),
  * `timeout` (408), `server-error` (500), `bad-gateway` (502), `unavailable` (503), `reset` (the
  * connection is dropped without an answer), `status` (any status given in the rule).
  * Phase: `before` (the request is not processed) or `after` (it is processed, then the answer is
@@ -90,12 +92,14 @@ export function createFaultInjector(options: { random: () => number; rules?: Fau
         fired.set(rule, (fired.get(rule) ?? 0) + 1);
         const kind = rule.kinds[Math.floor(random() * rule.kinds.length)] ?? 'server-error';
         // A rate limiter answers before any work is done, so `either` means `before` for 429s.
-        const phase =
+        const drawn =
           rule.phase === 'before' || rule.phase === 'after'
             ? rule.phase
             : kind === 'rate-limit' || random() < 0.5
               ? 'before'
               : 'after';
+        // A delay comes before the work unless a rule asks for `after` by name.
+        const phase = kind === 'latency' && rule.phase !== 'after' ? 'before' : drawn;
         counts.set(kind, (counts.get(kind) ?? 0) + 1);
         return {
           kind,

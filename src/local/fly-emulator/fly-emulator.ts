@@ -628,7 +628,13 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
     const template = route ? `${method} ${route.template}` : 'unmatched';
     counters.increment(template);
     const fault = route ? faults.pick(method, route.template) : undefined;
-    if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+    const delay = () => new Promise((resolve) => setTimeout(resolve, fault?.latencyMs ?? 0));
+    if (fault?.kind === 'latency' && fault.phase === 'before') {
+      await delay();
+      // The client hung up while the request waited in front of Fly: it never reaches Fly (a
+      // create then never happens — what a crash of the caller during a slow create looks like).
+      if (req.socket.destroyed) return;
+    }
     const failing = fault && fault.kind !== 'latency' ? fault : undefined;
 
     const send = (reply: Reply) => {
@@ -685,6 +691,8 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
     }
     let reply = await route.handler({ params, query: url.searchParams, body, method });
     if (failing?.phase === 'after') reply = failReply(failing);
+    // Done, but the answer is held back (a create made whose answer has not arrived yet).
+    if (fault?.kind === 'latency' && fault.phase === 'after') await delay();
     send(reply);
   }
 

@@ -22,10 +22,8 @@ describe('MACHINE_GONE', () => {
     expect(d?.summary).toContain('gone (Fly answers 404)');
   });
 
-  it('no Fly id recorded and none found: likely, one step earlier', () => {
-    const d = machineGone(input({ machine: null, row: { fly_machine_id: null } }));
-    expect(d?.certainty).toBe('likely');
-    expect(d?.summary).toContain('No Fly machine belongs to row vyx-63eea370');
+  it('no Fly id recorded and no machine: not this code (NEVER_CREATED says it)', () => {
+    expect(machineGone(input({ machine: null, row: { fly_machine_id: null } }))).toBeNull();
   });
 
   it('says nothing while the machine exists', () => {

@@ -13,8 +13,25 @@ describe('MACHINE_ID_MISMATCH', () => {
     const facts = Object.fromEntries(d!.evidence.map((e) => [e.fact, e.value]));
     expect(facts['row machine_id']).toBe('vyx-63eea370');
     expect(facts['MACHINE_ID in config.env']).toBe('(missing)');
-    expect(facts['matched by']).toBe('env_user_id');
+    expect(facts['matched by']).toBe('env USER_ID=user-1 (no stronger key matched)');
     expect(d?.fix).toContain('MACHINE_ID=vyx-63eea370');
+  });
+
+  it('incident 000’s own machine: MACHINE_ID=machine_<timestamp>, found by its name; names both ids and the key', () => {
+    const d = machineIdMismatch(
+      input({
+        row: { fly_machine_id: null },
+        machine: machine({ env: { ...GOOD_ENV, MACHINE_ID: 'machine_1759437443245' } }),
+        matchedBy: 'name',
+      }),
+    );
+    expect(d?.code).toBe('MACHINE_ID_MISMATCH');
+    expect(d?.summary).toContain('MACHINE_ID=machine_1759437443245, not vyx-63eea370');
+    const facts = Object.fromEntries(d!.evidence.map((e) => [e.fact, e.value]));
+    expect(facts['row machine_id']).toBe('vyx-63eea370');
+    expect(facts['MACHINE_ID in config.env']).toBe('machine_1759437443245');
+    expect(facts['Fly machine id']).toBe('3d8d9e1bc42d89 (row has none)');
+    expect(facts['matched by']).toMatch(/^the machine's name \(/);
   });
 
   it('another row’s id', () => {

@@ -1,0 +1,64 @@
+import { diagnose } from '../diagnose/diagnose.ts';
+import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
+import type { CloudMachine } from '../store/store-schemas.ts';
+import { gatherEvidence } from '../watchers/gather-evidence.ts';
+import type { ProvisionDeps } from './provisioner.ts';
+
+/** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */
+export async function failProvision(
+  deps: Omit<ProvisionDeps, 'slack' | 'owner'>,
+  machine: CloudMachine,
+  err: unknown,
+): Promise<Diagnosis> {
+  const { store, fly, registry, config, now, logger } = deps;
+  let diagnosis: Diagnosis;
+  try {
+    const row = await store.getMachine(machine.machine_id);
+    const gathered = await gatherEvidence(
+      [row],
+      { fly, registry, defaultApp: config.flyApp },
+      { now: now(), stuckAfterS: config.stuckAfterS },
+    );
+    diagnosis = diagnose(gathered.inputs[0]!);
+  } catch (gatherErr) {
+    logger.warn({ err: errText(gatherErr) }, 'could not gather evidence for a failed provision');
+    diagnosis = {
+      code: 'UNKNOWN',
+      summary: 'Provisioning failed and I could not gather more evidence.',
+      evidence: [],
+      fix: 'Try /vyx start again; if it fails again, read the bot’s log.',
+      certainty: 'possible',
+    };
+  }
+  diagnosis.evidence.push({
+    fact: 'provisioning error',
+    value: errText(err),
+    source: 'watcher',
+    at: now().toISOString(),
+  });
+  try {
+    await store.recordDiagnosis({
+      machineId: machine.machine_id,
+      code: diagnosis.code,
+      summary: diagnosis.summary,
+      evidence: diagnosis.evidence,
+      fix: diagnosis.fix,
+      certainty: diagnosis.certainty,
+      markFailed: true,
+    });
+    // The bot's own step failed: the row is failed whatever the certainty.
+    const row = await store.getMachine(machine.machine_id);
+    if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
+  } catch (storeErr) {
+    logger.error(
+      { err: errText(storeErr), machineId: machine.machine_id },
+      'could not record the failed provision',
+    );
+  }
+  return diagnosis;
+}
+
+function errText(err: unknown): string {
+  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
+}
