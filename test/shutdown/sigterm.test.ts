@@ -101,7 +101,6 @@ describe('SIGTERM during a provisioning', () => {
         SUPABASE_SERVICE_KEY: serviceKey,
         FLY_LOCAL_PORT: '0',
         FLY_API_TOKEN: flyToken,
-        FLY_API_URL: 'http://127.0.0.1:1',
         SLACK_BOT_TOKEN: slack.botToken,
         SLACK_SIGNING_SECRET: signingSecret,
         SLACK_API_URL: proxy.apiUrl,

@@ -132,6 +132,9 @@ export function handleWebApiMethod(
     case 'chat.postMessage': {
       const channel = channelOf(ctx, args);
       if (isResult(channel)) return channel;
+      // As Slack: a private channel or DM the bot is not in does not exist for it.
+      if (channel.isPrivate && channel.botIsMember === false) return fail('channel_not_found');
+      if (channel.isArchived) return fail('is_archived');
       const content = readContent(args, ctx.nextId);
       if (!content.ok) return content.result;
       if ((content.text ?? '') === '' && !content.blocks?.length && !content.attachments?.length)
