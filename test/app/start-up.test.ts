@@ -119,7 +119,10 @@ describe('start-up: production mode and credentials', () => {
   });
 
   it('a bot token Slack answers invalid_auth for: exit 78 naming SLACK_BOT_TOKEN and the error (Socket Mode and HTTP)', async () => {
-    for (const mode of [{}, { SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: secret('signing') }]) {
+    for (const mode of [{}, { SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: secret('signing') }] as Record<
+      string,
+      string
+    >[]) {
       const wrong = `xoxb-${secret('wrong')}`;
       const p = start({ ...production, ...mode, SLACK_BOT_TOKEN: wrong });
       const { code, ms } = await p.exited;
@@ -154,7 +157,7 @@ describe('start-up: production mode and credentials', () => {
     let detail: { ready: boolean; checks: Record<string, string>; failed: string[] } | undefined;
     for (;;) {
       const r = await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${opsToken}` } });
-      detail = await r.json();
+      detail = (await r.json()) as typeof detail;
       if (r.status === 503 && detail?.failed?.includes('slack')) break;
       if (Date.now() - t0 > 5_000) throw new Error(`readyz: ${JSON.stringify(detail)}`);
       await new Promise((r) => setTimeout(r, 100));
