@@ -71,7 +71,8 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
 
   const send = (ws: WebSocket, message: unknown) => ws.send(JSON.stringify(message));
 
-  const pickLive = () => [...live].at(-1);
+  // A connection being torn down takes nothing new (its envelopes would only come back as retries).
+  const pickLive = () => [...live].filter((ws) => ws.readyState === ws.OPEN).at(-1);
 
   function transmit(id: string): void {
     const record = records.get(id)!;
