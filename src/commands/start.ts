@@ -1,5 +1,6 @@
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { cannotPostHere, classifySlackError } from '../slack/slack-errors.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 
@@ -14,9 +15,17 @@ export async function start(
     return { outcome: 'denied', detail: 'not linked' };
   }
   const { provisioner, now, config } = ctx.deps;
+  let accepted = '';
   const result = await provisioner.start({
-    onAccepted: (id) =>
-      ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`),
+    onAccepted: (id) => {
+      accepted = id;
+      return ctx.reply(`Starting machine \`${id}\`… I’ll post it in this channel and follow it in a thread.`);
+    },
+    // At once, privately: where the follow-up cannot go, and what to do about it.
+    onThreadFailed: (err) =>
+      ctx.reply(
+        `${cannotPostHere(classifySlackError(err), ctx.channelId)} Machine \`${accepted}\` is starting anyway; \`/vyx status\` shows how it goes, and I will tell you in a direct message.`,
+      ),
     userId: auth.identity.user_id,
     slackTeamId: ctx.teamId,
     slackUserId: ctx.slackUserId,

@@ -2,10 +2,12 @@ import { isVyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../observability/metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
+import { FallbackPoster } from './fallback-poster.ts';
 
 export interface EchoWatcherOptions {
   store: VyxStore;
@@ -28,7 +30,21 @@ export interface EchoWatcherOptions {
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
   metrics?: Metrics;
+  /** Transient Slack failures are retried after this many seconds, doubling up to `retryMaxS`. */
+  retryBaseS?: number;
+  retryMaxS?: number;
 }
+
+/** Token and scope errors: the whole app is refused, so nothing is set aside; it waits for a fix. */
+const APP_REFUSED = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'not_allowed_token_type',
+]);
 
 /** How long events of a row with a channel but no thread yet wait for the parent message. */
 const THREAD_GRACE_MS = 15_000;
@@ -56,6 +72,7 @@ export class EchoWatcher {
   private stopped = true;
   private unsubscribe: (() => Promise<void>) | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly fallback: FallbackPoster;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -68,7 +85,15 @@ export class EchoWatcher {
       perChannelBurst: 3,
       ...options,
       claimLeaseS: options.claimLeaseS ?? 30,
+      retryBaseS: options.retryBaseS ?? 5,
+      retryMaxS: options.retryMaxS ?? 300,
     };
+    this.fallback = new FallbackPoster({
+      slack: this.o.slack,
+      store: this.o.store,
+      ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
+      pace: (channel) => this.pace(channel),
+    });
   }
 
   async start(): Promise<void> {
@@ -205,21 +230,43 @@ export class EchoWatcher {
             break;
           }
           const already = out.events.some((e) => e.attempts > 1)
-            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id)
+            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id).catch(() => null)
             : null;
           if (already) {
             ts = already;
           } else {
-            await this.pace(channel);
             const card = this.render(shown, Boolean(head.slack_channel));
-            const posted = await this.o.slack.post({
-              channel,
-              ...(threadTs ? { threadTs } : {}),
-              text: card.text,
-              blocks: card.blocks,
-              eventIds: shown.map((e) => e.id),
-            });
-            ts = posted.ts;
+            const sent = await this.fallback.post(
+              head,
+              { channel, ...(threadTs ? { threadTs } : {}) },
+              card,
+              shown,
+            );
+            ts = sent.ts;
+            if (sent.setAside) {
+              // Slack will never take it where it belongs: out of the queue, with why and where it went.
+              await store.setAsideEvents(
+                owner,
+                out.events.map((e) => ({ id: e.id, reason: sent.setAside!, slackTs: ts })),
+              );
+              this.o.metrics?.slackSetAside.inc(
+                { reason: sent.code!, fallback: sent.fallback },
+                out.events.length,
+              );
+              logger.error(
+                {
+                  machineId: head.machine_id,
+                  events: out.events.map((e) => e.id),
+                  attempts: Math.max(...out.events.map((e) => e.attempts)),
+                  reason: sent.setAside,
+                  fallback: sent.fallback,
+                },
+                'echo: events set aside (Slack will not accept them where they belong)',
+              );
+              this.delivered += out.events.length;
+              done += out.events.length;
+              continue;
+            }
           }
         }
         await store.ackEvents(
@@ -230,9 +277,38 @@ export class EchoWatcher {
         done += out.events.length;
         if (out.events.some((e) => e.kind === 'status')) statusChanged = true;
       } catch (err) {
-        logger.warn({ err: errMsg(err), machineId: head.machine_id }, 'echo: post failed; will retry');
-        const rest = events.filter((e) => !events.slice(0, done).includes(e)).map((e) => e.id);
-        await store.releaseEvents(owner, rest, 5).catch(() => {});
+        const failure = classifySlackError(err);
+        const rest = events.filter((e) => !events.slice(0, done).includes(e));
+        if (failure.permanent && !APP_REFUSED.has(failure.code)) {
+          // Nothing a retry changes (msg_too_long, invalid_blocks…): set aside, said once, never looped.
+          await store
+            .setAsideEvents(
+              owner,
+              out.events.map((e) => ({ id: e.id, reason: `${failure.code}; not posted`, slackTs: null })),
+            )
+            .catch(() => {});
+          this.o.metrics?.slackSetAside.inc({ reason: failure.code, fallback: 'none' }, out.events.length);
+          logger.error(
+            { machineId: head.machine_id, events: out.events.map((e) => e.id), reason: failure.code },
+            'echo: events set aside (Slack refused them)',
+          );
+          done += out.events.length;
+          continue;
+        }
+        // Transient (or the app's token refused): back off, bounded, and try again.
+        const attempts = Math.max(1, ...rest.map((e) => e.attempts));
+        const delayS = Math.min(this.o.retryMaxS, this.o.retryBaseS * 2 ** (attempts - 1));
+        logger.warn(
+          { err: errMsg(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
+          'echo: post failed; will retry',
+        );
+        await store
+          .releaseEvents(
+            owner,
+            rest.map((e) => e.id),
+            delayS,
+          )
+          .catch(() => {});
         break;
       }
     }
@@ -248,6 +324,7 @@ export class EchoWatcher {
   }
 
   private async updateParent(machineId: string, channel: string, ts: string): Promise<void> {
+    if (this.fallback.refused(channel, ts)) return;
     try {
       const row = await this.o.store.getMachine(machineId);
       const card = statusCard(

@@ -102,6 +102,14 @@ function readMetadata(args: Record<string, unknown>): { ok: true; value: unknown
 function channelOf(ctx: MethodContext, args: Record<string, unknown>): SlackChannel | MethodResult {
   const name = stringArg(args.channel);
   if (name === undefined || name === '') return fail('channel_not_found');
+  // A user id as the channel: the app's direct message with that person, as Slack opens it.
+  if (/^U[A-Z0-9]{2,}$/.test(name)) {
+    const id = `D${name.slice(1)}`;
+    const dm = ctx.workspace.resolveChannel(id);
+    if (dm) return dm;
+    ctx.workspace.addChannel({ id, name: `dm-${name}`, isPrivate: true, botIsMember: true });
+    return ctx.workspace.resolveChannel(id)!;
+  }
   return ctx.workspace.resolveChannel(name) ?? fail('channel_not_found');
 }
 
