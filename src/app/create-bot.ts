@@ -171,7 +171,9 @@ export function createBot(o: BotOptions): Bot {
   /** Machines started here that are still starting. */
   async function pendingMachines(): Promise<string[]> {
     if (startedHere.size === 0) return [];
-    const rows = await Promise.all([...startedHere].map((id) => o.store.getMachine(id).catch(() => undefined)));
+    const rows = await Promise.all(
+      [...startedHere].map((id) => o.store.getMachine(id).catch(() => undefined)),
+    );
     return rows.filter((m) => m?.status === 'starting').map((m) => m!.machine_id);
   }
 

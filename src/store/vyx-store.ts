@@ -85,6 +85,8 @@ export class VyxStore {
     const baseFetch = options.fetch ?? fetch;
     this.sb = createClient(options.url, options.serviceKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      // No hidden retries (1 s, 2 s, 4 s on a 503): an outage is answered within 2 s, in our words.
+      db: { retry: false },
       global: {
         fetch: (input, init) =>
           baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
