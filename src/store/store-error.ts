@@ -47,7 +47,7 @@ export function storeErrorFrom(fn: string, status: number, error: PostgrestLikeE
   ) {
     return new VyxError('STORE_UNAVAILABLE', `the database is not answering right now (${fn})`, {
       suggestion:
-        'Try again in a minute; if it lasts, check that Supabase (or the local twin and its Postgres) is running.',
+        'Try again in a minute; if it lasts, check that SUPABASE_URL is right and Supabase (or the local twin and its Postgres) is running.',
       details: { ...details, said: message },
     });
   }
