@@ -150,6 +150,7 @@ describe('start-up: production mode and credentials', () => {
       ...production,
       SLACK_API_URL: `http://127.0.0.1:${await closedPort()}/api/`,
       VYX_OPS_TOKEN: opsToken,
+      VYX_OPS_PORT: '0',
     });
     const t0 = Date.now();
     const [, url] = await p.waitFor(/http: +(http:\/\/127\.0\.0\.1:\d+)/, 10_000);
@@ -174,6 +175,12 @@ describe('start-up: production mode and credentials', () => {
     const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${opsToken}` } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('vyxbot_');
+    // The internal port: details and metrics with no token (never exposed: fly.toml has no service).
+    const [, ops] = await p.waitFor(/ops: +(http:\/\/127\.0\.0\.1:\d+)/);
+    expect(ops).not.toBe(url);
+    const internal = (await (await fetch(`${ops}/readyz`)).json()) as { checks: Record<string, string> };
+    expect(internal.checks.slack).toMatch(/^failed: unreachable/);
+    expect((await fetch(`${ops}/metrics`)).status).toBe(200);
     // Still running, retrying: one log line for the change of state, not one per attempt.
     expect(p.child.exitCode).toBe(null);
     await p.waitFor(/"slack":"unreachable"/);
