@@ -93,6 +93,7 @@ export class EchoWatcher {
       store: this.o.store,
       ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
       pace: (channel) => this.pace(channel),
+      paced: (channel) => this.paced(channel),
     });
   }
 
@@ -339,6 +340,16 @@ export class EchoWatcher {
   }
 
   /** Keeps a channel at about one message a second after a short burst (a token bucket): waits, never drops. */
+  /**
+   * Once Slack answered: the refill counts from now, not from when the post left. Slack's bucket
+   * counts arrivals, and a post delayed on its way (a busy machine) must not let the next one
+   * arrive closer to it than the rate allows.
+   */
+  private paced(channel: string): void {
+    const b = this.buckets.get(channel);
+    if (b) b.at = Date.now();
+  }
+
   private async pace(channel: string): Promise<void> {
     const rate = this.o.perChannelPerSecond;
     if (rate <= 0) return;

@@ -16,8 +16,9 @@ export interface FallbackPosterOptions {
   store: Pick<VyxStore, 'getMachine'>;
   /** The operators' channel, last in line. */
   alertChannel?: string;
-  /** The echo's per-channel pacing. */
+  /** The echo's per-channel pacing: before a post, and once Slack answered it. */
   pace: (channel: string) => Promise<void>;
+  paced?: (channel: string) => void;
 }
 
 /**
@@ -64,15 +65,17 @@ export class FallbackPoster {
         const note = failures.length ? this.note(failures, head.machine_id, place) : undefined;
         try {
           await this.o.pace(place.channel);
-          const posted = await this.o.slack.post({
-            channel: place.channel,
-            ...(place.threadTs ? { threadTs: place.threadTs } : {}),
-            text: note ? `${note}\n${card.text}` : card.text,
-            blocks: note
-              ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }, ...card.blocks]
-              : card.blocks,
-            eventIds: shown.map((e) => e.id),
-          });
+          const posted = await this.o.slack
+            .post({
+              channel: place.channel,
+              ...(place.threadTs ? { threadTs: place.threadTs } : {}),
+              text: note ? `${note}\n${card.text}` : card.text,
+              blocks: note
+                ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }, ...card.blocks]
+                : card.blocks,
+              eventIds: shown.map((e) => e.id),
+            })
+            .finally(() => this.o.paced?.(place.channel));
           if (failures.length === 0) return { ts: posted.ts, fallback: place.label };
           return {
             ts: posted.ts,
