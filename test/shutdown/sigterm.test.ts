@@ -122,9 +122,11 @@ describe('SIGTERM during a provisioning', () => {
     });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
 
-    const base = await until(() => /http: +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 'the bot ready');
+    // Health listens first; ready once Slack accepted the credentials.
+    await until(() => output.includes('vyxbot ready in'), 'the bot ready');
+    const base = /http: +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    const supabaseUrl = /Supabase: local twin at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    const supabaseUrl = /Supabase: local twin started here at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     // This test's own view of the database: another replica.
     twin = await startSupabaseTwin({ dataDir: null, databaseUrl: db.url, serviceKey });
     const { createVyxStore } = await import('../../src/store/vyx-store.ts');
