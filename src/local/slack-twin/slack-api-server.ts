@@ -39,6 +39,7 @@ import {
   WorkspaceError,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
+import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -373,47 +374,30 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       const user = c.user ?? identity.userId;
       const channel = workspace.resolveChannel(c.channel ?? identity.channelId);
       const channelId = channel?.id ?? c.channel ?? identity.channelId;
-      return needHub().deliver('slash_commands', {
-        token: 'deprecated-verification-token',
-        team_id: identity.teamId,
-        team_domain: identity.teamDomain,
-        channel_id: channelId,
-        channel_name: channel?.name ?? 'unknown',
-        user_id: user,
-        user_name: user === identity.userId ? identity.userName : user.toLowerCase(),
-        command: '/vyx',
-        text: c.text,
-        api_app_id: identity.appId,
-        is_enterprise_install: 'false',
-        response_url: createResponseUrl({ kind: 'command', channel: channelId, user }),
-        trigger_id: trigger(),
-      });
+      return needHub().deliver(
+        'slash_commands',
+        slashCommandPayload(identity, {
+          text: c.text,
+          user,
+          channel: { id: channelId, name: channel?.name ?? 'unknown' },
+          responseUrl: createResponseUrl({ kind: 'command', channel: channelId, user }),
+          triggerId: trigger(),
+        }),
+      );
     },
     pressButton(b) {
       const user = b.user ?? identity.userId;
-      const message = workspace.message(b.channel, b.messageTs);
-      return needHub().deliver('interactive', {
-        type: 'block_actions',
-        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: identity.teamId },
-        api_app_id: identity.appId,
-        token: 'deprecated-verification-token',
-        container: { type: 'message', message_ts: b.messageTs, channel_id: b.channel, is_ephemeral: false },
-        trigger_id: trigger(),
-        team: { id: identity.teamId, domain: identity.teamDomain },
-        channel: { id: b.channel, name: workspace.resolveChannel(b.channel)?.name ?? 'unknown' },
-        message: message ?? { ts: b.messageTs },
-        response_url: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
-        actions: [
-          {
-            type: 'button',
-            action_id: b.actionId,
-            block_id: 'vyx',
-            value: b.value,
-            text: { type: 'plain_text', text: b.actionId },
-            action_ts: `${Date.now() / 1000}`,
-          },
-        ],
-      });
+      return needHub().deliver(
+        'interactive',
+        blockActionsPayload(identity, {
+          ...b,
+          user,
+          channelName: workspace.resolveChannel(b.channel)?.name ?? 'unknown',
+          message: workspace.message(b.channel, b.messageTs),
+          responseUrl: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
+          triggerId: trigger(),
+        }),
+      );
     },
     record,
     transcript: () => transcript.entries(),
