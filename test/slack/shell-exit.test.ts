@@ -81,7 +81,9 @@ describe('the piped shell, run again on the same data', () => {
     // (its `failed`, and the `stopped` its runtime reported as the first run closed)
     expect(aside.rows.length).toBeGreaterThanOrEqual(1);
     for (const r of aside.rows) {
-      expect(r.set_aside_reason).toBe('thread_not_found in the thread (C0VYXLOCAL); posted to the channel instead');
+      expect(r.set_aside_reason).toBe(
+        'thread_not_found in the thread (C0VYXLOCAL); posted to the channel instead',
+      );
       expect(r.attempts).toBe(1);
     }
     // Within 5 s of that last piece of work, the shell was gone.

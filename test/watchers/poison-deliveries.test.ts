@@ -215,7 +215,12 @@ describe('poison deliveries', () => {
       'delivered after Slack came back',
       15_000,
     );
-    expect(slack.thread(HOME, parent.ts).slice(1).filter((m) => m.text.includes('running'))).toHaveLength(1);
+    expect(
+      slack
+        .thread(HOME, parent.ts)
+        .slice(1)
+        .filter((m) => m.text.includes('running')),
+    ).toHaveLength(1);
     expect(await setAside('vyx-transie1')).toEqual([]);
   });
 });
