@@ -17,7 +17,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # 2. The bot: Node 24 runs the TypeScript sources directly (type stripping), so there is no build
 #    stage and the image holds the sources as they are in the repository.
 FROM node:${NODE_VERSION}-slim
+# Production mode: no local twin ever starts; missing credentials stop start-up (exit 78).
 ENV NODE_ENV=production \
+    VYX_MODE=production \
     PORT=3000 \
     HOST=0.0.0.0 \
     LOG_FORMAT=json \
@@ -35,7 +37,8 @@ COPY docs ./docs
 RUN mkdir -p /data && chown node:node /data
 # The official image's unprivileged user (uid 1000).
 USER node
-# /healthz, /readyz, /metrics (and /slack/events with the HTTP receiver).
+# /healthz and /readyz's status (and /slack/events with the HTTP receiver); metrics and readiness
+# details need VYX_OPS_TOKEN here, or come from the internal VYX_OPS_PORT.
 EXPOSE 3000
 # SIGTERM: stop taking commands, finish work in flight within VYX_SHUTDOWN_TIMEOUT_S (default 10),
 # give leases back, exit 0. Fly's kill_timeout (fly.toml) must be longer than that.

@@ -4,9 +4,11 @@ import { isRegistryHost, parseImageRef } from './fly/image-ref.ts';
 import { machineCredentialProblems } from './store/supabase-jwt.ts';
 
 /**
- * Configuration from the environment. Every outside service is real when its credentials are set
- * and its local twin otherwise; with none set, everything runs locally. One error names every bad
- * variable and what it should be.
+ * Configuration from the environment. `VYX_MODE=local` (the default from a checkout): a service
+ * with no URL or credentials runs as a local twin started here, and a URL given for a service means
+ * "use that server" (a twin started alone, or the real one). `VYX_MODE=production` (the Docker
+ * image): no twin ever starts; a missing credential is a configuration error. One error names every
+ * bad or missing variable and what it should be (exit 78, EX_CONFIG).
  */
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -17,6 +19,7 @@ const optionalText = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const envSchema = z.object({
+  VYX_MODE: z.enum(['local', 'production']).default('local'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   VYX_DATA_DIR: z.string().min(1).default('.vyx'),
@@ -34,7 +37,7 @@ const envSchema = z.object({
   PORT: port.default(3000),
   HOST: optionalText,
   FLY_API_TOKEN: optionalText,
-  FLY_API_URL: url.default('https://api.machines.dev'),
+  FLY_API_URL: optionalText.pipe(url.optional()),
   FLY_APP: z
     .string()
     .regex(/^[a-z0-9-]{1,63}$/)
@@ -71,6 +74,12 @@ const envSchema = z.object({
   VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_SHUTDOWN_TIMEOUT_S: z.coerce.number().min(1).default(10),
   VYX_PREFLIGHT_UNVERIFIED: z.enum(['refuse', 'warn']).default('warn'),
+  VYX_OPS_TOKEN: optionalText,
+  VYX_OPS_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    port.optional(),
+  ),
+  VYX_DB_WAIT_S: z.coerce.number().int().min(0).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -86,6 +95,9 @@ function isImageRef(text: string): boolean {
 
 /** What each variable should be, for the error message. */
 const EXPECTED: Record<string, string> = {
+  VYX_MODE: 'local or production',
+  VYX_OPS_PORT: 'a port number (0–65535)',
+  VYX_DB_WAIT_S: 'a whole number of seconds ≥ 0',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   LOG_FORMAT: 'one of auto, json, pretty',
   SLACK_API_URL:
@@ -96,7 +108,8 @@ const EXPECTED: Record<string, string> = {
   DATABASE_URL: 'a postgres:// URL',
   SUPABASE_LOCAL_PORT: 'a port number (0–65535)',
   PORT: 'a port number (0–65535)',
-  FLY_API_URL: 'an http(s) URL such as https://api.machines.dev',
+  FLY_API_URL:
+    'an http(s) URL such as https://api.machines.dev, or a Fly emulator started with npm run twin:fly',
   FLY_APP: 'a Fly app name (lowercase letters, digits, dashes)',
   FLY_REGION: 'a Fly region code such as ord, ams, iad',
   FLY_IMAGE: 'an image reference such as registry.fly.io/vyx-app:latest',
@@ -123,11 +136,19 @@ export type SlackConfig =
   | { mode: 'http'; botToken: string; signingSecret: string }
   | { mode: 'twin' };
 
+/** `real`: the server at `apiUrl` (Fly, or an emulator started alone); `twin`: an emulator started here. */
 export type FlyConfig =
   | { mode: 'real'; apiUrl: string; token: string }
   | { mode: 'twin'; port: number; token?: string };
 
+export type VyxMode = 'local' | 'production';
+
+/** Fly's Machines API when production names none. */
+export const FLY_API_DEFAULT = 'https://api.machines.dev';
+
 export interface Config {
+  /** local: twins for what is not configured; production: real services only. */
+  mode: VyxMode;
   logLevel: Env['LOG_LEVEL'];
   /** `auto`: readable (pino-pretty) when stdout is a terminal, JSON otherwise. */
   logFormat: Env['LOG_FORMAT'];
@@ -165,7 +186,16 @@ export interface Config {
   shutdownTimeoutS: number;
   /** /vyx start when the registry cannot say whether the image exists: refuse, or warn and go ahead. */
   preflightUnverified: 'refuse' | 'warn';
+  /** Bearer token for /metrics and detailed /readyz on PORT. */
+  opsToken?: string;
+  /** An internal port serving /healthz, detailed /readyz and /metrics without a token. */
+  opsPort?: number;
+  /** How long start-up waits for a database (DATABASE_URL) that is down. */
+  dbWaitS: number;
 }
+
+/** A configuration error: the process exits with EX_CONFIG. */
+export const EX_CONFIG = 78;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -178,16 +208,58 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.success ? parsed.data : undefined;
   const has = (name: string) => (env[name] ?? '').trim() !== '';
-  if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
-    problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
+  const production = (env.VYX_MODE ?? '').trim() === 'production';
+  // Production: every credential present, or one line naming each one missing.
+  const missing: string[] = [];
+  if (production) {
+    for (const name of ['SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'SLACK_BOT_TOKEN', 'FLY_API_TOKEN']) {
+      if (!has(name)) missing.push(name);
+    }
+    if (!has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
+      missing.push('SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
+    }
+  } else {
+    if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
+      problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
+    }
+    if ((has('SLACK_APP_TOKEN') || has('SLACK_SIGNING_SECRET')) && !has('SLACK_BOT_TOKEN')) {
+      problems.push(
+        'SLACK_BOT_TOKEN is missing: it is required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET',
+      );
+    }
+    if (has('SLACK_BOT_TOKEN') && !has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
+      problems.push(
+        'SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) is missing: one is required with SLACK_BOT_TOKEN',
+      );
+    }
+    if (has('FLY_API_URL') && !has('FLY_API_TOKEN')) {
+      problems.push(
+        'FLY_API_TOKEN is missing: it is required with FLY_API_URL (npm run twin:fly prints the token it accepts)',
+      );
+    }
   }
   problems.push(...machineCredentialProblems(env.SUPABASE_JWT_SECRET?.trim(), env.SUPABASE_ANON_KEY?.trim()));
-  if ((has('SLACK_APP_TOKEN') || has('SLACK_SIGNING_SECRET')) && !has('SLACK_BOT_TOKEN')) {
-    problems.push('SLACK_BOT_TOKEN is missing: it is required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET');
-  }
-  if (has('SLACK_BOT_TOKEN') && !has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
-    problems.push(
-      'SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) is missing: one is required with SLACK_BOT_TOKEN',
+  // A token of the wrong kind (the two Slack tokens swapped, a user token) is caught before Slack is asked.
+  const prefix = (name: string, want: string, what: string) => {
+    const v = (env[name] ?? '').trim();
+    if (v !== '' && !v.startsWith(want)) {
+      const got = /^(xox[a-z]|xapp)-/.exec(v)?.[0];
+      problems.push(
+        `${name} should be ${what} starting ${want}${got ? ` (it starts ${got}: ${got === 'xapp-' ? 'is it SLACK_APP_TOKEN?' : got === 'xoxb-' ? 'is it SLACK_BOT_TOKEN?' : 'a different kind of token'})` : ''}`,
+      );
+    }
+  };
+  prefix('SLACK_BOT_TOKEN', 'xoxb-', 'a bot token');
+  prefix('SLACK_APP_TOKEN', 'xapp-', 'an app-level token');
+  if (missing.length > 0) {
+    throw new VyxError(
+      'CONFIG_MISSING',
+      `VYX_MODE=production and these are not set: ${missing.join(', ')}${problems.length ? `; also ${[...new Set(problems)].join('; ')}` : ''}`,
+      {
+        suggestion:
+          'Set them (fly secrets set NAME=…; docs/deploying.md), or run with VYX_MODE=local to use the local twins.',
+        details: { variables: missing.map((m) => m.split(' ')[0]) },
+      },
     );
   }
   if (problems.length > 0 || !e) {
@@ -210,14 +282,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : e.SLACK_SIGNING_SECRET
       ? { mode: 'http', botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET }
       : { mode: 'twin' };
-  const local = (u: string) => /^https?:\/\/(127\.|localhost|\[::1\])/.test(u);
+  // A URL given means that server (Fly, or an emulator started alone with `npm run twin:fly`);
+  // production without one means Fly itself; otherwise an emulator starts here.
   const fly: FlyConfig =
-    e.FLY_API_TOKEN && !local(e.FLY_API_URL)
-      ? { mode: 'real', apiUrl: e.FLY_API_URL, token: e.FLY_API_TOKEN }
+    e.FLY_API_URL || e.VYX_MODE === 'production'
+      ? { mode: 'real', apiUrl: e.FLY_API_URL ?? FLY_API_DEFAULT, token: e.FLY_API_TOKEN! }
       : { mode: 'twin', port: e.FLY_LOCAL_PORT, ...(e.FLY_API_TOKEN ? { token: e.FLY_API_TOKEN } : {}) };
   const opt = <K extends string, V>(key: K, value: V | undefined) =>
     value === undefined ? {} : { [key]: value };
   return {
+    mode: e.VYX_MODE,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     dataDir: e.VYX_DATA_DIR,
@@ -248,5 +322,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shellTimeoutS: e.VYX_SHELL_TIMEOUT_S,
     shutdownTimeoutS: e.VYX_SHUTDOWN_TIMEOUT_S,
     preflightUnverified: e.VYX_PREFLIGHT_UNVERIFIED,
+    ...opt('opsToken', e.VYX_OPS_TOKEN),
+    ...opt('opsPort', e.VYX_OPS_PORT),
+    dbWaitS: e.VYX_DB_WAIT_S,
   };
 }

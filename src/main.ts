@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startBot } from './app/run-bot.ts';
-import { loadConfig } from './config.ts';
+import { EX_CONFIG, loadConfig } from './config.ts';
 import { isVyxError } from './errors/vyx-error.ts';
 import { createLogger, secretValuesOf } from './logger.ts';
 
@@ -24,32 +24,35 @@ async function main(): Promise<number> {
     level: config.logLevel,
     format: pretty ? 'pretty' : 'json',
     secrets: () => [...secrets],
-    ...(localChat ? { destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) } : {}),
+    // Synchronous: a start-up failure right after opening must not meet a stream not yet open
+    // ("sonic boom is not ready yet").
+    ...(localChat ? { destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) } : {}),
   });
+  const say = (line: string) => stdout.write(`${line}\n`);
 
   const started = performance.now();
-  const running = await startBot(config, { logger, secrets: () => [...secrets] });
+  say(`vyxbot starting (VYX_MODE=${config.mode})`);
+  const running = await startBot(config, {
+    logger,
+    secrets: () => [...secrets],
+    waitForSlack: false,
+    io: { notice: say },
+  });
   const { stack, httpUrl } = running;
   // A generated local key is a secret too, though no variable holds it.
   secrets.add(stack.supabase.serviceKey);
   secrets.add(stack.fly.token);
   const local = stack.slack.local;
-
-  stdout.write(
+  // One line per dependency: what it uses (a service, a server given by URL, or a twin started here).
+  say(
     [
-      `vyxbot ready in ${Math.round(performance.now() - started)} ms`,
       `  Supabase: ${stack.supabase.label}`,
       `  Fly:      ${stack.fly.label}`,
       `  Slack:    ${stack.slack.label}`,
-      `  watcher:  stuck after ${config.stuckAfterS} s, schedule "${config.stuckSchedule}"; echo polls every ${config.echoPollMs} ms`,
-      `  http:     ${httpUrl ? `${httpUrl} (/healthz /readyz /metrics)` : `not served: ${running.httpProblem}`}`,
+      `  http:     ${httpUrl ? `${httpUrl} (/healthz /readyz${config.mode === 'local' && !config.opsToken ? ' /metrics' : ''})` : `not served: ${running.httpProblem}`}`,
+      ...(running.opsUrl ? [`  ops:      ${running.opsUrl} (VYX_OPS_PORT: /readyz details, /metrics)`] : []),
       `  logs:     ${localChat ? logFile : `stdout (${pretty ? 'pretty' : 'JSON'})`}`,
-      local ? '  Type /vyx help. Ctrl-C or "exit" leaves.' : '',
-      '',
-    ]
-      .filter((l) => l !== '')
-      .map((l) => `${l}\n`)
-      .join(''),
+    ].join('\n'),
   );
 
   const stop = async (why: string): Promise<number> => {
@@ -70,6 +73,28 @@ async function main(): Promise<number> {
     process.once(signal, () => void stop(signal).then((code) => process.exit(code)));
   }
 
+  if (!local && config.slack.mode !== 'twin') {
+    say('  Slack:    checking the credentials… (/readyz says why until connected)');
+  }
+  try {
+    await running.connected;
+  } catch (err) {
+    // Wrong credentials: one line, and out (the supervisor must not restart into the same refusal).
+    process.stderr.write(`${lineOf(err)}\n`);
+    await Promise.race([running.shutdown('Slack refused the credentials'), sleep(3_000)]);
+    return exitCodeOf(err);
+  }
+  if (running.slackLink.state !== 'connected') return await new Promise<number>(() => {}); // stopping
+  say(
+    [
+      `vyxbot ready in ${Math.round(performance.now() - started)} ms`,
+      `  watcher:  stuck after ${config.stuckAfterS} s, schedule "${config.stuckSchedule}"; echo polls every ${config.echoPollMs} ms`,
+      local ? '  Type /vyx help. Ctrl-C or "exit" leaves.' : '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
+
   if (local) {
     const outcome = await local.receiver.finished;
     await stop(`shell ${outcome.reason}`);
@@ -78,12 +103,27 @@ async function main(): Promise<number> {
   return await new Promise<number>(() => {}); // served until a signal
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** Configuration and credentials: EX_CONFIG (78), so a supervisor knows a restart will not help. */
+function exitCodeOf(err: unknown): number {
+  return isVyxError(err) &&
+    ['CONFIG_INVALID', 'CONFIG_MISSING', 'SLACK_CREDENTIALS_INVALID'].includes(err.code)
+    ? EX_CONFIG
+    : 1;
+}
+
+/** One line: a VyxError as it renders, anything else with its message (never a stack). */
+function lineOf(err: unknown): string {
+  if (isVyxError(err)) return err.toLine();
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return `vyxbot failed to start: ${String(e?.message ?? err).split('\n')[0]}${typeof e?.code === 'string' ? ` (${e.code})` : ''}`;
+}
+
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(
-      `${isVyxError(err) ? err.toLine() : `vyxbot failed to start: ${(err as Error)?.stack ?? err}`}\n`,
-    );
-    process.exit(1);
+    process.stderr.write(`${lineOf(err)}\n`);
+    process.exit(exitCodeOf(err));
   },
 );

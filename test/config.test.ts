@@ -60,4 +60,59 @@ describe('configuration', () => {
     );
     expect(() => loadConfig({ FLY_IMAGE: '../../etc' })).toThrow(/FLY_IMAGE should be an image reference/);
   });
+
+  it('local mode: a URL given is that server; a token alone is what the emulator started here accepts', () => {
+    expect(loadConfig({}).mode).toBe('local');
+    expect(loadConfig({ FLY_API_TOKEN: 't' }).fly).toEqual({ mode: 'twin', port: 4280, token: 't' });
+    expect(loadConfig({ FLY_API_URL: 'http://127.0.0.1:4999', FLY_API_TOKEN: 't' }).fly).toEqual({
+      mode: 'real',
+      apiUrl: 'http://127.0.0.1:4999',
+      token: 't',
+    });
+    expect(() => loadConfig({ FLY_API_URL: 'http://127.0.0.1:4999' })).toThrow(/FLY_API_TOKEN is missing/);
+  });
+
+  it('production: real services only, Fly at api.machines.dev unless told; a missing credential is CONFIG_MISSING', () => {
+    const all: Record<string, string> = {
+      VYX_MODE: 'production',
+      SUPABASE_URL: 'https://abc.supabase.co',
+      SUPABASE_SERVICE_KEY: 'k',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_APP_TOKEN: 'xapp-1',
+      FLY_API_TOKEN: 'f',
+    };
+    const c = loadConfig(all);
+    expect(c.mode).toBe('production');
+    expect(c.fly).toEqual({ mode: 'real', apiUrl: 'https://api.machines.dev', token: 'f' });
+    expect(c.slack.mode).toBe('socket');
+    for (const name of Object.keys(all).filter((k) => k !== 'VYX_MODE')) {
+      const { [name]: _, ...rest } = all;
+      let err: unknown;
+      try {
+        loadConfig(rest);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as VyxError).code, name).toBe('CONFIG_MISSING');
+      expect((err as VyxError).message, name).toContain(
+        name === 'SLACK_APP_TOKEN' ? 'SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET' : name,
+      );
+    }
+  });
+
+  it('Slack tokens of the wrong kind are named before Slack is asked, never echoed', () => {
+    expect(() =>
+      loadConfig({ SLACK_BOT_TOKEN: 'xapp-secret-value', SLACK_APP_TOKEN: 'xoxb-other-value' }),
+    ).toThrow(
+      /SLACK_BOT_TOKEN should be a bot token starting xoxb- \(it starts xapp-: is it SLACK_APP_TOKEN\?\); SLACK_APP_TOKEN should be an app-level token starting xapp- \(it starts xoxb-: is it SLACK_BOT_TOKEN\?\)/,
+    );
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxp-user-token', SLACK_SIGNING_SECRET: 's' })).toThrow(
+      /SLACK_BOT_TOKEN should be a bot token starting xoxb- \(it starts xoxp-: a different kind of token\)/,
+    );
+    try {
+      loadConfig({ SLACK_BOT_TOKEN: 'xapp-secret-value', SLACK_APP_TOKEN: 'xoxb-other-value' });
+    } catch (e) {
+      expect(String((e as Error).message)).not.toMatch(/secret-value|other-value/);
+    }
+  });
 });

@@ -114,13 +114,22 @@ export function createBot(o: BotOptions): Bot {
   });
   // Provisionings in progress (shutdown gives up on those still running at its deadline).
   const provisioning = new Map<number, ProvisionRequest>();
+  // Machines this process started: the local shell waits for their news, never for other rows'.
+  const startedHere = new Set<string>();
   let provisionSeq = 0;
   const startProvision = provisioner.start.bind(provisioner);
   provisioner.start = async (req) => {
     const id = ++provisionSeq;
     provisioning.set(id, req);
+    const onAccepted = req.onAccepted;
     try {
-      const result = await startProvision(req);
+      const result = await startProvision({
+        ...req,
+        onAccepted: async (machineId) => {
+          startedHere.add(machineId);
+          await onAccepted?.(machineId);
+        },
+      });
       if (result.kind === 'refused' || result.kind === 'failed') {
         o.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
       }
@@ -184,9 +193,13 @@ export function createBot(o: BotOptions): Bot {
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
 
+  /** Machines started here that are still starting. */
   async function pendingMachines(): Promise<string[]> {
-    const active = await o.store.listMachines({ activeOnly: true, limit: 100 });
-    return active.filter((m) => m.status === 'starting').map((m) => m.machine_id);
+    if (startedHere.size === 0) return [];
+    const rows = await Promise.all(
+      [...startedHere].map((id) => o.store.getMachine(id).catch(() => undefined)),
+    );
+    return rows.filter((m) => m?.status === 'starting').map((m) => m!.machine_id);
   }
 
   const log = o.logger.child({ part: 'shutdown' });
@@ -269,7 +282,9 @@ export function createBot(o: BotOptions): Bot {
     abandonProvisions: (why) => Promise.all([...provisioning.values()].map((req) => abandon(req, why))),
     async idle() {
       if (tracker.inFlight > 0 || provisioner.busy()) return false;
-      if ((await o.store.pendingEvents()).count > 0) {
+      // Only the news of machines started here: rows other people or earlier runs started are not
+      // this session's work (and an undeliverable event is set aside, never waited on).
+      if (startedHere.size > 0 && (await o.store.pendingEventsOf([...startedHere])) > 0) {
         echo.wake();
         return false;
       }

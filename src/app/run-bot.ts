@@ -1,22 +1,29 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, webApi } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Config } from '../config.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
 import { createFlyMachinesClient } from '../fly/machines-client.ts';
 import { registryAccess } from '../fly/registry-access.ts';
 import { createRegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import { slackLogger } from '../observability/bolt-logger.ts';
-import { createHealth, type Health, startHealthServer } from '../observability/health.ts';
+import {
+  createHealth,
+  findErrno,
+  type Health,
+  portError,
+  startHealthServer,
+} from '../observability/health.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { slackStatus } from '../observability/slack-metrics.ts';
 import { GuardedHttpReceiver } from '../slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../slack/slack-poster.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
-import { type AbandonedProvision, type Bot, createBot } from './create-bot.ts';
+import { type Bot, createBot } from './create-bot.ts';
+import { gracefulShutdown, type ShutdownReport } from './graceful-shutdown.ts';
 import { planMachineCredentials } from './machine-credentials.ts';
 import { runbookBaseUrl } from './runbook-url.ts';
+import { createSlackLink, type SlackLink } from './slack-link.ts';
 import { type Stack, type StackIo, startStack } from './start-stack.ts';
 
 export interface RunOptions {
@@ -26,17 +33,13 @@ export interface RunOptions {
   secrets?: () => readonly string[];
   /** Deadline of each readiness check. Default 3 000 ms. */
   readyTimeoutMs?: number;
-}
-
-export interface ShutdownReport {
-  why: string;
-  /** Every command and provisioning finished by itself. */
-  drained: boolean;
-  abandoned: AbandonedProvision[];
-  /** The watchers stopped and gave their leases back (else the leases were released directly). */
-  watchersStopped: boolean;
-  ms: number;
-  withinDeadline: boolean;
+  /**
+   * Return only once Slack is connected (default true). `false`: return as soon as health and
+   * readiness listen, and follow `connected` (main.ts, so /readyz answers while Slack is away).
+   */
+  waitForSlack?: boolean;
+  /** First retry delay of the Slack connection (doubles up to 30 s). Default 1 000 ms. */
+  slackBackoffMs?: number;
 }
 
 export interface RunningBot {
@@ -47,29 +50,51 @@ export interface RunningBot {
   store: VyxStore;
   metrics: Metrics;
   health: Health;
+  slackLink: SlackLink;
   /** `http://<host>:<port>`: /healthz, /readyz, /metrics (and /slack/events in HTTP mode). */
   httpUrl: string | undefined;
+  /** `http://<host>:<port>` of VYX_OPS_PORT (details and metrics without a token). */
+  opsUrl?: string;
   /** Why the health port is not served (local mode with the port taken). */
   httpProblem?: string;
+  /**
+   * Slack connected and the watchers running. Rejects with `SLACK_CREDENTIALS_INVALID` (exit 78);
+   * while Slack is unreachable it waits (retrying with backoff) and readiness says why.
+   */
+  connected: Promise<void>;
   /** Graceful: stop taking commands, let work in flight finish within the deadline, give leases back, close. */
   shutdown(why: string): Promise<ShutdownReport>;
 }
 
+/** Bounded retries for the bot's own Web API calls: a dead Slack costs seconds, never 30 minutes. */
+const SLACK_RETRIES = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000, randomize: false };
+
 /**
- * The whole bot from a configuration: the stack (real services or twins), the Bolt app for the
- * configured Slack mode, the bot with its watchers, health and metrics on `PORT` in every mode.
+ * The whole bot from a configuration, in this order: the stack (real services or twins), health
+ * and readiness listening, then Slack — credentials checked, the connection opened (retried with
+ * backoff while Slack cannot be reached) — and the watchers once Slack is there.
  */
 export async function startBot(config: Config, options: RunOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics();
   const machineLog = logger.child({ part: 'machines' });
   const stack = await startStack(config, { log: (line) => machineLog.info(line), ...options.io });
+  let running: RunningBot;
   try {
-    return await assemble(config, options, stack, metrics);
+    running = await assemble(config, options, stack, metrics);
   } catch (err) {
     await stack.close();
     throw err;
   }
+  if (options.waitForSlack ?? true) {
+    try {
+      await running.connected;
+    } catch (err) {
+      await running.shutdown('Slack refused the credentials');
+      throw err;
+    }
+  }
+  return running;
 }
 
 async function assemble(
@@ -103,21 +128,56 @@ async function assemble(
   const slackApiUrl = local?.apiUrl ?? config.slackApiUrl;
   const botToken = slackConfig.mode === 'twin' ? local!.botToken : slackConfig.botToken;
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
-  // Readiness asks Slack once, without the bot client's retries (those would outlive the deadline).
+  const boltLevel = slackConfig.mode === 'twin' ? LogLevel.ERROR : LogLevel.WARN;
+  // auth.test asked once per attempt, without the client's retries (those would outlive the deadline).
   const probeClient = new webApi.WebClient(botToken, {
     ...(slackApiUrl ? { slackApiUrl } : {}),
     retryConfig: { retries: 0 },
-    timeout: readyTimeoutMs,
-    logger: slackLogger(logger, LogLevel.ERROR, 'readyz-slack'),
+    timeout: Math.max(readyTimeoutMs, 2_000),
+    logger: slackLogger(logger, LogLevel.ERROR, 'slack-auth'),
     logLevel: LogLevel.ERROR,
   });
   const machineCredentials = planMachineCredentials(config, stack.supabase.twin);
   if (machineCredentials.notice) logger.warn({ part: 'machines' }, machineCredentials.notice);
+  const clientOptions = {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: SLACK_RETRIES,
+    timeout: 10_000,
+  };
+  const boltLog = { logger: slackLogger(logger, boltLevel), logLevel: boltLevel };
+  const socketReceiver =
+    slackConfig.mode === 'socket'
+      ? new SocketModeReceiver({
+          appToken: slackConfig.appToken,
+          ...boltLog,
+          // Reconnection is the link's (with backoff and a log line per change), not the client's.
+          autoReconnectEnabled: false,
+          installerOptions: {
+            clientOptions: {
+              ...(slackApiUrl ? { slackApiUrl } : {}),
+              retryConfig: { retries: 0 },
+              timeout: 10_000,
+            },
+          },
+        })
+      : undefined;
+  const slackLink = createSlackLink({
+    probe: probeClient,
+    ...(socketReceiver ? { socket: socketReceiver.client } : {}),
+    logger: logger.child({ part: 'slack' }),
+    ...(options.slackBackoffMs ? { backoffMs: options.slackBackoffMs } : {}),
+  });
+
   const health = createHealth({
     metrics,
     ...(machineCredentials.notice ? { notices: { machine_credentials: machineCredentials.notice } } : {}),
     timeoutMs: readyTimeoutMs,
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ops: {
+      // Details are open on a loopback port in local mode; anywhere else they need the token.
+      open: config.mode === 'local' && LOOPBACK_HOST.test(config.host),
+      ...(config.opsToken ? { token: config.opsToken } : {}),
+    },
     checks: [
       { name: 'database', run: () => store.pendingEvents() },
       {
@@ -129,7 +189,7 @@ async function assemble(
       {
         name: 'slack',
         run: () =>
-          probeClient.auth.test().then(
+          slackLink.check().then(
             (r) => {
               metrics.slackCalls.inc({ method: 'auth.test', status: 'ok' });
               return r;
@@ -144,25 +204,19 @@ async function assemble(
     ],
   });
 
-  const clientOptions = slackApiUrl ? { slackApiUrl } : {};
-  const boltLevel = slackConfig.mode === 'twin' ? LogLevel.ERROR : LogLevel.WARN;
-  const boltLog = { logger: slackLogger(logger, boltLevel), logLevel: boltLevel };
+  // `authorize` instead of `token`: Bolt then never calls auth.test itself (its constructor's call
+  // fails unhandled when Slack is away), and commands are acknowledged while the Web API is down.
+  const authorize = async () => ({ botToken, ...slackLink.ids });
   const app =
     slackConfig.mode === 'twin'
       ? new App({ token: botToken, receiver: local!.receiver, clientOptions, ...boltLog })
-      : slackConfig.mode === 'socket'
-        ? new App({
-            token: botToken,
-            appToken: slackConfig.appToken,
-            socketMode: true,
-            clientOptions,
-            ...boltLog,
-          })
+      : socketReceiver
+        ? new App({ authorize, receiver: socketReceiver, clientOptions, ...boltLog })
         : new App({
-            token: botToken,
+            authorize,
             // Bolt's HTTPReceiver behind the guard that refuses bodies Slack never sends (#11.3).
             receiver: new GuardedHttpReceiver({
-              signingSecret: slackConfig.signingSecret,
+              signingSecret: (slackConfig as { signingSecret: string }).signingSecret,
               customRoutes: health.routes(),
               logger: logger.child({ part: 'slack-http' }),
               boltLogger: boltLog.logger,
@@ -171,6 +225,11 @@ async function assemble(
             clientOptions,
             ...boltLog,
           });
+  const slackClient = new webApi.WebClient(botToken, {
+    ...clientOptions,
+    logger: slackLogger(logger, boltLevel, 'slack-web'),
+    logLevel: boltLevel,
+  });
 
   const twin = stack.supabase.twin;
   const bot = createBot({
@@ -178,7 +237,7 @@ async function assemble(
     store,
     fly,
     registry,
-    slack: slackPosterFrom(app.client),
+    slack: slackPosterFrom(slackClient),
     logger,
     metrics,
     flyApp: config.flyApp,
@@ -219,34 +278,53 @@ async function assemble(
     );
   }
 
-  await bot.start();
+  // Health first: /healthz and /readyz listen before anything talks to Slack.
   let httpUrl: string | undefined;
   let httpProblem: string | undefined;
-  let healthServer: { close(): Promise<void> } | undefined;
-  const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  let opsUrl: string | undefined;
+  const servers: { close(): Promise<void> }[] = [];
+  const urlOf = (port: number) =>
+    `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
   try {
     if (slackConfig.mode === 'http') {
-      const server = (await app.start({ port: config.port, host: config.host })) as Server;
-      httpUrl = `http://${hostForUrl}:${(server.address() as AddressInfo).port}`;
+      const server = (await app.start({ port: config.port, host: config.host }).catch((err: unknown) => {
+        throw portError(err, 'PORT', config.port);
+      })) as Server;
+      httpUrl = urlOf((server.address() as AddressInfo).port);
     } else {
-      await app.start();
       try {
-        const hs = await startHealthServer(health, { port: config.port, host: config.host });
-        healthServer = hs;
-        httpUrl = `http://${hostForUrl}:${hs.port}`;
+        const hs = await startHealthServer(health, {
+          port: config.port,
+          host: config.host,
+          variable: 'PORT',
+        });
+        servers.push(hs);
+        httpUrl = urlOf(hs.port);
       } catch (err) {
         // Locally a busy port must not stop the terminal chat; elsewhere health is not optional.
         if (slackConfig.mode !== 'twin') throw err;
-        httpProblem = `port ${config.port} is taken (${(err as NodeJS.ErrnoException).code ?? 'error'}); set PORT`;
+        httpProblem = `port ${config.port} is taken (${findErrno(err) ?? 'error'}); set PORT`;
         logger.warn({ port: config.port }, `health and metrics not served: ${httpProblem}`);
       }
     }
+    if (config.opsPort !== undefined) {
+      const ops = await startHealthServer(health, {
+        port: config.opsPort,
+        host: config.host,
+        variable: 'VYX_OPS_PORT',
+        open: true,
+      });
+      servers.push(ops);
+      opsUrl = urlOf(ops.port);
+    }
   } catch (err) {
-    await bot.stop().catch(() => {});
+    for (const s of servers) await s.close();
+    if (slackConfig.mode === 'http') await app.stop().catch(() => {});
     throw err;
   }
 
   let stopping: Promise<ShutdownReport> | undefined;
+  let connecting: Promise<void> | undefined;
   const shutdown = (why: string) => {
     stopping ??= gracefulShutdown({
       why,
@@ -256,13 +334,32 @@ async function assemble(
       app,
       bot,
       store,
+      stopSlack: async () => {
+        await slackLink.stop();
+        await connecting?.catch(() => {});
+      },
       close: async () => {
-        await healthServer?.close();
+        for (const s of servers) await s.close();
         await stack.close();
       },
     });
     return stopping;
   };
+
+  connecting = (async () => {
+    if (slackConfig.mode === 'twin') {
+      // The terminal: the watchers first, then the shell starts reading what the person types.
+      await slackLink.connect();
+      await bot.start();
+      await app.start();
+      return;
+    }
+    await slackLink.connect();
+    if (stopping) return;
+    await bot.start();
+  })();
+  // Observed by `connected`; a rejection nobody awaits yet must not crash the process.
+  connecting.catch(() => {});
 
   return {
     config,
@@ -272,120 +369,13 @@ async function assemble(
     store,
     metrics,
     health,
+    slackLink,
     httpUrl,
+    ...(opsUrl ? { opsUrl } : {}),
     ...(httpProblem ? { httpProblem } : {}),
+    connected: connecting,
     shutdown,
   };
 }
 
-/** Waits for `p` until `at` (epoch ms); true when it settled in time. */
-async function until(p: Promise<unknown>, at: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, at - Date.now()));
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * SIGTERM, in order, all within `deadlineMs`:
- * 1. stop taking commands: /readyz says 503, the receiver closes (a command that still arrives is
- *    answered "restarting, try again"); the watchers stop and give back their leases and claimed
- *    outbox events, so another replica takes them at once;
- * 2. let commands and provisionings in flight finish, until the deadline less a reserve (half of
- *    it, at most 4 s) for 3–4;
- * 3. give up on provisionings still running (unless their runtime already reported): row failed
- *    with a diagnosis, half-made Fly machine destroyed, user told to start again (no row is left
- *    `starting` by the bot);
- * 4. release whatever leases are still held (if a watcher did not stop in time), close the
- *    database and the twins.
- */
-async function gracefulShutdown(o: {
-  why: string;
-  deadlineMs: number;
-  logger: Logger;
-  health: Health;
-  app: App;
-  bot: Bot;
-  store: VyxStore;
-  close: () => Promise<void>;
-}): Promise<ShutdownReport> {
-  const { bot, logger } = o;
-  const t0 = Date.now();
-  const deadline = t0 + o.deadlineMs;
-  // The last part of the deadline is kept for giving up on what is left, releasing and closing.
-  const reserve = Math.min(4_000, o.deadlineMs * 0.5);
-  logger.info(
-    {
-      why: o.why,
-      deadlineS: o.deadlineMs / 1000,
-      inFlight: bot.tracker.inFlight,
-      provisioning: bot.provisioner.busy(),
-    },
-    'shutting down: no new commands; finishing the work in flight',
-  );
-  o.health.setDraining();
-  bot.tracker.draining = true;
-  const receiverClosed = until(o.app.stop(), deadline - reserve);
-  const watchers = until(bot.stop(), deadline - reserve);
-
-  let drained = !bot.busy();
-  while (!drained && Date.now() < deadline - reserve) {
-    await new Promise((r) => setTimeout(r, 50));
-    drained = !bot.busy();
-  }
-  let abandoned: AbandonedProvision[] = [];
-  if (!drained) {
-    logger.warn(
-      { inFlight: bot.tracker.inFlight },
-      'work still in flight at the shutdown deadline: giving up on it',
-    );
-    const giveUp = bot.abandonProvisions(`${o.why}: vyxbot stopped before this provisioning finished`);
-    await until(
-      giveUp.then((a) => {
-        abandoned = a;
-      }),
-      deadline - reserve / 4,
-    );
-  }
-  const watchersStopped = await watchers;
-  await receiverClosed;
-  // Whatever a watcher still held (it did not stop in time) goes back now.
-  await until(
-    Promise.all([
-      o.store
-        .releaseLeases(bot.owner)
-        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release leases')),
-      o.store
-        .releaseEvents(bot.owner)
-        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release events')),
-    ]),
-    deadline - reserve / 8,
-  );
-  await until(o.close(), deadline);
-  const ms = Date.now() - t0;
-  const report: ShutdownReport = {
-    why: o.why,
-    drained,
-    abandoned,
-    watchersStopped,
-    ms,
-    withinDeadline: ms <= o.deadlineMs,
-  };
-  logger.info(report, 'shutdown complete');
-  return report;
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
-}
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../config.ts';
+import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import { createFlyEmulator, type FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
 import { createLocalSlack, type LocalSlack } from '../local/slack-twin/create-local-slack.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../local/supabase-twin.ts';
@@ -17,6 +18,89 @@ export interface StackIo {
   output?: Writable;
   /** Machine output and emulator notes (a log file locally, not the chat). */
   log?: (line: string) => void;
+  /** Start-up news a person should see at once (waiting for the database). */
+  notice?: (line: string) => void;
+}
+
+const LOOPBACK = /^https?:\/\/(127\.|localhost[:/]|\[::1\])/;
+
+/** `postgres://host:port/db` without user or password, for lines people read. */
+function dbWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+/** Errors of a database that is down or starting (worth waiting for), as opposed to a wrong URL. */
+function databaseDown(err: unknown): string | undefined {
+  const seen: unknown[] = [err, ...(((err as { errors?: unknown[] })?.errors as unknown[]) ?? [])];
+  for (let i = 0; i < seen.length && i < 10; i++) {
+    const e = seen[i] as { code?: unknown; cause?: unknown; message?: unknown } | undefined;
+    if (!e) continue;
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03'].includes(code))
+      return code === '57P03' ? 'the database is starting up or shutting down (57P03)' : code;
+    if (/timeout exceeded when trying to connect|Connection terminated/i.test(String(e.message ?? '')))
+      return 'connection timed out';
+    if (e.cause) seen.push(e.cause);
+  }
+  return undefined;
+}
+
+/** Names the variable of a port another process holds (the twins' own listen errors name none). */
+function namePort(err: unknown, variable: string, port: number): unknown {
+  if (isVyxError(err) && err.code === 'PORT_IN_USE') return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return err;
+  return new VyxError('PORT_IN_USE', `${variable}: port ${port} is already in use`, {
+    suggestion: `Set ${variable} to a free port (0 picks one), or stop what is using it.`,
+    details: { variable, port, errno: code },
+    cause: err,
+  });
+}
+
+/**
+ * The Supabase twin over DATABASE_URL: a database that is down at boot is waited for, up to
+ * `VYX_DB_WAIT_S`, with one line saying so (a deploy often starts the bot and Postgres together).
+ */
+async function startTwinWaiting(
+  config: Config,
+  start: () => Promise<SupabaseTwin>,
+  notice: (line: string) => void,
+): Promise<SupabaseTwin> {
+  const databaseUrl = config.supabase.mode === 'twin' ? config.supabase.databaseUrl : undefined;
+  const until = Date.now() + config.dbWaitS * 1000;
+  let said = false;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      const twin = await start();
+      if (said) notice(`  database: ${dbWhere(databaseUrl!)} answers now`);
+      return twin;
+    } catch (err) {
+      const down = databaseUrl ? databaseDown(err) : undefined;
+      if (!down) throw err;
+      if (Date.now() + delay > until) {
+        throw new VyxError(
+          'STORE_UNAVAILABLE',
+          `the database at ${dbWhere(databaseUrl!)} (DATABASE_URL) did not answer within ${config.dbWaitS} s (${down})`,
+          {
+            suggestion: 'Start Postgres or fix DATABASE_URL; VYX_DB_WAIT_S sets how long start-up waits.',
+            details: { variable: 'DATABASE_URL' },
+          },
+        );
+      }
+      if (!said) {
+        notice(
+          `  database: ${dbWhere(databaseUrl!)} (DATABASE_URL) is not answering (${down}); waiting up to ${config.dbWaitS} s`,
+        );
+        said = true;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /**
@@ -24,6 +108,7 @@ export interface StackIo {
  * dependency order, and closes whatever started if a later one fails.
  */
 export async function startStack(config: Config, io: StackIo = {}): Promise<Stack> {
+  const notice = io.notice ?? (() => {});
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
@@ -34,46 +119,62 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
       supabase = {
         url: config.supabase.url,
         serviceKey: config.supabase.serviceKey,
-        label: `real Supabase at ${config.supabase.url}`,
+        label: `${LOOPBACK.test(config.supabase.url) ? 'the server' : 'Supabase'} at ${config.supabase.url} (SUPABASE_URL)`,
       };
     } else {
-      const twin = await startSupabaseTwin({
-        dataDir: config.dataDir,
-        ...(config.supabase.databaseUrl ? { databaseUrl: config.supabase.databaseUrl } : {}),
-        ...(config.supabase.serviceKey ? { serviceKey: config.supabase.serviceKey } : {}),
-        ...(config.supabaseJwtSecret ? { jwtSecret: config.supabaseJwtSecret } : {}),
-        port: config.supabase.port,
-      });
+      const twinConfig = config.supabase;
+      const twin = await startTwinWaiting(
+        config,
+        () =>
+          startSupabaseTwin({
+            dataDir: config.dataDir,
+            ...(twinConfig.databaseUrl ? { databaseUrl: twinConfig.databaseUrl } : {}),
+            ...(twinConfig.serviceKey ? { serviceKey: twinConfig.serviceKey } : {}),
+            ...(config.supabaseJwtSecret ? { jwtSecret: config.supabaseJwtSecret } : {}),
+            port: twinConfig.port,
+          }).catch((err: unknown) => {
+            throw namePort(err, 'SUPABASE_LOCAL_PORT', twinConfig.port);
+          }),
+        notice,
+      );
       closers.push(() => twin.close());
       supabase = {
         url: twin.url,
         serviceKey: twin.serviceKey,
-        label: `local twin at ${twin.url} over ${twin.database}`,
+        label: `local twin started here at ${twin.url} over ${twin.database}`,
         twin,
       };
     }
 
     let fly: Stack['fly'];
     if (config.fly.mode === 'real') {
+      // A server on loopback is an emulator started alone: its registry is the same origin.
+      const emulator = LOOPBACK.test(config.fly.apiUrl);
       fly = {
         apiUrl: config.fly.apiUrl,
         token: config.fly.token,
-        label: `real Fly Machines API at ${config.fly.apiUrl}`,
+        ...(emulator ? { registryOrigin: config.fly.apiUrl.replace(/\/+$/, '') } : {}),
+        label: emulator
+          ? `the server at ${config.fly.apiUrl} (FLY_API_URL; its registry too)`
+          : `Fly Machines API at ${config.fly.apiUrl}${config.fly.apiUrl === 'https://api.machines.dev' ? '' : ' (FLY_API_URL)'}`,
       };
     } else {
+      const flyPort = config.fly.port;
       const emulator = await createFlyEmulator({
-        port: config.fly.port,
+        port: flyPort,
         apps: { [config.flyApp]: {} },
         region: config.flyRegion,
         ...(config.fly.token ? { token: config.fly.token } : {}),
         ...(io.log ? { log: io.log } : {}),
+      }).catch((err: unknown) => {
+        throw namePort(err, 'FLY_LOCAL_PORT', flyPort);
       });
       closers.push(() => emulator.close());
       fly = {
         apiUrl: emulator.baseUrl,
         token: emulator.token,
         registryOrigin: emulator.baseUrl,
-        label: `local emulator at ${emulator.baseUrl} (machines are child processes running runtime/)`,
+        label: `local emulator started here at ${emulator.baseUrl} (machines are child processes running runtime/)`,
         emulator,
       };
     }
@@ -96,9 +197,11 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
       slack = {
         label:
           (config.slack.mode === 'socket'
-            ? 'real Slack, Socket Mode'
-            : `real Slack, HTTP on :${config.port}/slack/events`) +
-          (config.slackApiUrl ? ` (Web API at ${config.slackApiUrl}: SLACK_API_URL, for testing)` : ''),
+            ? 'Socket Mode (SLACK_APP_TOKEN)'
+            : `HTTP on :${config.port}/slack/events (SLACK_SIGNING_SECRET)`) +
+          (config.slackApiUrl
+            ? `, Web API at ${config.slackApiUrl} (SLACK_API_URL)`
+            : ', Web API at https://slack.com/api/'),
       };
     }
     return { supabase, fly, slack, close };

@@ -3,6 +3,7 @@ import { resolveImage } from '../provision/resolve-image.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import { startingCard } from '../slack/cards/starting-card.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { cannotPostHere, classifySlackError } from '../slack/slack-errors.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { failureText } from './failure-text.ts';
@@ -45,8 +46,17 @@ export async function start(
       );
     }
   }
+  let accepted = '';
   const result = await provisioner.start({
-    onAccepted: (id, warning) => ctx.reply(startingCard(id, warning)),
+    onAccepted: (id, warning) => {
+      accepted = id;
+      return ctx.reply(startingCard(id, warning));
+    },
+    // At once, privately: where the follow-up cannot go, and what to do about it.
+    onThreadFailed: (err) =>
+      ctx.reply(
+        `${cannotPostHere(classifySlackError(err), ctx.channelId)} Machine \`${accepted}\` is starting anyway; \`/vyx status\` shows how it goes, and I will tell you in a direct message.`,
+      ),
     userId: auth.identity.user_id,
     slackTeamId: ctx.teamId,
     slackUserId: ctx.slackUserId,

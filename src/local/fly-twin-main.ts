@@ -6,6 +6,7 @@
  *   FLY_API_TOKEN   the token accepted (default: a generated local token, printed)
  *   FLY_SECRET_NAMES  comma-separated app secret names to list (values are placeholders)
  */
+import { portError } from '../observability/health.ts';
 import { createFlyEmulator } from './fly-emulator/fly-emulator.ts';
 
 const port = Number(process.env.FLY_LOCAL_PORT ?? 4280);
@@ -22,6 +23,10 @@ const emulator = await createFlyEmulator({
   },
   ...(process.env.FLY_API_TOKEN ? { token: process.env.FLY_API_TOKEN } : {}),
   log: (line) => process.stdout.write(`${line}\n`),
+}).catch((err: unknown) => {
+  // One line naming the variable, never a stack.
+  process.stderr.write(`${portError(err, 'FLY_LOCAL_PORT', port).toLine()}\n`);
+  process.exit(1);
 });
 
 const lines = [

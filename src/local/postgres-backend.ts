@@ -7,7 +7,44 @@ export function createPostgresBackend(connectionString: string, options: { max?:
   // An idle client that loses its server (database restarted) must not crash the process.
   pool.on('error', () => {});
   let listener: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
   const handlers = new Map<string, Set<(payload: string) => void>>();
+  const notifyAll = (channel: string, payload: string) => {
+    for (const h of handlers.get(channel) ?? []) h(payload);
+  };
+
+  // The LISTEN connection comes back after an outage (a Postgres restart drops it): reconnected
+  // with backoff, every channel listened again, and every listener woken once for what it missed.
+  async function openListener(): Promise<void> {
+    const client = new pg.Client({ connectionString });
+    client.on('error', () => lost(client));
+    client.on('end', () => lost(client));
+    client.on('notification', (n) => notifyAll(n.channel, n.payload ?? ''));
+    await client.connect();
+    for (const channel of handlers.keys()) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+    listener = client;
+  }
+  function lost(client: pg.Client): void {
+    if (listener !== client || closed) return;
+    listener = undefined;
+    client.end().catch(() => {});
+    reconnect(250);
+  }
+  function reconnect(delayMs: number): void {
+    retry = setTimeout(() => {
+      openListener().then(
+        () => {
+          retry = undefined;
+          for (const channel of handlers.keys()) notifyAll(channel, '');
+        },
+        () => {
+          if (!closed) reconnect(Math.min(delayMs * 2, 5_000));
+        },
+      );
+    }, delayMs);
+    retry.unref();
+  }
 
   const executor = (client: pg.PoolClient | pg.Pool): SqlExecutor => ({
     async query(sql, params) {
@@ -37,19 +74,12 @@ export function createPostgresBackend(connectionString: string, options: { max?:
     },
     query: (sql, params) => executor(pool).query(sql, params),
     async listen(channel, onNotify) {
-      if (!listener) {
-        listener = new pg.Client({ connectionString });
-        listener.on('error', () => {});
-        listener.on('notification', (n) => {
-          for (const h of handlers.get(n.channel) ?? []) h(n.payload ?? '');
-        });
-        await listener.connect();
-      }
+      if (!listener && !retry) await openListener();
       let set = handlers.get(channel);
       if (!set) {
         set = new Set();
         handlers.set(channel, set);
-        await listener.query(`listen ${pg.escapeIdentifier(channel)}`);
+        await listener?.query(`listen ${pg.escapeIdentifier(channel)}`);
       }
       set.add(onNotify);
       return async () => {
@@ -57,6 +87,8 @@ export function createPostgresBackend(connectionString: string, options: { max?:
       };
     },
     async close() {
+      closed = true;
+      clearTimeout(retry);
       await listener?.end().catch(() => {});
       await pool.end();
     },

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
+import { findErrno, portError } from '../observability/health.ts';
 import { startSupabaseTwin } from './supabase-twin.ts';
 
 /**
@@ -41,8 +42,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  const busy = findErrno(err) === 'EADDRINUSE';
   process.stderr.write(
-    `${isVyxError(err) ? err.toLine() : `twin:supabase failed: ${(err as Error).message}`}\n`,
+    `${isVyxError(err) ? err.toLine() : busy ? portError(err, 'SUPABASE_LOCAL_PORT', Number(process.env.SUPABASE_LOCAL_PORT ?? 54321)).toLine() : `twin:supabase failed: ${(err as Error).message}`}\n`,
   );
-  process.exit(1);
+  process.exit(isVyxError(err) && err.code.startsWith('CONFIG') ? 78 : 1);
 });

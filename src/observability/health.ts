@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
@@ -36,6 +37,12 @@ export interface HealthOptions {
   /** Shown in every readiness report as `notices` (never affects readiness). */
   notices?: Record<string, string>;
   now?: () => number;
+  /**
+   * Who may see /metrics and readiness details (which dependency failed and why): everyone on this
+   * server (`open`, a loopback or internal port), or only requests with
+   * `Authorization: Bearer <opsToken>`. Others get /healthz and readiness as a bare status.
+   */
+  ops?: { open: boolean; token?: string };
 }
 
 export interface Health {
@@ -46,6 +53,8 @@ export interface Health {
   readonly draining: boolean;
   /** Serves /healthz, /readyz and /metrics; false for any other path (left to the caller). */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The same routes with operations details open to every caller (an internal port). */
+  handleOpen(req: IncomingMessage, res: ServerResponse): boolean;
   /** The same routes for Bolt's HTTPReceiver `customRoutes`. */
   routes(): {
     path: string;
@@ -121,20 +130,36 @@ export function createHealth(options: HealthOptions): Health {
     res.end(text);
   };
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
+  const ops = options.ops ?? { open: true };
+  const token = ops.token ? Buffer.from(`Bearer ${ops.token}`) : undefined;
+  const allowed = (req: IncomingMessage, open: boolean) => {
+    if (open) return true;
+    const given = Buffer.from(String(req.headers.authorization ?? ''));
+    return token !== undefined && given.length === token.length && timingSafeEqual(given, token);
+  };
+  type Route = (req: IncomingMessage, res: ServerResponse, open: boolean) => Promise<void>;
+  const routes: Record<string, Route> = {
     '/healthz': async (_req, res) => send(res, 200, { live: true }),
-    '/readyz': async (_req, res) => {
+    '/readyz': async (req, res, open) => {
       const report = await readiness();
-      send(res, report.ready ? 200 : 503, report);
+      // The public answer is the status alone: which dependency failed and why is for operators.
+      send(res, report.ready ? 200 : 503, allowed(req, open) ? report : { ready: report.ready });
     },
-    '/metrics': async (_req, res) => {
+    '/metrics': async (req, res, open) => {
       if (!options.metrics) return send(res, 404, { error: 'metrics are off' });
+      if (!allowed(req, open)) {
+        return send(res, 401, {
+          error: token
+            ? 'metrics need Authorization: Bearer <VYX_OPS_TOKEN>'
+            : 'metrics are served on VYX_OPS_PORT, or here with VYX_OPS_TOKEN set',
+        });
+      }
       send(res, 200, await options.metrics.scrape(), options.metrics.contentType);
     },
   };
 
-  const serve = (path: string, req: IncomingMessage, res: ServerResponse) => {
-    routes[path]!(req, res).catch((err: unknown) => {
+  const serve = (path: string, req: IncomingMessage, res: ServerResponse, open = ops.open) => {
+    routes[path]!(req, res, open).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, { error: scrubSecrets(reasonOf(err), options.secrets?.() ?? []) });
       else res.destroy();
     });
@@ -150,8 +175,14 @@ export function createHealth(options: HealthOptions): Health {
     },
     handle(req, res) {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (!(path in routes) || !['GET', 'HEAD'].includes(req.method ?? '')) return false;
+      if (!Object.hasOwn(routes, path) || !['GET', 'HEAD'].includes(req.method ?? '')) return false;
       serve(path, req, res);
+      return true;
+    },
+    handleOpen(req, res) {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (!Object.hasOwn(routes, path) || !['GET', 'HEAD'].includes(req.method ?? '')) return false;
+      serve(path, req, res, true);
       return true;
     },
     routes() {
@@ -167,21 +198,15 @@ export function createHealth(options: HealthOptions): Health {
 /** A small HTTP server for the health routes, for the modes where Bolt serves no HTTP (Socket Mode, local). */
 export async function startHealthServer(
   health: Health,
-  options: { port: number; host: string },
+  options: { port: number; host: string; variable: string; open?: boolean },
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    if (!health.handle(req, res)) {
+    if (!(options.open ? health.handleOpen(req, res) : health.handle(req, res))) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"error":"not found: try /healthz, /readyz or /metrics"}\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOrName(server, options);
   return {
     server,
     port: (server.address() as AddressInfo).port,
@@ -191,4 +216,46 @@ export async function startHealthServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/** Listens, or fails with one line naming the variable that chose the port (`PORT_IN_USE`). */
+export async function listenOrName(
+  server: Server,
+  options: { port: number; host: string; variable: string },
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => reject(portError(err, options.variable, options.port));
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+}
+
+/** A listen failure as one line naming the variable (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
+export function portError(err: unknown, variable: string, port: number): VyxError {
+  const code = findErrno(err);
+  const why =
+    code === 'EADDRINUSE'
+      ? `port ${port} is already in use`
+      : code === 'EACCES'
+        ? `port ${port} needs privileges this process does not have`
+        : code === 'EADDRNOTAVAIL'
+          ? `the address for port ${port} is not available here`
+          : `port ${port} could not be opened (${code ?? String((err as Error)?.message ?? err)})`;
+  return new VyxError('PORT_IN_USE', `${variable}: ${why}`, {
+    suggestion: `Set ${variable} to a free port (0 picks one), or stop what is using it.`,
+    details: { variable, port, errno: code },
+    cause: err,
+  });
+}
+
+/** The errno code of an error or of its cause (Node wraps some listen errors). */
+export function findErrno(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }

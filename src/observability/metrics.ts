@@ -24,6 +24,8 @@ export interface Metrics {
   flyRequests: Counter<'method' | 'route' | 'status'>;
   /** Slack Web API calls: method (`chat.postMessage`…), status `ok` or Slack's error code. */
   slackCalls: Counter<'method' | 'status'>;
+  /** Outbox events Slack would never accept where they belonged: reason (Slack's error), where the fallback went. */
+  slackSetAside: Counter<'reason' | 'fallback'>;
   /** Reads the outbox lag from this source on each scrape. */
   setOutboxSource(source: OutboxSource): void;
   /** The text exposition (`text/plain; version=0.0.4`). */
@@ -131,6 +133,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; now?: () => n
       name: 'vyxbot_slack_api_calls_total',
       help: 'Slack Web API calls, by method and status (ok or the Slack error code).',
       labelNames: ['method', 'status'],
+      registers: [registry],
+    }),
+    slackSetAside: new Counter({
+      name: 'vyxbot_slack_set_aside_total',
+      help: 'Outbox events set aside as undeliverable where they belonged, by Slack error and where the fallback post went (none: nowhere).',
+      labelNames: ['reason', 'fallback'],
       registers: [registry],
     }),
     setOutboxSource(source) {

@@ -66,6 +66,8 @@ export interface ProvisionRequest {
   requestId?: string;
   /** Called once the machine is really being made (past the existing-machine check and preflight). */
   onAccepted?: (machineId: string, warning?: string) => Promise<void>;
+  /** The parent message could not be posted (the person is told privately what to do). */
+  onThreadFailed?: (err: unknown) => Promise<void>;
 }
 
 export type ProvisionOutcome =
@@ -207,6 +209,7 @@ export class Provisioner {
         { err: errInfo(err), machineId: id },
         'could not post the parent message; continuing without a thread',
       );
+      await req.onThreadFailed?.(err).catch(() => {});
     }
     const reply = async (text: string) => {
       if (!thread) return;

@@ -35,12 +35,21 @@ export function storeErrorFrom(fn: string, status: number, error: PostgrestLikeE
   const make = (code: StoreErrorCode, description: string, suggestion: string) =>
     new VyxError(code, description, { suggestion, details });
 
-  if (status === 0 || status === 503 || status === 502 || status === 504 || sqlstate.startsWith('PGRST00')) {
-    return make(
-      'STORE_UNAVAILABLE',
-      `the database could not be reached (${fn}): ${message}`,
-      'Check that SUPABASE_URL is right and Supabase (or the local twin) is running, then try again.',
-    );
+  // 57P01-57P03: Postgres shutting down or starting up; 08…: connection lost; 53300: too many connections.
+  const down = /^(57P0[1-3]|08\d\d\d|08[0-9A-Z]{3}|53300)$/.test(sqlstate);
+  if (
+    status === 0 ||
+    status === 503 ||
+    status === 502 ||
+    status === 504 ||
+    sqlstate.startsWith('PGRST00') ||
+    down
+  ) {
+    return new VyxError('STORE_UNAVAILABLE', `the database is not answering right now (${fn})`, {
+      suggestion:
+        'Try again in a minute; if it lasts, check that SUPABASE_URL is right and Supabase (or the local twin and its Postgres) is running.',
+      details: { ...details, said: message },
+    });
   }
   if (status === 401 || status === 403 || sqlstate === '42501' || sqlstate.startsWith('PGRST3')) {
     return make(

@@ -157,3 +157,15 @@ export const unmatchedWriteSchema = z.object({
   db_user: nullableText,
 });
 export type UnmatchedWrite = z.infer<typeof unmatchedWriteSchema>;
+/** An outbox event set aside as undeliverable where it belonged (see vyx_set_aside_events). */
+export const setAsideEventSchema = z.object({
+  id: z.number().int(),
+  machine_id: z.string(),
+  kind: z.string(),
+  attempts: z.number().int(),
+  reason: z.string(),
+  slack_ts: z.string().nullable(),
+  created_at: z.string(),
+  set_aside_at: z.string(),
+});
+export type SetAsideEvent = z.infer<typeof setAsideEventSchema>;

@@ -28,7 +28,9 @@ import {
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
+  type SetAsideEvent,
   type SlackIdentity,
+  setAsideEventSchema,
   slackIdentitySchema,
   type UnmatchedWrite,
   unmatchedWriteSchema,
@@ -95,6 +97,8 @@ export class VyxStore {
     const baseFetch = options.fetch ?? fetch;
     this.sb = createClient(options.url, options.serviceKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      // No hidden retries (1 s, 2 s, 4 s on a 503): an outage is answered within 2 s, in our words.
+      db: { retry: false },
       global: {
         ...(options.accessToken ? { headers: { Authorization: `Bearer ${options.accessToken}` } } : {}),
         fetch: (input, init) =>
@@ -373,6 +377,31 @@ export class VyxStore {
       { p_owner: owner, p_ids: ids, p_retry_after_s: retryAfterS },
       z.number().int(),
     );
+  }
+
+  /**
+   * Sets aside events Slack will never accept where they belong: marked delivered (they no longer
+   * block their machine's queue), with the reason and the fallback post's ts.
+   */
+  setAsideEvents(
+    owner: string,
+    items: { id: number; reason: string; slackTs: string | null }[],
+  ): Promise<number> {
+    return this.call(
+      'vyx_set_aside_events',
+      { p_owner: owner, p_items: items.map((i) => ({ id: i.id, reason: i.reason, slack_ts: i.slackTs })) },
+      z.number().int(),
+    );
+  }
+
+  /** Events set aside, newest first (for operators). */
+  setAsideList(limit = 50): Promise<SetAsideEvent[]> {
+    return this.call('vyx_set_aside_list', { p_limit: limit }, z.array(setAsideEventSchema), true);
+  }
+
+  /** Undelivered events of these machines. */
+  pendingEventsOf(machineIds: string[]): Promise<number> {
+    return this.call('vyx_pending_events_of', { p_machine_ids: machineIds }, z.number().int(), true);
   }
 
   /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */

@@ -2,10 +2,12 @@ import { isVyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../observability/metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
+import { FallbackPoster } from './fallback-poster.ts';
 import { StatusStories } from './status-stories.ts';
 
 export interface EchoWatcherOptions {
@@ -29,7 +31,21 @@ export interface EchoWatcherOptions {
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
   metrics?: Metrics;
+  /** Transient Slack failures are retried after this many seconds, doubling up to `retryMaxS`. */
+  retryBaseS?: number;
+  retryMaxS?: number;
 }
+
+/** Token and scope errors: the whole app is refused, so nothing is set aside; it waits for a fix. */
+const APP_REFUSED = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'not_allowed_token_type',
+]);
 
 /** How long events of a row with a channel but no thread yet wait for the parent message. */
 const THREAD_GRACE_MS = 15_000;
@@ -58,6 +74,7 @@ export class EchoWatcher {
   private unsubscribe: (() => Promise<void>) | undefined;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly stories = new StatusStories();
+  private readonly fallback: FallbackPoster;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -70,7 +87,16 @@ export class EchoWatcher {
       perChannelBurst: 3,
       ...options,
       claimLeaseS: options.claimLeaseS ?? 30,
+      retryBaseS: options.retryBaseS ?? 5,
+      retryMaxS: options.retryMaxS ?? 300,
     };
+    this.fallback = new FallbackPoster({
+      slack: this.o.slack,
+      store: this.o.store,
+      ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
+      pace: (channel) => this.pace(channel),
+      paced: (channel) => this.paced(channel),
+    });
   }
 
   async start(): Promise<void> {
@@ -207,12 +233,11 @@ export class EchoWatcher {
             break;
           }
           const already = out.events.some((e) => e.attempts > 1)
-            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id)
+            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id).catch(() => null)
             : null;
           if (already) {
             ts = already;
           } else {
-            await this.pace(channel);
             // A flapping machine's changes (and its diagnosis) update one message instead of posting.
             const plan = this.stories.plan(
               shown,
@@ -221,32 +246,58 @@ export class EchoWatcher {
               Date.now(),
             );
             const { card } = plan;
-            const updated = plan.updateTs
-              ? await this.o.slack
-                  .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
-                  .then(() => true)
-                  .catch((err: unknown) => {
-                    // The story's message is gone or cannot be edited: tell it in a new one instead.
-                    logger.warn(
-                      { err: errMsg(err), machineId: head.machine_id },
-                      'echo: could not update the story',
-                    );
-                    return false;
-                  })
-              : false;
+            let updated = false;
+            if (plan.updateTs) {
+              await this.pace(channel);
+              updated = await this.o.slack
+                .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
+                .then(() => true)
+                .catch((err: unknown) => {
+                  // The story's message is gone or cannot be edited: tell it in a new one instead.
+                  logger.warn(
+                    { err: errMsg(err), machineId: head.machine_id },
+                    'echo: could not update the story',
+                  );
+                  return false;
+                })
+                .finally(() => this.paced(channel));
+            }
             if (updated) {
               ts = plan.updateTs!;
             } else {
-              const posted = await this.o.slack.post({
-                channel,
-                ...(threadTs ? { threadTs } : {}),
-                text: card.text,
-                blocks: card.blocks,
-                eventIds: shown.map((e) => e.id),
-              });
-              ts = posted.ts;
+              const sent = await this.fallback.post(
+                head,
+                { channel, ...(threadTs ? { threadTs } : {}) },
+                card,
+                shown,
+              );
+              ts = sent.ts;
+              if (sent.setAside) {
+                // Slack will never take it where it belongs: out of the queue, with why and where it went.
+                await store.setAsideEvents(
+                  owner,
+                  out.events.map((e) => ({ id: e.id, reason: sent.setAside!, slackTs: ts })),
+                );
+                this.o.metrics?.slackSetAside.inc(
+                  { reason: sent.code!, fallback: sent.fallback },
+                  out.events.length,
+                );
+                logger.error(
+                  {
+                    machineId: head.machine_id,
+                    events: out.events.map((e) => e.id),
+                    attempts: Math.max(...out.events.map((e) => e.attempts)),
+                    reason: sent.setAside,
+                    fallback: sent.fallback,
+                  },
+                  'echo: events set aside (Slack will not accept them where they belong)',
+                );
+                this.delivered += out.events.length;
+                done += out.events.length;
+                continue;
+              }
             }
-            plan.commit(ts, Date.now());
+            if (ts) plan.commit(ts, Date.now());
           }
         }
         await store.ackEvents(
@@ -257,9 +308,38 @@ export class EchoWatcher {
         done += out.events.length;
         if (out.events.some((e) => e.kind === 'status')) statusChanged = true;
       } catch (err) {
-        logger.warn({ err: errMsg(err), machineId: head.machine_id }, 'echo: post failed; will retry');
-        const rest = events.filter((e) => !events.slice(0, done).includes(e)).map((e) => e.id);
-        await store.releaseEvents(owner, rest, 5).catch(() => {});
+        const failure = classifySlackError(err);
+        const rest = events.filter((e) => !events.slice(0, done).includes(e));
+        if (failure.permanent && !APP_REFUSED.has(failure.code)) {
+          // Nothing a retry changes (msg_too_long, invalid_blocks…): set aside, said once, never looped.
+          await store
+            .setAsideEvents(
+              owner,
+              out.events.map((e) => ({ id: e.id, reason: `${failure.code}; not posted`, slackTs: null })),
+            )
+            .catch(() => {});
+          this.o.metrics?.slackSetAside.inc({ reason: failure.code, fallback: 'none' }, out.events.length);
+          logger.error(
+            { machineId: head.machine_id, events: out.events.map((e) => e.id), reason: failure.code },
+            'echo: events set aside (Slack refused them)',
+          );
+          done += out.events.length;
+          continue;
+        }
+        // Transient (or the app's token refused): back off, bounded, and try again.
+        const attempts = Math.max(1, ...rest.map((e) => e.attempts));
+        const delayS = Math.min(this.o.retryMaxS, this.o.retryBaseS * 2 ** (attempts - 1));
+        logger.warn(
+          { err: errMsg(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
+          'echo: post failed; will retry',
+        );
+        await store
+          .releaseEvents(
+            owner,
+            rest.map((e) => e.id),
+            delayS,
+          )
+          .catch(() => {});
         break;
       }
     }
@@ -275,6 +355,7 @@ export class EchoWatcher {
   }
 
   private async updateParent(machineId: string, channel: string, ts: string): Promise<void> {
+    if (this.fallback.refused(channel, ts)) return;
     try {
       const row = await this.o.store.getMachine(machineId);
       const card = statusCard(
@@ -289,6 +370,16 @@ export class EchoWatcher {
   }
 
   /** Keeps a channel at about one message a second after a short burst (a token bucket): waits, never drops. */
+  /**
+   * Once Slack answered: the refill counts from now, not from when the post left. Slack's bucket
+   * counts arrivals, and a post delayed on its way (a busy machine) must not let the next one
+   * arrive closer to it than the rate allows.
+   */
+  private paced(channel: string): void {
+    const b = this.buckets.get(channel);
+    if (b) b.at = Date.now();
+  }
+
   private async pace(channel: string): Promise<void> {
     const rate = this.o.perChannelPerSecond;
     if (rate <= 0) return;

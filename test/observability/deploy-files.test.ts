@@ -47,13 +47,29 @@ describe('deploy files', () => {
     }
   });
 
-  it('fly.toml serves port 3000 with a /healthz check and a kill timeout longer than the shutdown deadline', () => {
+  it('fly.toml runs in production mode, exposes nothing publicly (Socket Mode needs no URL), checks /healthz and scrapes metrics on the internal port only', () => {
     const toml = read('fly.toml');
-    expect(toml).toMatch(/internal_port = 3000/);
-    expect(toml).toMatch(/path = "\/healthz"/);
-    expect(toml).toMatch(/kill_signal = "SIGTERM"/);
-    const kill = Number(/kill_timeout = "(\d+)s"/.exec(toml)?.[1]);
-    const shutdown = Number(/VYX_SHUTDOWN_TIMEOUT_S = "(\d+)"/.exec(toml)?.[1]);
+    const live = toml
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'))
+      .join('\n');
+    expect(live).toMatch(/VYX_MODE = "production"/);
+    // No public service: no [http_service], no [[services]].
+    expect(live).not.toMatch(/^\s*\[http_service\]/m);
+    expect(live).not.toMatch(/^\s*\[\[services\]\]/m);
+    expect(live).toMatch(/\[checks\.alive\][^[]*port = 3000[^[]*path = "\/healthz"/);
+    const opsPort = Number(/VYX_OPS_PORT = "(\d+)"/.exec(live)?.[1]);
+    const metricsPort = Number(/\[metrics\]\s*port = (\d+)/.exec(live)?.[1]);
+    expect(opsPort).toBeGreaterThan(0);
+    expect(metricsPort).toBe(opsPort);
+    expect(metricsPort).not.toBe(Number(/PORT = "(\d+)"/.exec(live)?.[1]));
+    expect(live).toMatch(/kill_signal = "SIGTERM"/);
+    const kill = Number(/kill_timeout = "(\d+)s"/.exec(live)?.[1]);
+    const shutdown = Number(/VYX_SHUTDOWN_TIMEOUT_S = "(\d+)"/.exec(live)?.[1]);
     expect(kill).toBeGreaterThan(shutdown);
+  });
+
+  it('the Docker image defaults to production mode', () => {
+    expect(read('Dockerfile')).toMatch(/VYX_MODE=production/);
   });
 });

@@ -39,6 +39,16 @@ describe('shutdown with a provisioning that finishes in time', () => {
 
   it('lets the command finish, then closes: readiness says draining at once, the receiver is gone after', async () => {
     const base = t.running.httpUrl!;
+    // Fly takes its time to say `started` (as it does): the provisioning is surely still in flight
+    // when shutdown begins, however slow this machine is to notice the row.
+    t.running.stack.fly.emulator!.faults.addRule({
+      route: 'GET /v1/apps/:app/machines/:id/wait',
+      rate: 1,
+      kinds: ['latency'],
+      latencyMs: 8_000,
+      phase: 'before',
+      times: 1,
+    });
     const status = await sendCommand(base, t.signingSecret, {
       text: 'start',
       team: TEAM,
@@ -47,10 +57,13 @@ describe('shutdown with a provisioning that finishes in time', () => {
       responseUrl: t.slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user: ADMIN }),
     });
     expect(status).toBe(200);
+    // Waits on the state itself: Fly asked whether the machine started, not yet answered.
     const row = await until(async () => {
       const m = await t.running.store.getActiveMachine('vyx-obs-admin');
-      return m?.status === 'starting' ? m : undefined;
-    }, 'the provisioning under way');
+      return m?.status === 'starting' && t.running.stack.fly.emulator!.faults.injected().latency === 1
+        ? m
+        : undefined;
+    }, 'the provisioning waiting for Fly');
     expect(t.running.bot.busy()).toBe(true);
 
     const stopping = t.running.shutdown('SIGTERM');

@@ -101,7 +101,6 @@ describe('SIGTERM during a provisioning', () => {
         SUPABASE_SERVICE_KEY: serviceKey,
         FLY_LOCAL_PORT: '0',
         FLY_API_TOKEN: flyToken,
-        FLY_API_URL: 'http://127.0.0.1:1',
         SLACK_BOT_TOKEN: slack.botToken,
         SLACK_SIGNING_SECRET: signingSecret,
         SLACK_API_URL: proxy.apiUrl,
@@ -123,9 +122,11 @@ describe('SIGTERM during a provisioning', () => {
     });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
 
-    const base = await until(() => /http: +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 'the bot ready');
+    // Health listens first; ready once Slack accepted the credentials.
+    await until(() => output.includes('vyxbot ready in'), 'the bot ready');
+    const base = /http: +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    const supabaseUrl = /Supabase: local twin at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+    const supabaseUrl = /Supabase: local twin started here at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     // This test's own view of the database: another replica.
     twin = await startSupabaseTwin({ dataDir: null, databaseUrl: db.url, serviceKey });
     const { createVyxStore } = await import('../../src/store/vyx-store.ts');

@@ -13,6 +13,7 @@
  * Every call goes to the transcript (never the token). State is in `workspace`; `activity()` tells
  * the shell whether Slack calls are still coming.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
@@ -37,6 +38,8 @@ import {
   type SlackWorkspace,
   WorkspaceError,
 } from './slack-workspace.ts';
+import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
+import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -57,6 +60,27 @@ export interface SlackApiServerOptions {
   now?: () => number;
   /** Called after each transcript entry (the renderer does not need it; tests may). */
   onEntry?: (entry: SlackTranscriptEntry) => void;
+  /** Socket Mode: the app-level token `apps.connections.open` accepts (off when undefined). */
+  appToken?: string;
+  /** Socket Mode: how long an envelope waits for its acknowledgement before one redelivery. */
+  ackTimeoutMs?: number;
+  /** Other routes (the twin's own control endpoints, `npm run twin:slack`); undefined: not theirs. */
+  extraRoutes?: (req: IncomingMessage, url: URL) => Promise<MethodResult> | undefined;
+}
+
+/** A slash command or a button press as a person would make it (Socket Mode delivery). */
+export interface TwinCommand {
+  text: string;
+  user?: string;
+  channel?: string;
+}
+export interface TwinButton {
+  actionId: string;
+  value: string;
+  /** The message holding the button. */
+  channel: string;
+  messageTs: string;
+  user?: string;
 }
 
 /** What a response_url acts on. */
@@ -99,6 +123,12 @@ export interface SlackApiServer {
   thread(channel: string, ts: string): SlackMessage[];
   find(predicate: (message: SlackMessage) => boolean): SlackMessage[];
   activity(): SlackApiActivity;
+  /** Socket Mode (with `appToken`): connections, envelopes, disconnects. */
+  readonly socketMode: SocketModeHub | undefined;
+  /** Delivers `/vyx <text>` over Socket Mode, as Slack does when a person types it. */
+  command(c: TwinCommand): EnvelopeRecord;
+  /** Delivers a `block_actions` press of a button over Socket Mode. */
+  pressButton(b: TwinButton): EnvelopeRecord;
   close(): Promise<void>;
 }
 
@@ -159,6 +189,10 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     const args = decodeForTranscript(parsed.args);
     const base = { encoding: parsed.encoding, args };
     if (parsed.malformed) return { ...failure(parsed.malformed), entry: base };
+    if (method === 'apps.connections.open') {
+      if (!hub) return { ...failure('unknown_method'), entry: base };
+      return { status: 200, body: hub.open(parsed.token, `ws://127.0.0.1:${port}`), entry: base };
+    }
     if (parsed.token === undefined || parsed.token === '') return { ...failure('not_authed'), entry: base };
     if (parsed.token !== botToken) return { ...failure('invalid_auth'), entry: base };
     return { ...handleWebApiMethod(method, parsed.args, ctx), entry: base };
@@ -245,6 +279,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     }
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
     const started = now();
     activity.inFlight += 1;
@@ -256,7 +291,8 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       ? handleApi(req, url, apiMatch[1]!)
       : responseMatch && req.method === 'POST'
         ? handleResponseUrl(req, responseMatch[1]!)
-        : Promise.resolve({ status: 404, body: { ok: false, error: 'not_found' } } as MethodResult);
+        : (options.extraRoutes?.(req, url) ??
+          Promise.resolve({ status: 404, body: { ok: false, error: 'not_found' } } as MethodResult));
     work
       .then((result) => {
         if (apiMatch || responseMatch) {
@@ -283,6 +319,16 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
         activity.lastCallAt = now();
       });
   });
+  const hub = options.appToken
+    ? createSocketModeHub({
+        appId: identity.appId,
+        appToken: options.appToken,
+        ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+      })
+    : undefined;
+  server.on('upgrade', (req, socket, head) => {
+    if (!hub?.upgrade(req, socket as Socket, head)) socket.destroy();
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -300,8 +346,18 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;
+  const createResponseUrl = (origin: ResponseUrlOrigin) => {
+    const id = `R${(++responseCounter).toString().padStart(4, '0')}${Math.random().toString(36).slice(2, 8)}`;
+    responseUrls.set(id, { origin, createdAt: now(), uses: 0, lastEphemeral: undefined });
+    return `${baseUrl}/response/${id}`;
+  };
+  const needHub = () => {
+    if (!hub) throw new Error('Socket Mode is off: start the Slack twin with an appToken');
+    return hub;
+  };
+  const trigger = () => `${Date.now()}.${randomBytes(4).toString('hex')}`;
   let closed: Promise<void> | undefined;
 
   return {
@@ -312,10 +368,36 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     identity,
     workspace,
     transcriptFile: options.transcriptFile,
-    createResponseUrl(origin) {
-      const id = `R${(++responseCounter).toString().padStart(4, '0')}${Math.random().toString(36).slice(2, 8)}`;
-      responseUrls.set(id, { origin, createdAt: now(), uses: 0, lastEphemeral: undefined });
-      return `${baseUrl}/response/${id}`;
+    createResponseUrl,
+    socketMode: hub,
+    command(c) {
+      const user = c.user ?? identity.userId;
+      const channel = workspace.resolveChannel(c.channel ?? identity.channelId);
+      const channelId = channel?.id ?? c.channel ?? identity.channelId;
+      return needHub().deliver(
+        'slash_commands',
+        slashCommandPayload(identity, {
+          text: c.text,
+          user,
+          channel: { id: channelId, name: channel?.name ?? 'unknown' },
+          responseUrl: createResponseUrl({ kind: 'command', channel: channelId, user }),
+          triggerId: trigger(),
+        }),
+      );
+    },
+    pressButton(b) {
+      const user = b.user ?? identity.userId;
+      return needHub().deliver(
+        'interactive',
+        blockActionsPayload(identity, {
+          ...b,
+          user,
+          channelName: workspace.resolveChannel(b.channel)?.name ?? 'unknown',
+          message: workspace.message(b.channel, b.messageTs),
+          responseUrl: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
+          triggerId: trigger(),
+        }),
+      );
     },
     record,
     transcript: () => transcript.entries(),
@@ -331,6 +413,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     activity: () => ({ ...activity }),
     close() {
       closed ??= new Promise<void>((resolve) => {
+        hub?.close();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });

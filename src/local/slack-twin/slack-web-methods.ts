@@ -102,6 +102,14 @@ function readMetadata(args: Record<string, unknown>): { ok: true; value: unknown
 function channelOf(ctx: MethodContext, args: Record<string, unknown>): SlackChannel | MethodResult {
   const name = stringArg(args.channel);
   if (name === undefined || name === '') return fail('channel_not_found');
+  // A user id as the channel: the app's direct message with that person, as Slack opens it.
+  if (/^U[A-Z0-9]{2,}$/.test(name)) {
+    const id = `D${name.slice(1)}`;
+    const dm = ctx.workspace.resolveChannel(id);
+    if (dm) return dm;
+    ctx.workspace.addChannel({ id, name: `dm-${name}`, isPrivate: true, botIsMember: true });
+    return ctx.workspace.resolveChannel(id)!;
+  }
   return ctx.workspace.resolveChannel(name) ?? fail('channel_not_found');
 }
 
@@ -132,6 +140,9 @@ export function handleWebApiMethod(
     case 'chat.postMessage': {
       const channel = channelOf(ctx, args);
       if (isResult(channel)) return channel;
+      // As Slack: a private channel or DM the bot is not in does not exist for it.
+      if (channel.isPrivate && channel.botIsMember === false) return fail('channel_not_found');
+      if (channel.isArchived) return fail('is_archived');
       const content = readContent(args, ctx.nextId);
       if (!content.ok) return content.result;
       if ((content.text ?? '') === '' && !content.blocks?.length && !content.attachments?.length)

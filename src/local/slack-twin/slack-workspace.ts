@@ -10,6 +10,12 @@ export interface SlackChannel {
   id: string;
   /** Without the `#`. */
   name: string;
+  /** A private channel or a DM: the bot can post only as a member (else `channel_not_found`). */
+  isPrivate?: boolean;
+  /** Default true. A public channel is postable without membership (`chat:write.public`). */
+  botIsMember?: boolean;
+  /** Archived: every post answers `is_archived`. */
+  isArchived?: boolean;
 }
 
 /** A channel message or thread reply, shaped like the `message` objects Slack returns. */
