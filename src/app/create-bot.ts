@@ -125,9 +125,9 @@ export function createBot(o: BotOptions): Bot {
     try {
       const result = await startProvision({
         ...req,
-        onAccepted: async (machineId) => {
+        onAccepted: async (machineId, warning) => {
           startedHere.add(machineId);
-          await onAccepted?.(machineId);
+          await onAccepted?.(machineId, warning);
         },
       });
       if (result.kind === 'refused' || result.kind === 'failed') {

@@ -261,7 +261,7 @@ describe('the Slack bot over HTTP', () => {
     expect((await h.s.store.listMachines({ limit: 1000 })).length).toBe(rows);
     expect(h.emulator.machines('vyx-app').length).toBe(flyMachines);
     expect(h.logs.some((l) => /"level":50.*\/vyx/.test(l) && !/STORE_|FLY_/.test(l))).toBe(false);
-  });
+  }, 180_000); // 1,000 signed round trips with their audit writes: bounded, not timed
 
   it('200 malformed signed bodies (duplicated fields, JSON values) each get one 400 and an audit row; the bot lives', async () => {
     const jsonValues = [
