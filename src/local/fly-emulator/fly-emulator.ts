@@ -30,8 +30,6 @@ import { createRequestCounters, type RequestCounters } from './request-counters.
 import { seededRandom } from './seeded-random.ts';
 import { waitRoutes } from './wait-route.ts';
 
-export type { BulkCreateOptions } from './bulk-create.ts';
-
 export interface FlyEmulatorAppOptions {
   /** App secrets: names are listed by `GET /v1/apps/{app}/secrets`, values injected into machines. */
   secrets?: Record<string, string>;

@@ -32,8 +32,6 @@ import { type SettleProbe, type SettleResult, waitUntilSettled } from './shell-s
 import type { SlackApiServer } from './slack-api-server.ts';
 import type { PressableButton, SlackRenderer } from './slack-renderer.ts';
 
-export type { SettleResult } from './shell-settling.ts';
-
 export interface ShellReceiverOptions {
   /** The Slack twin's server (response_urls, transcript, activity). */
   slack: SlackApiServer;
