@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { readBody } from './request-body.ts';
-import type { SlackIdentity } from './slack-identity.ts';
+import { botAuthor, type SlackIdentity } from './slack-identity.ts';
 import { decodeForTranscript, type SlackTranscriptEntry } from './slack-transcript.ts';
 import { type MethodResult, readContent } from './slack-web-methods.ts';
 import { type SlackWorkspace, WorkspaceError } from './slack-workspace.ts';
@@ -103,10 +103,7 @@ export function createResponseUrls(parts: {
       if (body.response_type === 'in_channel') {
         workspace.post({
           channel: origin.channel,
-          user: identity.botUserId,
-          bot_id: identity.botId,
-          app_id: identity.appId,
-          team: identity.teamId,
+          ...botAuthor(identity),
           text,
           ...(content.blocks ? { blocks: content.blocks } : {}),
           ...(threadTs && workspace.message(origin.channel, threadTs) ? { thread_ts: threadTs } : {}),

@@ -5,6 +5,7 @@
  */
 import type { App } from '@slack/bolt';
 import type { SlackApiServer } from './slack-api-server.ts';
+import { botAuthor } from './slack-identity.ts';
 import type { SlackRenderer } from './slack-renderer.ts';
 import { readContent } from './slack-web-methods.ts';
 
@@ -116,10 +117,7 @@ function showAck(slack: SlackApiServer, renderer: SlackRenderer, response: unkno
   if (args.response_type === 'in_channel') {
     workspace.post({
       channel: identity.channelId,
-      user: identity.botUserId,
-      bot_id: identity.botId,
-      app_id: identity.appId,
-      team: identity.teamId,
+      ...botAuthor(identity),
       text: content.text ?? '',
       ...(content.blocks ? { blocks: content.blocks } : {}),
     });
