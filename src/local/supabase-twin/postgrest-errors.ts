@@ -1,6 +1,6 @@
 /**
- * PostgREST's SQLSTATE → HTTP status map (postgrest `src/PostgREST/Error.hs`, mapSQLtoHTTP), and the
- * JSON body shape every PostgREST error has.
+ * PostgREST's SQLSTATE → HTTP status map (postgrest `src/PostgREST/Error.hs`, mapSQLtoHTTP), the
+ * JSON body shape every PostgREST error has, and the answer for any failure (`errorAnswer`).
  */
 export interface PostgrestErrorBody {
   code: string;
@@ -45,6 +45,16 @@ const BY_PREFIX: [string, number][] = [
   ['XX', 500],
 ];
 
+/** Network-level failures to reach the database (pg driver error codes), answered 503 as PostgREST does. */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
 /** The HTTP status PostgREST answers for a SQLSTATE. `authenticated`: 42501 is 403, else 401. */
 export function httpStatusForSqlState(code: string, authenticated = true): number {
   if (/^PT\d{3}$/.test(code)) return Number.parseInt(code.slice(2), 10);
@@ -73,4 +83,40 @@ export class HttpError extends Error {
     this.status = status;
     this.body = body;
   }
+}
+
+/**
+ * What PostgREST answers for a failure: an HttpError as decided, a SQLSTATE by the map above (42501
+ * is 401 for an anonymous request), a lost database connection 503 PGRST000, anything else 500.
+ */
+export function errorAnswer(err: unknown, anonymous: boolean): { status: number; body: PostgrestErrorBody } {
+  let status: number;
+  let body: PostgrestErrorBody;
+  if (err instanceof HttpError) {
+    status = err.status;
+    body = err.body;
+  } else {
+    const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^[0-9A-Z]{5}$/.test(code)) {
+      status = httpStatusForSqlState(code, !anonymous);
+      body = errorBody(
+        code,
+        String(e.message ?? 'database error'),
+        typeof e.detail === 'string' ? e.detail : null,
+        typeof e.hint === 'string' ? e.hint : null,
+      );
+    } else if (CONNECTION_ERRORS.has(code) || /connect|terminat/i.test(String(e.message ?? ''))) {
+      status = 503;
+      body = errorBody(
+        'PGRST000',
+        'Could not connect with the database due to an incorrect db-uri or due to the PostgreSQL service not running.',
+        String(e.message ?? ''),
+      );
+    } else {
+      status = 500;
+      body = errorBody('PGRSTX00', 'Internal server error', String(e.message ?? err));
+    }
+  }
+  return { status, body };
 }
