@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
-import { createPostgresBackend } from '../src/local/postgres-backend.ts';
+import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backend.ts';
 import { REDACT_PATHS } from '../src/logger.ts';
 import { GuardedHttpReceiver } from '../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';

@@ -9,7 +9,7 @@ import { createFlyEmulator, type FlyEmulator } from '../src/local/fly-emulator/f
 import { type SlackApiServer, startSlackApiServer } from '../src/local/slack-twin/slack-api-server.ts';
 import type { SlackTranscriptEntry } from '../src/local/slack-twin/slack-transcript.ts';
 import type { SlackChannel } from '../src/local/slack-twin/slack-workspace.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/test-postgres.ts';
 import type { BotChildInput } from './bot-child.ts';

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openEmbeddedDatabase } from '../src/local/embedded-database.ts';
-import { startSupabaseTwin } from '../src/local/supabase-twin.ts';
+import { openEmbeddedDatabase } from '../src/local/supabase-twin/embedded-database.ts';
+import { startSupabaseTwin } from '../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
 
 const CALLS = Number(process.env.CALLS ?? 500);

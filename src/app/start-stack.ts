@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import { createFlyEmulator, type FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
 import { createLocalSlack, type LocalSlack } from '../local/slack-twin/create-local-slack.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
 
 /** Where each outside service is, real or twin, as the bot needs it. */
 export interface Stack {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import { findErrno, portError } from '../observability/health.ts';
-import { startSupabaseTwin } from './supabase-twin.ts';
+import { startSupabaseTwin } from './supabase-twin/supabase-twin.ts';
 
 /**
  * `npm run twin:supabase`: the local Supabase twin alone (embedded database + RPC gateway), for

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { pushPlatformThenVyxbot } from './supabase-cli.ts';
 import { createTestDatabase } from './test-postgres.ts';

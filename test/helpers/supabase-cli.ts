@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIGRATIONS_DIR } from '../../src/local/migrations.ts';
+import { MIGRATIONS_DIR } from '../../src/local/supabase-twin/migrations.ts';
 
 /** The real Supabase CLI, pinned in package.json (its binary comes from the npm registry). */
 const CLI = createRequire(import.meta.url).resolve('supabase/dist/supabase.js');

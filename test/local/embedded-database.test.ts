@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEmbeddedDatabase } from '../../src/local/embedded-database.ts';
+import { openEmbeddedDatabase } from '../../src/local/supabase-twin/embedded-database.ts';
 
 const FIXTURE = new URL('../fixtures/open-embedded-database.ts', import.meta.url).pathname;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpStatusForSqlState } from '../../src/local/postgrest-errors.ts';
+import { httpStatusForSqlState } from '../../src/local/supabase-twin/postgrest-errors.ts';
 import { BACKENDS, type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 // Conformance with PostgREST's documented answers (functions.rst, errors.rst, Error.hs, RpcSpec.hs).

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../src/local/fly-emulator/fault-injector.ts';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';
 

@@ -4,7 +4,7 @@ import { type RunningBot, startBot } from '../../src/app/run-bot.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { LOCAL_SLACK_IDENTITY } from '../../src/local/slack-twin/slack-identity.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 import { logSink, secret, until } from '../observability/helpers.ts';

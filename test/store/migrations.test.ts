@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/local/migrations.ts';
-import { createPostgresBackend } from '../../src/local/postgres-backend.ts';
-import type { SqlBackend } from '../../src/local/sql-backend.ts';
+import { applyMigrations } from '../../src/local/supabase-twin/migrations.ts';
+import { createPostgresBackend } from '../../src/local/supabase-twin/postgres-backend.ts';
+import type { SqlBackend } from '../../src/local/supabase-twin/sql-backend.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 
 describe('migrations on an existing vyx database', () => {

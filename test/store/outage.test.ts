@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { storeErrorFrom } from '../../src/store/store-error.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';

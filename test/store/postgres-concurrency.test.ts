@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/local/migrations.ts';
-import { createPostgresBackend } from '../../src/local/postgres-backend.ts';
+import { applyMigrations } from '../../src/local/supabase-twin/migrations.ts';
+import { createPostgresBackend } from '../../src/local/supabase-twin/postgres-backend.ts';
 import {
   cliDbUrl,
   FOREIGN_MIGRATION,

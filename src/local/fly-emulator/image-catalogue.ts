@@ -133,3 +133,19 @@ export function defaultImageCatalogueEntries(app = 'vyx-app', repoRoot = REPO_RO
     { ref: `registry.fly.io/${app}:deployment-01K6JV132H7B7Y5PP8Y5QSR23X`, command, cwd: repoRoot },
   ];
 }
+
+/**
+ * The runner's words for an image it cannot pull, in the registry's own terms (what `docker pull`
+ * prints against registry.fly.io): no such tag, or no such repository.
+ */
+export function pullFailure(catalogue: ImageCatalogue, image: string): string {
+  let repository: string | undefined;
+  try {
+    repository = parseImageRef(image).repository;
+  } catch {
+    return `failed to pull image ${image}: invalid reference format`;
+  }
+  return catalogue.hasRepository(repository)
+    ? `failed to pull image ${image}: manifest unknown: manifest unknown`
+    : `failed to pull image ${image}: name unknown: app repository not found`;
+}

@@ -5,15 +5,15 @@
  * Each launched machine is a real child process; an image outside the catalogue fails to launch
  * and, with `auto_destroy`, is destroyed (incident 001).
  */
-import { parseImageRef } from '../../fly/image-ref.ts';
-import type { ImageCatalogue } from './image-catalogue.ts';
+import { type ImageCatalogue, pullFailure } from './image-catalogue.ts';
+import { machineEnv } from './machine-env.ts';
 import {
   type MachineProcess,
   type ProcessExit,
   signalNumber,
   spawnMachineProcess,
 } from './machine-process.ts';
-import type { AppRecord, MachineRecord, MachineStore } from './machine-store.ts';
+import type { MachineRecord, MachineStore } from './machine-store.ts';
 
 export interface LifecycleTiming {
   /** From launch to the failure of an image the emulator does not hold. Default 100 ms. */
@@ -112,29 +112,6 @@ export function createMachineLifecycle(options: {
     if (record.config.auto_destroy === true) markDestroyed(record, 'flyd');
   };
 
-  const machineEnv = (record: MachineRecord, app: AppRecord | undefined): Record<string, string> => {
-    const env: Record<string, string> = {};
-    for (const [name, secret] of app?.secrets ?? []) env[name] = secret.value;
-    const configEnv = (record.config.env ?? {}) as Record<string, unknown>;
-    for (const [key, value] of Object.entries(configEnv)) if (typeof value === 'string') env[key] = value;
-    const guest = (record.config.guest ?? {}) as { memory_mb?: number };
-    Object.assign(env, {
-      FLY_MACHINE_ID: record.id,
-      FLY_ALLOC_ID: record.id,
-      FLY_APP_NAME: record.app,
-      FLY_REGION: record.region,
-      PRIMARY_REGION: record.region,
-      FLY_IMAGE_REF: `${record.imageRef.registry}/${record.imageRef.repository}:${record.imageRef.tag}${
-        record.imageRef.digest ? `@${record.imageRef.digest}` : ''
-      }`,
-      FLY_MACHINE_VERSION: record.instanceId,
-      FLY_PRIVATE_IP: record.privateIp,
-      FLY_VM_MEMORY_MB: String(guest.memory_mb ?? 256),
-      PATH: options.path,
-    });
-    return env;
-  };
-
   const onExit = (record: MachineRecord, exit: ProcessExit) => {
     const runtime = runtimeOf(record);
     runtime.process = undefined;
@@ -208,7 +185,7 @@ export function createMachineLifecycle(options: {
     const child = spawnMachineProcess({
       command: image.command,
       cwd: image.cwd,
-      env: machineEnv(record, app),
+      env: machineEnv(record, app, options.path),
       onOutput: (stream, line) => {
         runtime.logs.push(`${stream}: ${line}`);
         if (runtime.logs.length > 500) runtime.logs.shift();
@@ -354,20 +331,4 @@ export function createMachineLifecycle(options: {
     },
   };
   return lifecycle;
-}
-
-/**
- * The runner's words for an image it cannot pull, in the registry's own terms (what `docker pull`
- * prints against registry.fly.io): no such tag, or no such repository.
- */
-function pullFailure(catalogue: ImageCatalogue, image: string): string {
-  let repository: string | undefined;
-  try {
-    repository = parseImageRef(image).repository;
-  } catch {
-    return `failed to pull image ${image}: invalid reference format`;
-  }
-  return catalogue.hasRepository(repository)
-    ? `failed to pull image ${image}: manifest unknown: manifest unknown`
-    : `failed to pull image ${image}: name unknown: app repository not found`;
 }

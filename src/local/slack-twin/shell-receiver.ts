@@ -19,16 +19,18 @@
  * one line naming what was still pending and resolves `{ ok: false, reason: 'time-limit' }`; the
  * caller sets the exit code. The receiver never exits the process itself. With a TTY, Ctrl-D
  * ends the session the same way (waiting for the work), Ctrl-C ends it at once (`interrupted`).
+ *
+ * This file is the read loop; the bodies are built in shell-payloads.ts, handed to Bolt and acked in
+ * shell-delivery.ts, and "the work is done" is decided in shell-settling.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { App, Receiver } from '@slack/bolt';
-import { blocksToLines } from './block-kit-text.ts';
+import { type Delivery, deliverToBolt } from './shell-delivery.ts';
+import { blockActionsBody, slashCommandBody, stillHas } from './shell-payloads.ts';
+import { type SettleProbe, type SettleResult, waitUntilSettled } from './shell-settling.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
 import type { PressableButton, SlackRenderer } from './slack-renderer.ts';
-import { apiMessage, readContent } from './slack-web-methods.ts';
 
 export interface ShellReceiverOptions {
   /** The Slack twin's server (response_urls, transcript, activity). */
@@ -73,13 +75,6 @@ export interface ShellOutcome {
   pending?: string;
 }
 
-export type SettleResult = { settled: true } | { settled: false; pending: string };
-
-interface Delivery {
-  label: string;
-  done: Promise<void>;
-}
-
 const HELP = [
   'type a slash command (/vyx help), !N or "press N" to press button N, "buttons" to list them,',
   '"wait" to wait until the bot is idle, "exit" to leave',
@@ -98,6 +93,7 @@ export class ShellReceiver implements Receiver {
   private settledFn: () => Promise<boolean> | boolean;
   private describePending: (() => Promise<string> | string) | undefined;
   private readonly inflight = new Set<Delivery>();
+  private readonly settleProbe: SettleProbe;
   private deliveries = 0;
   private waitingForInput = false;
   private resolveFinished!: (outcome: ShellOutcome) => void;
@@ -111,6 +107,16 @@ export class ShellReceiver implements Receiver {
     this.now = options.now ?? Date.now;
     this.settledFn = options.settled ?? (() => true);
     this.describePending = options.describePending;
+    this.settleProbe = {
+      slack: options.slack,
+      settled: () => this.settledFn(),
+      describePending: () => this.describePending?.() ?? '',
+      runningDeliveries: () => [...this.inflight].map((delivery) => delivery.label),
+      stopped: () => this.done,
+      now: this.now,
+      quietMs: options.quietMs ?? 1500,
+      pollMs: options.pollMs ?? 100,
+    };
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
     });
@@ -222,28 +228,7 @@ export class ShellReceiver implements Receiver {
    * `quietMs` — or `limitMs` (default `timeLimitMs`) passed, answering what was still pending.
    */
   async waitUntilSettled(limitMs = this.options.timeLimitMs ?? 120_000): Promise<SettleResult> {
-    const quietMs = this.options.quietMs ?? 1500;
-    const pollMs = this.options.pollMs ?? 100;
-    const deadline = this.now() + limitMs;
-    for (;;) {
-      const activity = this.options.slack.activity();
-      const quiet =
-        activity.inFlight === 0 &&
-        (activity.lastCallAt === undefined || this.now() - activity.lastCallAt >= quietMs);
-      if (this.done) return { settled: false, pending: 'the shell was stopped' };
-      if (quiet && this.inflight.size === 0 && (await this.isSettled())) return { settled: true };
-      if (this.now() >= deadline) return { settled: false, pending: await this.pending() };
-      await sleep(pollMs);
-    }
-  }
-
-  /** settled(), with a throw counting as "not yet" (pending() names the error). */
-  private async isSettled(): Promise<boolean> {
-    try {
-      return await this.settledFn();
-    } catch {
-      return false;
-    }
+    return waitUntilSettled(this.settleProbe, limitMs);
   }
 
   private async loop(): Promise<void> {
@@ -290,62 +275,15 @@ export class ShellReceiver implements Receiver {
       this.options.renderer.notice(`still busy after the time limit (${result.pending}); going on`);
   }
 
-  private async pending(): Promise<string> {
-    const parts: string[] = [];
-    let settled = false;
-    try {
-      settled = await this.settledFn();
-    } catch (error) {
-      parts.push(`settled() failed: ${String(error)}`);
-    }
-    if (!settled) {
-      const what = this.describePending ? await this.describePending() : '';
-      parts.push(`the bot is not settled${what ? ` (${what})` : ''}`);
-    }
-    if (this.inflight.size > 0)
-      parts.push(
-        `${this.inflight.size} delivery still running: ${[...this.inflight].map((d) => d.label).join(', ')}`,
-      );
-    const activity = this.options.slack.activity();
-    if (activity.inFlight > 0) parts.push(`${activity.inFlight} Slack call(s) being answered`);
-    else if (
-      activity.lastCallAt !== undefined &&
-      this.now() - activity.lastCallAt < (this.options.quietMs ?? 1500)
-    )
-      parts.push('Slack calls still coming');
-    return parts.length > 0 ? parts.join('; ') : 'nothing (it settled just now)';
-  }
-
-  private triggerId(): string {
-    return `${this.now()}.${Math.floor(Math.random() * 1e10)}.${randomBytes(16).toString('hex')}`;
-  }
-
   private async command(line: string): Promise<void> {
-    const slack = this.options.slack;
-    const id = slack.identity;
     const command = line.split(/\s+/)[0] ?? '';
     const text = line.slice(command.length).trim();
-    const body = {
-      token: 'local-verification-token',
-      team_id: id.teamId,
-      team_domain: id.teamDomain,
-      channel_id: id.channelId,
-      channel_name: id.channelName,
-      user_id: id.userId,
-      user_name: id.userName,
-      command,
-      text,
-      api_app_id: id.appId,
-      is_enterprise_install: 'false',
-      response_url: slack.createResponseUrl({ kind: 'command', channel: id.channelId, user: id.userId }),
-      trigger_id: this.triggerId(),
-    };
+    const body = slashCommandBody(this.options.slack, command, text, this.now());
     await this.deliver('slash_command', command, `${command} ${text}`.trim(), body);
   }
 
   private async press(number: number): Promise<void> {
     const { renderer, slack } = this.options;
-    const id = slack.identity;
     const button = renderer.button(number);
     if (!button) {
       const count = renderer.buttons().length;
@@ -370,45 +308,7 @@ export class ShellReceiver implements Receiver {
       renderer.notice(`${button.confirm.deny}: nothing sent`);
       return;
     }
-    const body = {
-      type: 'block_actions',
-      user: { id: id.userId, username: id.userName, name: id.userName, team_id: id.teamId },
-      api_app_id: id.appId,
-      token: 'local-verification-token',
-      container: {
-        type: 'message',
-        message_ts: button.messageTs,
-        channel_id: button.channel,
-        is_ephemeral: button.ephemeral,
-      },
-      trigger_id: this.triggerId(),
-      team: { id: id.teamId, domain: id.teamDomain },
-      enterprise: null,
-      is_enterprise_install: false,
-      channel: {
-        id: button.channel,
-        name: slack.workspace.resolveChannel(button.channel)?.name ?? button.channel,
-      },
-      ...(message ? { message: apiMessage(message) } : {}),
-      state: { values: {} },
-      response_url: slack.createResponseUrl(
-        button.ephemeral
-          ? { kind: 'ephemeral', channel: button.channel, user: id.userId, id: button.messageTs }
-          : { kind: 'message', channel: button.channel, user: id.userId, ts: button.messageTs },
-      ),
-      actions: [
-        {
-          type: 'button',
-          action_id: button.actionId,
-          block_id: button.blockId,
-          text: { type: 'plain_text', text: button.text, emoji: true },
-          ...(button.value === undefined ? {} : { value: button.value }),
-          ...(button.style === undefined ? {} : { style: button.style }),
-          ...(button.url === undefined ? {} : { url: button.url }),
-          action_ts: (this.now() / 1000).toFixed(6),
-        },
-      ],
-    };
+    const body = blockActionsBody(slack, button, message, this.now());
     await this.deliver('block_actions', 'block_actions', `button ${number} (${button.text})`, body);
   }
 
@@ -430,96 +330,11 @@ export class ShellReceiver implements Receiver {
     label: string,
     body: Record<string, unknown>,
   ): Promise<void> {
-    const app = this.app!;
-    const { renderer, slack } = this.options;
-    const delivered = slack.record({ kind, method, args: body, response: null });
-    const started = this.now();
     this.deliveries += 1;
-    let acked = false;
-    let resolveAcked!: () => void;
-    const ackedPromise = new Promise<void>((resolve) => {
-      resolveAcked = resolve;
-    });
-    const warnAfter = this.options.ackWarningMs ?? 3000;
-    const timer = setTimeout(() => {
-      if (!acked)
-        renderer.notice(
-          `the bot did not ack ${label} within ${warnAfter / 1000} s: Slack would show "operation_timeout"`,
-        );
-    }, warnAfter);
-    timer.unref();
-    const ack = async (response?: unknown): Promise<void> => {
-      if (acked) {
-        renderer.notice(`ack() called twice for ${label}; the second is ignored`);
-        return;
-      }
-      acked = true;
-      clearTimeout(timer);
-      slack.record({
-        kind: 'ack',
-        method: 'ack',
-        args: { delivery: delivered.seq },
-        response: response ?? null,
-        durationMs: this.now() - started,
-      });
-      if (kind === 'slash_command') this.showAck(response);
-      resolveAcked();
-    };
-    const delivery: Delivery = { label, done: Promise.resolve() };
-    delivery.done = app
-      .processEvent({
-        body,
-        ack,
-        retryNum: undefined,
-        retryReason: undefined,
-        customProperties: { ...this.options.customProperties },
-      })
-      .catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        renderer.notice(`the bot failed on ${label}: ${message}`);
-      })
-      .finally(() => {
-        clearTimeout(timer);
-        if (!acked) renderer.notice(`the bot never acked ${label}: Slack would show "operation_timeout"`);
-        this.inflight.delete(delivery);
-        resolveAcked();
-      });
-    this.inflight.add(delivery);
-    if (!this.interactive) await ackedPromise;
-  }
-
-  /** What the bot passed to ack() for a command: shown as an ephemeral (or channel) message. */
-  private showAck(response: unknown): void {
-    if (response === undefined || response === null || response === '') return;
-    const { workspace, identity } = this.options.slack;
-    const args = typeof response === 'string' ? { text: response } : (response as Record<string, unknown>);
-    const content = readContent(args, () => `a${Math.random().toString(36).slice(2, 6)}`);
-    if (!content.ok) {
-      this.options.renderer.notice(
-        `the bot acked with a message Slack would reject: ${JSON.stringify(content.result.body)}`,
-      );
-      return;
-    }
-    if ((content.text ?? '') === '' && !content.blocks?.length) return;
-    if (args.response_type === 'in_channel') {
-      workspace.post({
-        channel: identity.channelId,
-        user: identity.botUserId,
-        bot_id: identity.botId,
-        app_id: identity.appId,
-        team: identity.teamId,
-        text: content.text ?? '',
-        ...(content.blocks ? { blocks: content.blocks } : {}),
-      });
-    } else {
-      workspace.postEphemeral({
-        channel: identity.channelId,
-        user: identity.userId,
-        text: content.text ?? '',
-        ...(content.blocks ? { blocks: content.blocks } : {}),
-        via: 'ack',
-      });
-    }
+    const { renderer, slack, ackWarningMs, customProperties } = this.options;
+    const target = { app: this.app!, slack, renderer, now: this.now, inflight: this.inflight };
+    const acked = deliverToBolt(target, { kind, method, label, body }, { ackWarningMs, customProperties });
+    if (!this.interactive) await acked;
   }
 
   private finish(outcome: ShellOutcome): void {
@@ -529,11 +344,4 @@ export class ShellReceiver implements Receiver {
     this.rl?.close();
     this.resolveFinished(outcome);
   }
-}
-
-function stillHas(blocks: Parameters<typeof blocksToLines>[0] | undefined, button: PressableButton): boolean {
-  if (!blocks) return false;
-  return blocksToLines(blocks, () => 0).buttons.some(
-    (b) => b.blockId === button.blockId && b.actionId === button.actionId && b.value === button.value,
-  );
 }

@@ -8,7 +8,8 @@
  *   `{ok:true,…}` or `{ok:false,error}`; 429 with `Retry-After` when the optional per-channel rate
  *   limit is on. Methods: see slack-web-methods.ts.
  * - `POST /response/<id>`: JSON `{text, blocks, response_type, replace_original, delete_original,
- *   thread_ts}`; ephemeral by default; each URL works 5 times within 30 minutes, as Slack's do.
+ *   thread_ts}`; ephemeral by default; each URL works 5 times within 30 minutes, as Slack's do
+ *   (response-urls.ts).
  *
  * Every call goes to the transcript (never the token). State is in `workspace`; `activity()` tells
  * the shell whether Slack calls are still coming.
@@ -19,24 +20,20 @@ import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
 import { createChannelRateLimiter, type RateLimitOptions } from './channel-rate-limiter.ts';
 import { parseApiRequest, readBody } from './request-body.ts';
+import { type AnsweredRequest, createResponseUrls, type ResponseUrlOrigin } from './response-urls.ts';
 import { LOCAL_SLACK_BOT_TOKEN, LOCAL_SLACK_IDENTITY, type SlackIdentity } from './slack-identity.ts';
 import {
   createSlackTranscript,
+  decodeForTranscript,
   type SlackTranscript,
   type SlackTranscriptEntry,
 } from './slack-transcript.ts';
-import {
-  handleWebApiMethod,
-  type MethodContext,
-  type MethodResult,
-  readContent,
-} from './slack-web-methods.ts';
+import { handleWebApiMethod, type MethodContext, type MethodResult } from './slack-web-methods.ts';
 import {
   createSlackWorkspace,
   type SlackChannel,
   type SlackMessage,
   type SlackWorkspace,
-  WorkspaceError,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
 import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
@@ -83,15 +80,6 @@ export interface TwinButton {
   user?: string;
 }
 
-/** What a response_url acts on. */
-export type ResponseUrlOrigin =
-  /** A slash command: replace_original acts on the last ephemeral this URL posted. */
-  | { kind: 'command'; channel: string; user: string }
-  /** A button on a channel message. */
-  | { kind: 'message'; channel: string; user: string; ts: string }
-  /** A button on an ephemeral message. */
-  | { kind: 'ephemeral'; channel: string; user: string; id: string };
-
 export interface SlackApiActivity {
   /** Web API and response_url requests being answered right now. */
   inFlight: number;
@@ -132,17 +120,6 @@ export interface SlackApiServer {
   close(): Promise<void>;
 }
 
-interface ResponseUrlState {
-  origin: ResponseUrlOrigin;
-  createdAt: number;
-  uses: number;
-  /** For command URLs: the last ephemeral posted through it. */
-  lastEphemeral: string | undefined;
-}
-
-const RESPONSE_URL_USES = 5;
-const RESPONSE_URL_TTL_MS = 30 * 60 * 1000;
-
 export async function startSlackApiServer(options: SlackApiServerOptions): Promise<SlackApiServer> {
   const now = options.now ?? Date.now;
   const identity: SlackIdentity = { ...LOCAL_SLACK_IDENTITY, ...options.identity };
@@ -164,8 +141,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     nextId,
     rateLimiter: options.rateLimit ? createChannelRateLimiter(options.rateLimit, now) : undefined,
   };
-  const responseUrls = new Map<string, ResponseUrlState>();
-  let responseCounter = 0;
+  const responseUrls = createResponseUrls({ workspace, identity, now, nextId });
   const activity: SlackApiActivity = { inFlight: 0, lastCallAt: undefined, calls: 0 };
 
   const record = (entry: Omit<SlackTranscriptEntry, 'seq' | 'time'> & { time?: string }) => {
@@ -179,11 +155,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     res.end(JSON.stringify(result.body));
   };
 
-  const handleApi = async (
-    req: IncomingMessage,
-    url: URL,
-    method: string,
-  ): Promise<MethodResult & { entry?: Partial<SlackTranscriptEntry> }> => {
+  const handleApi = async (req: IncomingMessage, url: URL, method: string): Promise<AnsweredRequest> => {
     const raw = await readBody(req);
     const parsed = parseApiRequest(req, raw, url);
     const args = decodeForTranscript(parsed.args);
@@ -198,87 +170,6 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     return { ...handleWebApiMethod(method, parsed.args, ctx), entry: base };
   };
 
-  const handleResponseUrl = async (
-    req: IncomingMessage,
-    id: string,
-  ): Promise<MethodResult & { entry?: Partial<SlackTranscriptEntry> }> => {
-    const raw = await readBody(req);
-    let body: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = raw.trim() === '' ? {} : JSON.parse(raw);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-        body = parsed as Record<string, unknown>;
-      else return { status: 400, body: { ok: false, error: 'invalid_payload' } };
-    } catch {
-      return { status: 400, body: { ok: false, error: 'invalid_payload' } };
-    }
-    const entry = { args: decodeForTranscript(body), encoding: 'json' as const };
-    const state = responseUrls.get(id);
-    if (!state || now() - state.createdAt > RESPONSE_URL_TTL_MS)
-      return { status: 404, body: { ok: false, error: 'expired_url' }, entry };
-    if (state.uses >= RESPONSE_URL_USES)
-      return { status: 404, body: { ok: false, error: 'used_url' }, entry };
-    state.uses += 1;
-    return { ...respondTo(state, body), entry };
-  };
-
-  const respondTo = (state: ResponseUrlState, body: Record<string, unknown>): MethodResult => {
-    const { origin } = state;
-    const replace = body.replace_original === true || body.replace_original === 'true';
-    const del = body.delete_original === true || body.delete_original === 'true';
-    try {
-      if (del) {
-        if (origin.kind === 'message') workspace.delete(origin.channel, origin.ts);
-        else if (origin.kind === 'ephemeral') workspace.deleteEphemeral(origin.id);
-        else if (state.lastEphemeral) workspace.deleteEphemeral(state.lastEphemeral);
-        else return { status: 404, body: { ok: false, error: 'message_not_found' } };
-        return { status: 200, body: { ok: true } };
-      }
-      const content = readContent(body, nextId);
-      if (!content.ok) return { ...content.result, status: 400 };
-      if ((content.text ?? '') === '' && !content.blocks?.length)
-        return { status: 400, body: { ok: false, error: 'no_text' } };
-      const text = content.text ?? '';
-      if (replace) {
-        if (origin.kind === 'message') {
-          workspace.update(origin.channel, origin.ts, { text, blocks: content.blocks ?? [] }, 'response_url');
-          return { status: 200, body: { ok: true } };
-        }
-        const target = origin.kind === 'ephemeral' ? origin.id : state.lastEphemeral;
-        if (target && workspace.ephemeral(target) && !workspace.ephemeral(target)?.deleted) {
-          workspace.replaceEphemeral(target, { text, ...(content.blocks ? { blocks: content.blocks } : {}) });
-          return { status: 200, body: { ok: true } };
-        }
-      }
-      const threadTs = typeof body.thread_ts === 'string' ? body.thread_ts : undefined;
-      if (body.response_type === 'in_channel') {
-        workspace.post({
-          channel: origin.channel,
-          user: identity.botUserId,
-          bot_id: identity.botId,
-          app_id: identity.appId,
-          team: identity.teamId,
-          text,
-          ...(content.blocks ? { blocks: content.blocks } : {}),
-          ...(threadTs && workspace.message(origin.channel, threadTs) ? { thread_ts: threadTs } : {}),
-        });
-      } else {
-        const posted = workspace.postEphemeral({
-          channel: origin.channel,
-          user: origin.user,
-          text,
-          ...(content.blocks ? { blocks: content.blocks } : {}),
-          via: 'response_url',
-        });
-        state.lastEphemeral = posted.id;
-      }
-      return { status: 200, body: { ok: true } };
-    } catch (e) {
-      if (e instanceof WorkspaceError) return { status: 404, body: { ok: false, error: e.slackError } };
-      throw e;
-    }
-  };
-
   let port = 0;
   const server = createServer((req, res) => {
     const started = now();
@@ -290,13 +181,13 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     const work = apiMatch
       ? handleApi(req, url, apiMatch[1]!)
       : responseMatch && req.method === 'POST'
-        ? handleResponseUrl(req, responseMatch[1]!)
+        ? responseUrls.answer(req, responseMatch[1]!)
         : (options.extraRoutes?.(req, url) ??
           Promise.resolve({ status: 404, body: { ok: false, error: 'not_found' } } as MethodResult));
     work
       .then((result) => {
         if (apiMatch || responseMatch) {
-          const { entry, ...answer } = result as MethodResult & { entry?: Partial<SlackTranscriptEntry> };
+          const { entry, ...answer } = result as AnsweredRequest;
           record({
             time: new Date(started).toISOString(),
             kind: apiMatch ? 'api' : 'response_url',
@@ -349,9 +240,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   port = (server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;
   const createResponseUrl = (origin: ResponseUrlOrigin) => {
-    const id = `R${(++responseCounter).toString().padStart(4, '0')}${Math.random().toString(36).slice(2, 8)}`;
-    responseUrls.set(id, { origin, createdAt: now(), uses: 0, lastEphemeral: undefined });
-    return `${baseUrl}/response/${id}`;
+    return `${baseUrl}/response/${responseUrls.register(origin)}`;
   };
   const needHub = () => {
     if (!hub) throw new Error('Socket Mode is off: start the Slack twin with an appToken');
@@ -424,20 +313,4 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
 
 function failure(error: string): MethodResult {
   return { status: 200, body: { ok: false, error } };
-}
-
-/** Arguments for the transcript: JSON-string blocks/attachments/metadata decoded for readability. */
-function decodeForTranscript(args: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...args };
-  for (const key of ['blocks', 'attachments', 'metadata']) {
-    const v = out[key];
-    if (typeof v === 'string') {
-      try {
-        out[key] = JSON.parse(v);
-      } catch {
-        // left as sent: the method answers invalid_blocks_format
-      }
-    }
-  }
-  return out;
 }

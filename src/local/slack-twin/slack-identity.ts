@@ -32,5 +32,10 @@ export const LOCAL_SLACK_IDENTITY: Readonly<SlackIdentity> = Object.freeze({
   appId: 'A0VYXLOCAL',
 });
 
+/** The author fields of a message the bot posts (`user`, `bot_id`, `app_id`, `team`), as Slack fills them. */
+export function botAuthor(identity: SlackIdentity) {
+  return { user: identity.botUserId, bot_id: identity.botId, app_id: identity.appId, team: identity.teamId };
+}
+
 /** The bot token the twin accepts unless told otherwise. */
 export const LOCAL_SLACK_BOT_TOKEN = 'xoxb-local-twin-token';

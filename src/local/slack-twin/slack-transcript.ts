@@ -78,3 +78,19 @@ export function createSlackTranscript(options: SlackTranscriptOptions): SlackTra
     entries: () => structuredClone(entries),
   };
 }
+
+/** Arguments for the transcript: JSON-string blocks/attachments/metadata decoded for readability. */
+export function decodeForTranscript(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...args };
+  for (const key of ['blocks', 'attachments', 'metadata']) {
+    const v = out[key];
+    if (typeof v === 'string') {
+      try {
+        out[key] = JSON.parse(v);
+      } catch {
+        // left as sent: the method answers invalid_blocks_format
+      }
+    }
+  }
+  return out;
+}

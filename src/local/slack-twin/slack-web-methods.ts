@@ -7,7 +7,7 @@
 import { checkBlocks } from './block-kit-check.ts';
 import type { ChannelRateLimiter } from './channel-rate-limiter.ts';
 import { boolArg, jsonArg, stringArg } from './request-body.ts';
-import type { SlackIdentity } from './slack-identity.ts';
+import { botAuthor, type SlackIdentity } from './slack-identity.ts';
 import { compareTs } from './slack-ts-clock.ts';
 import {
   type SlackBlock,
@@ -48,6 +48,13 @@ const fail = (error: string, extra: Record<string, unknown> = {}): MethodResult 
   status: 200,
   body: { ok: false, error, ...extra },
 });
+
+/** Slack's 429 (`ratelimited`, `Retry-After`) when the channel's rate limit is on and spent. */
+function rateLimited(ctx: MethodContext, method: string, channel: string): MethodResult | undefined {
+  const wait = ctx.rateLimiter?.check(method, channel);
+  if (wait === undefined) return undefined;
+  return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(wait) } };
+}
 
 /** A stored message as the API shows it (without the twin's own `channel` field). */
 export function apiMessage(message: SlackMessage): Record<string, unknown> {
@@ -149,21 +156,13 @@ export function handleWebApiMethod(
         return fail('no_text');
       const metadata = readMetadata(args);
       if (!metadata.ok) return fail('invalid_metadata_format');
-      const wait = ctx.rateLimiter?.check(method, channel.id);
-      if (wait !== undefined)
-        return {
-          status: 429,
-          body: { ok: false, error: 'ratelimited' },
-          headers: { 'retry-after': String(wait) },
-        };
+      const limited = rateLimited(ctx, method, channel.id);
+      if (limited) return limited;
       const threadTs = stringArg(args.thread_ts);
       try {
         const message = workspace.post({
           channel: channel.id,
-          user: identity.botUserId,
-          bot_id: identity.botId,
-          app_id: identity.appId,
-          team: identity.teamId,
+          ...botAuthor(identity),
           text: content.text ?? '',
           ...(content.blocks ? { blocks: content.blocks } : {}),
           ...(content.attachments ? { attachments: content.attachments } : {}),
@@ -194,13 +193,8 @@ export function handleWebApiMethod(
         return fail('no_text');
       const metadata = readMetadata(args);
       if (!metadata.ok) return fail('invalid_metadata_format');
-      const wait = ctx.rateLimiter?.check(method, channel.id);
-      if (wait !== undefined)
-        return {
-          status: 429,
-          body: { ok: false, error: 'ratelimited' },
-          headers: { 'retry-after': String(wait) },
-        };
+      const limited = rateLimited(ctx, method, channel.id);
+      if (limited) return limited;
       const updated = workspace.update(channel.id, ts, {
         ...(content.text === undefined ? {} : { text: content.text }),
         ...(content.blocks === undefined ? {} : { blocks: content.blocks }),

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { openEmbeddedDatabase } from '../../../src/local/embedded-database.ts';
-import { applyMigrations } from '../../../src/local/migrations.ts';
-import { createPostgresBackend } from '../../../src/local/postgres-backend.ts';
-import type { SqlBackend } from '../../../src/local/sql-backend.ts';
-import { type SupabaseGateway, startSupabaseGateway } from '../../../src/local/supabase-gateway.ts';
+import { openEmbeddedDatabase } from '../../../src/local/supabase-twin/embedded-database.ts';
+import { applyMigrations } from '../../../src/local/supabase-twin/migrations.ts';
+import { createPostgresBackend } from '../../../src/local/supabase-twin/postgres-backend.ts';
+import type { SqlBackend } from '../../../src/local/supabase-twin/sql-backend.ts';
+import {
+  type SupabaseGateway,
+  startSupabaseGateway,
+} from '../../../src/local/supabase-twin/supabase-gateway.ts';
 import { projectKeys } from '../../../src/store/supabase-jwt.ts';
 import { createVyxStore, type VyxStore } from '../../../src/store/vyx-store.ts';
 import type { BackendKind } from '../../helpers/store-backends.ts';

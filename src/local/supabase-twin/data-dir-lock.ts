@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { VyxError } from '../errors/vyx-error.ts';
+import { VyxError } from '../../errors/vyx-error.ts';
 
 export interface DataDirLock {
   release(): void;

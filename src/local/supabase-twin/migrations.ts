@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VyxError } from '../errors/vyx-error.ts';
+import { VyxError } from '../../errors/vyx-error.ts';
 import type { SqlBackend } from './sql-backend.ts';
 
-export const MIGRATIONS_DIR = new URL('../../supabase/migrations/', import.meta.url).pathname;
+export const MIGRATIONS_DIR = new URL('../../../supabase/migrations/', import.meta.url).pathname;
 
 const FILE_PATTERN = /^([0-9]+)_(.*)\.sql$/;
 

@@ -6,8 +6,8 @@
 // need `grant <role> to authenticator`, as on Supabase) under Postgres's own grants and RLS, with
 // PostgREST's request settings (`role`, `request.jwt.claims`, `request.method`, `request.path`,
 // `request.headers`, `request.cookies`); RPC (`/rest/v1/rpc/<fn>`: named arguments, result
-// shapes, SQLSTATE→HTTP, read-only GET and STABLE calls) and tables (`/rest/v1/<table>`, see
-// postgrest-tables.ts and postgrest-query.ts for the subset).
+// shapes, SQLSTATE→HTTP, read-only GET and STABLE calls; postgrest-rpc.ts) and tables
+// (`/rest/v1/<table>`, see postgrest-tables.ts and postgrest-query.ts for the subset).
 //
 // What still differs from PostgREST (v12/v13) and Supabase:
 // - its catalogue reloads itself when a name is not found (no `NOTIFY pgrst, 'reload schema'`);
@@ -32,7 +32,8 @@ import {
   resolveFunction,
 } from './function-catalogue.ts';
 import { authenticate, type GatewayKeys, isAnonymous, type RequestIdentity } from './gateway-auth.ts';
-import { errorBody, HttpError, httpStatusForSqlState, type PostgrestErrorBody } from './postgrest-errors.ts';
+import { errorAnswer, errorBody, HttpError } from './postgrest-errors.ts';
+import { planRpc } from './postgrest-rpc.ts';
 import { runTableRequest } from './postgrest-tables.ts';
 import type { SqlBackend, SqlExecutor } from './sql-backend.ts';
 import { type CatalogueTable, loadTableCatalogue } from './table-catalogue.ts';
@@ -61,18 +62,6 @@ export interface SupabaseGateway {
 
 const MAX_BODY = 1024 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
-
-/** Network-level failures to reach the database (pg driver error codes), answered 503 as PostgREST does. */
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-]);
 
 /** Starts the gateway (see the header comment for what it does and what still differs). */
 export async function startSupabaseGateway(options: SupabaseGatewayOptions): Promise<SupabaseGateway> {
@@ -211,26 +200,6 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     return parsed as Record<string, unknown>;
   }
 
-  function buildCall(r: Resolution & { kind: 'named' | 'single-json' }): string {
-    const fn = r.fn;
-    const target = `${quoteIdent(fn.schema)}.${quoteIdent(fn.name)}`;
-    let from: string;
-    if (r.kind === 'single-json') {
-      from = `${target}($1::${fn.params[0]!.type}) _t`;
-    } else if (r.args.length === 0) {
-      from = `${target}() _t`;
-    } else {
-      const types = new Map(fn.params.map((p) => [p.name, p.type]));
-      const columns = r.args.map((a) => `${quoteIdent(a)} ${types.get(a)}`).join(', ');
-      const named = r.args.map((a) => `${quoteIdent(a)} => _r.${quoteIdent(a)}`).join(', ');
-      from = `jsonb_to_record($1::jsonb) as _r(${columns}), lateral ${target}(${named}) _t`;
-    }
-    if (fn.returnsVoid) return `select 1 from ${from}`;
-    if (fn.returnsSet)
-      return `select coalesce(json_agg(_t), '[]'::json)::text as body, count(*)::int as n from ${from}`;
-    return `select to_json(_t)::text as body from ${from}`;
-  }
-
   async function handleRpc(
     req: IncomingMessage,
     res: ServerResponse,
@@ -248,42 +217,19 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const args = await readArgs(req, url);
     const keys = Object.keys(args);
     const resolution = await resolve(schema, name, keys);
-    if (resolution.kind === 'none') {
-      const list = [...keys].sort().join(', ');
-      throw new HttpError(
-        404,
-        errorBody(
-          'PGRST202',
-          `Could not find the function ${schema}.${name}${keys.length ? `(${list})` : ' without parameters'} in the schema cache`,
-          `Searched for the function ${schema}.${name} ${keys.length ? `with parameter${keys.length > 1 ? 's' : ''} ${list}` : 'without parameters'} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
-        ),
-      );
-    }
-    if (resolution.kind === 'ambiguous') {
-      throw new HttpError(
-        300,
-        errorBody(
-          'PGRST203',
-          `Could not choose the best candidate function between: ${resolution.candidates.map((c) => `${c.schema}.${c.name}(${c.params.map((p) => `${p.name} => ${p.type}`).join(', ')})`).join(', ')}`,
-          null,
-          'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
-        ),
-      );
-    }
-    const readOnly = req.method === 'GET' || req.method === 'HEAD' || resolution.fn.readOnly;
-    const sql = buildCall(resolution);
-    const params = resolution.kind === 'named' && resolution.args.length === 0 ? [] : [JSON.stringify(args)];
+    const { fn, sql, params } = planRpc(schema, name, args, resolution);
+    const readOnly = req.method === 'GET' || req.method === 'HEAD' || fn.readOnly;
     const row = await asRequest(req, url.pathname, identity, readOnly, async (tx) => {
       const r = await tx.query(sql, params);
       return r.rows[0];
     });
-    if (resolution.fn.returnsVoid) {
+    if (fn.returnsVoid) {
       res.writeHead(204).end();
       return;
     }
     const body = String(row?.body ?? 'null');
     const headers: Record<string, string> = { 'content-type': JSON_TYPE };
-    if (resolution.fn.returnsSet) {
+    if (fn.returnsSet) {
       const n = Number(row?.n ?? 0);
       const total = String(req.headers.prefer ?? '').includes('count=exact') ? String(n) : '*';
       headers['content-range'] = n > 0 ? `0-${n - 1}/${total}` : `*/${total}`;
@@ -316,34 +262,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
   }
 
   function sendError(res: ServerResponse, err: unknown, anonymous: boolean): void {
-    let status: number;
-    let body: PostgrestErrorBody;
-    if (err instanceof HttpError) {
-      status = err.status;
-      body = err.body;
-    } else {
-      const e = err as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown };
-      const code = typeof e.code === 'string' ? e.code : '';
-      if (/^[0-9A-Z]{5}$/.test(code)) {
-        status = httpStatusForSqlState(code, !anonymous);
-        body = errorBody(
-          code,
-          String(e.message ?? 'database error'),
-          typeof e.detail === 'string' ? e.detail : null,
-          typeof e.hint === 'string' ? e.hint : null,
-        );
-      } else if (CONNECTION_ERRORS.has(code) || /connect|terminat/i.test(String(e.message ?? ''))) {
-        status = 503;
-        body = errorBody(
-          'PGRST000',
-          'Could not connect with the database due to an incorrect db-uri or due to the PostgreSQL service not running.',
-          String(e.message ?? ''),
-        );
-      } else {
-        status = 500;
-        body = errorBody('PGRSTX00', 'Internal server error', String(e.message ?? err));
-      }
-    }
+    const { status, body } = errorAnswer(err, anonymous);
     if (res.headersSent) {
       res.destroy();
       return;

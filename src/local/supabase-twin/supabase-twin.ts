@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { projectKeys, verifyJwt } from '../store/supabase-jwt.ts';
+import { projectKeys, verifyJwt } from '../../store/supabase-jwt.ts';
 import { openEmbeddedDatabase } from './embedded-database.ts';
 import { applyMigrations, type MigrationResult } from './migrations.ts';
 import { createPostgresBackend } from './postgres-backend.ts';

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type JwtClaims, verifyJwt } from '../store/supabase-jwt.ts';
+import { type JwtClaims, verifyJwt } from '../../store/supabase-jwt.ts';
 import { errorBody, HttpError } from './postgrest-errors.ts';
 
 /** What the gateway accepts, as a Supabase project's API gateway and PostgREST do. */

@@ -1,0 +1,133 @@
+/**
+ * One delivery from the shell to Bolt, as Slack makes it: recorded in the transcript, `ack()`
+ * recorded with its latency, a warning past Slack's 3 s, what a command's ack carried shown as
+ * Slack shows it (ephemeral, or in the channel).
+ */
+import type { App } from '@slack/bolt';
+import type { SlackApiServer } from './slack-api-server.ts';
+import { botAuthor } from './slack-identity.ts';
+import type { SlackRenderer } from './slack-renderer.ts';
+import { readContent } from './slack-web-methods.ts';
+
+/** A delivery Bolt is still working on (the shell waits for these before it counts as settled). */
+export interface Delivery {
+  label: string;
+  done: Promise<void>;
+}
+
+export interface DeliveryTarget {
+  app: App;
+  slack: SlackApiServer;
+  renderer: SlackRenderer;
+  now: () => number;
+  /** The delivery is in here until Bolt is done with it. */
+  inflight: Set<Delivery>;
+}
+
+export interface DeliveryBody {
+  kind: 'slash_command' | 'block_actions';
+  method: string;
+  /** How notices name it (`/vyx status`, `button 2 (Retry)`). */
+  label: string;
+  body: Record<string, unknown>;
+}
+
+export interface DeliveryOptions {
+  /** Warn when not acked within this long (Slack allows 3 s). Default 3000 ms. */
+  ackWarningMs?: number | undefined;
+  /** Passed to processEvent as `customProperties`. Default {}. */
+  customProperties?: Record<string, unknown> | undefined;
+}
+
+/** Hands the body to Bolt; the answer resolves once acked (or, if never acked, once Bolt is done). */
+export function deliverToBolt(
+  target: DeliveryTarget,
+  { kind, method, label, body }: DeliveryBody,
+  options: DeliveryOptions,
+): Promise<void> {
+  const { app, renderer, slack } = target;
+  const delivered = slack.record({ kind, method, args: body, response: null });
+  const started = target.now();
+  let acked = false;
+  let resolveAcked!: () => void;
+  const ackedPromise = new Promise<void>((resolve) => {
+    resolveAcked = resolve;
+  });
+  const warnAfter = options.ackWarningMs ?? 3000;
+  const timer = setTimeout(() => {
+    if (!acked)
+      renderer.notice(
+        `the bot did not ack ${label} within ${warnAfter / 1000} s: Slack would show "operation_timeout"`,
+      );
+  }, warnAfter);
+  timer.unref();
+  const ack = async (response?: unknown): Promise<void> => {
+    if (acked) {
+      renderer.notice(`ack() called twice for ${label}; the second is ignored`);
+      return;
+    }
+    acked = true;
+    clearTimeout(timer);
+    slack.record({
+      kind: 'ack',
+      method: 'ack',
+      args: { delivery: delivered.seq },
+      response: response ?? null,
+      durationMs: target.now() - started,
+    });
+    if (kind === 'slash_command') showAck(slack, renderer, response);
+    resolveAcked();
+  };
+  const delivery: Delivery = { label, done: Promise.resolve() };
+  delivery.done = app
+    .processEvent({
+      body,
+      ack,
+      retryNum: undefined,
+      retryReason: undefined,
+      customProperties: { ...options.customProperties },
+    })
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      renderer.notice(`the bot failed on ${label}: ${message}`);
+    })
+    .finally(() => {
+      clearTimeout(timer);
+      if (!acked) renderer.notice(`the bot never acked ${label}: Slack would show "operation_timeout"`);
+      target.inflight.delete(delivery);
+      resolveAcked();
+    });
+  target.inflight.add(delivery);
+  return ackedPromise;
+}
+
+/** What the bot passed to ack() for a command: shown as an ephemeral (or channel) message. */
+function showAck(slack: SlackApiServer, renderer: SlackRenderer, response: unknown): void {
+  if (response === undefined || response === null || response === '') return;
+  const { workspace, identity } = slack;
+  const args = typeof response === 'string' ? { text: response } : (response as Record<string, unknown>);
+  const content = readContent(args, () => `a${Math.random().toString(36).slice(2, 6)}`);
+  if (!content.ok) {
+    renderer.notice(
+      `the bot acked with a message Slack would reject: ${JSON.stringify(content.result.body)}`,
+    );
+    return;
+  }
+  if ((content.text ?? '') === '' && !content.blocks?.length) return;
+  if (args.response_type === 'in_channel') {
+    workspace.post({
+      channel: identity.channelId,
+      ...botAuthor(identity),
+      text: content.text ?? '',
+      ...(content.blocks ? { blocks: content.blocks } : {}),
+    });
+  } else {
+    workspace.postEphemeral({
+      channel: identity.channelId,
+      user: identity.userId,
+      text: content.text ?? '',
+      ...(content.blocks ? { blocks: content.blocks } : {}),
+      via: 'ack',
+    });
+  }
+}
