@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { sign } from '../helpers/bot-harness.ts';
+import { sign } from '../../testkit/slack-signature.ts';
 
 /** One sample of a Prometheus text exposition. */
 export interface Sample {

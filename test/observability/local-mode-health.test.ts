@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startBot } from '../../src/app/run-bot.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase } from '../../testkit/test-postgres.ts';
 import { logSink, parsePrometheus } from './helpers.ts';
 
 // Without Slack's HTTP receiver (local shell here; Socket Mode takes the same path) the health

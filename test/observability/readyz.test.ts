@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_ADMIN_URL } from '../helpers/test-postgres.ts';
+import { PG_ADMIN_URL } from '../../testkit/test-postgres.ts';
 import { expectNoSecrets, until } from './helpers.ts';
 import { startTestBot, type TestBot } from './test-bot.ts';
 

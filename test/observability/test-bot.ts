@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createLogger, secretValuesOf } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { logSink, secret } from './helpers.ts';
 
 export const TEAM = 'T0OBSERVE1';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

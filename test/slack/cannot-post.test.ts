@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { logSink, secret, sendCommand, until } from '../observability/helpers.ts';
 
 const TEAM = 'T0CANTPOST';

@@ -6,7 +6,7 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { LOCAL_SLACK_IDENTITY } from '../../src/local/slack-twin/slack-identity.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { logSink, secret, until } from '../observability/helpers.ts';
 
 const { teamId: TEAM, userId: USER, channelId: CHANNEL } = LOCAL_SLACK_IDENTITY;

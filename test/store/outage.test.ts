@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { storeErrorFrom } from '../../src/store/store-error.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { until } from '../observability/helpers.ts';
 
 /** A TCP path to the real Postgres that the test can cut (every connection dropped) and restore. */
