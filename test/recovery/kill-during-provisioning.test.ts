@@ -8,7 +8,9 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
-import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets, secret } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
 
 /** The vyxbot metadata of an emulator machine (its JSON as Fly answers it). */
 const metaOf = (m: Record<string, unknown>) =>

@@ -6,7 +6,10 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
-import { logSink, secret, sendCommand, until } from '../observability/helpers.ts';
+import { until } from '../../testkit/until.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { secret } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
 
 const TEAM = 'T0CANTPOST';
 const HOME = 'C0CANTPOST';

@@ -4,7 +4,7 @@ import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-t
 import { storeErrorFrom } from '../../src/store/store-error.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
-import { until } from '../observability/helpers.ts';
+import { until } from '../../testkit/until.ts';
 
 /** A TCP path to the real Postgres that the test can cut (every connection dropped) and restore. */
 async function cuttablePath(target: { host: string; port: number }) {
