@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintMachineToken } from '../../src/store/supabase-jwt.ts';
 import { until } from '../../testkit/until.ts';
-import { BACKENDS } from '../helpers/store-backends.ts';
 import {
   allRuns,
   FAKE_SECRETS,
@@ -10,8 +9,9 @@ import {
   spawnRuntime,
   uniqueUser,
   watching,
-} from './helpers/runtime-process.ts';
-import { type RuntimeTwin, startRuntimeTwin } from './helpers/runtime-twin.ts';
+} from '../helpers/runtime/runtime-process.ts';
+import { type RuntimeTwin, startRuntimeTwin } from '../helpers/runtime/runtime-twin.ts';
+import { BACKENDS } from '../helpers/store-backends.ts';
 
 // The runtime as a real process (`node runtime/main.ts`) against the local Supabase gateway, over
 // PGlite and over a real Postgres: what an operator sees in the row, its events, the exit code and

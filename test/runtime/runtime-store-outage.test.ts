@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../testkit/until.ts';
-import { BACKENDS } from '../helpers/store-backends.ts';
 import {
   FAKE_SECRETS,
   flyMachineId,
@@ -8,8 +7,9 @@ import {
   spawnRuntime,
   uniqueUser,
   watching,
-} from './helpers/runtime-process.ts';
-import { type RuntimeTwin, startRuntimeTwin } from './helpers/runtime-twin.ts';
+} from '../helpers/runtime/runtime-process.ts';
+import { type RuntimeTwin, startRuntimeTwin } from '../helpers/runtime/runtime-twin.ts';
+import { BACKENDS } from '../helpers/store-backends.ts';
 
 const OUTAGE_MS = 10_000;
 
