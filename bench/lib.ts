@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: percentiles, the local stack on real Postgres, bulk stuck rows.
 import { fork } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { buildMachineEnv } from '../src/contract/machine-env.ts';
 import { createFlyMachinesClient, type FlyMachinesClient } from '../src/fly/machines-client.ts';
@@ -11,7 +11,7 @@ import type { SlackTranscriptEntry } from '../src/local/slack-twin/slack-transcr
 import type { SlackChannel } from '../src/local/slack-twin/slack-workspace.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../test/helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../testkit/test-postgres.ts';
 import type { BotChildInput } from './bot-child.ts';
 
 export const TEAM = 'T0BENCH001';
@@ -29,15 +29,6 @@ export const r1 = (x: number) => Math.round(x * 10) / 10;
 export const r2 = (x: number) => Math.round(x * 100) / 100;
 export const mb = (bytes: number) => r1(bytes / 2 ** 20);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (bounded) until `check` holds. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The services the bot talks to: Supabase twin on a fresh real-Postgres database, Fly emulator, Slack twin. */
 export interface Services {
@@ -98,10 +89,6 @@ export async function startServices(extraChannels: SlackChannel[] = []): Promise
     await db.drop().catch(() => {});
     throw err;
   }
-}
-
-export function sign(secret: string, timestamp: number, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
 /** Empties what a scenario leaves behind so the next starts from the same place. */

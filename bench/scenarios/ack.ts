@@ -3,7 +3,9 @@
 // parsing, routing and ack(); the command's own work (identity lookup, the ephemeral answer through
 // response_url, the audit row) runs after the ack, concurrently, as in production.
 import { randomBytes } from 'node:crypto';
-import { ADMIN, type BotProcess, CHANNEL, pct, r2, type Services, sign, TEAM, until } from '../lib.ts';
+import { sign } from '../../testkit/slack-signature.ts';
+import { until } from '../../testkit/until.ts';
+import { ADMIN, type BotProcess, CHANNEL, pct, r2, type Services, TEAM } from '../lib.ts';
 
 export interface AckLevel {
   concurrency: number;

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { buildMachineEnv } from '../../src/contract/machine-env.ts';
 import type { SlackTranscriptEntry } from '../../src/local/slack-twin/slack-transcript.ts';
-import { CHANNEL, FLY_APP, pct, r1, resetTables, type Services, sleep, until } from '../lib.ts';
+import { until } from '../../testkit/until.ts';
+import { CHANNEL, FLY_APP, pct, r1, resetTables, type Services, sleep } from '../lib.ts';
 
 export interface DetectionResult {
   repetitions: number;

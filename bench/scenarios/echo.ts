@@ -4,7 +4,8 @@
 // it; polling every VYX_ECHO_POLL_MS = 1000 ms is the guarantee) and the default per-channel pacing
 // (perChannelPerSecond, perChannelBurst: EchoWatcher's defaults, recorded in the results).
 import type { SlackTranscriptEntry } from '../../src/local/slack-twin/slack-transcript.ts';
-import { type BotProcess, pct, r1, resetTables, type Services, sleep, TEAM, until } from '../lib.ts';
+import { until } from '../../testkit/until.ts';
+import { type BotProcess, pct, r1, resetTables, type Services, sleep, TEAM } from '../lib.ts';
 
 export const echoChannel = (i: number) => `C0ECHO${String(i).padStart(4, '0')}`;
 /** A channel of its own for the one-channel run, so its pacing bucket starts full. */

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SLACK_IDENTITY } from '../../src/local/slack-twin/slack-identity.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
 import { type MainProcess, runMain, STACK } from './run-main.ts';
 
 interface Listed {

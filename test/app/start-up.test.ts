@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { secret } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { secret } from '../helpers/secrets.ts';
 import { type MainProcess, plainLines, runMain, STACK } from './run-main.ts';
 
 /** A port nothing listens on (taken, then released). */

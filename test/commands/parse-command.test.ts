@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from '../../src/commands/parse-command.ts';
+import { HELP_LINES, parseCommand, USAGE } from '../../src/commands/parse-command.ts';
+
+const parsed = (text: string) => {
+  const r = parseCommand(text);
+  if (!r.ok) throw new Error(`refused ${text}: ${r.problem}`);
+  return r.command;
+};
+
+const refusal = (text: string) => {
+  const r = parseCommand(text);
+  if (r.ok) throw new Error(`accepted ${text}`);
+  return r;
+};
 
 const problem = (text: string) => {
   const r = parseCommand(text);
@@ -54,5 +66,92 @@ describe('parseCommand', () => {
       command: { name: 'start', image: '../../etc' },
     });
     expect(problem(`start --image ${'a'.repeat(513)}`)).toContain('at most 512');
+  });
+
+  it('no words, blanks or `help` in any case is help', () => {
+    for (const text of ['', '   ', '\t\n', 'help', 'HELP', ' Help '])
+      expect(parsed(text)).toEqual({ name: 'help' });
+  });
+
+  it('each command in its plain form, the name in any case, words split on any whitespace', () => {
+    expect(parsed('list')).toEqual({ name: 'list' });
+    expect(parsed('LIST')).toEqual({ name: 'list' });
+    expect(parsed('start')).toEqual({ name: 'start' });
+    expect(parsed('status')).toEqual({ name: 'status' });
+    expect(parsed('status vyx-63eea370')).toEqual({ name: 'status', machineId: 'vyx-63eea370' });
+    expect(parsed('destroy')).toEqual({ name: 'destroy' });
+    expect(parsed('  Destroy \t vyx-63eea370 ')).toEqual({ name: 'destroy', machineId: 'vyx-63eea370' });
+    expect(parsed('diagnose vyx_1-a')).toEqual({ name: 'diagnose', machineId: 'vyx_1-a' });
+    expect(parsed('start\t--region\nams')).toEqual({ name: 'start', region: 'ams' });
+  });
+
+  it('options as `--flag value` or `--flag=value`, the flag in any case, in any order', () => {
+    expect(parsed('start --REGION=ams')).toEqual({ name: 'start', region: 'ams' });
+    expect(parsed('start --image=registry.fly.io/vyx-app:v2 --region cdg')).toEqual({
+      name: 'start',
+      region: 'cdg',
+      image: 'registry.fly.io/vyx-app:v2',
+    });
+    // A flag followed by another flag has no value (the next flag is not taken as one).
+    expect(problem('start --region --image x')).toBe('--region needs a value');
+  });
+
+  it('a refusal carries the usage of the command it was about, or every usage when none is known', () => {
+    expect(refusal('status bad/id').usage).toBe(USAGE.status);
+    expect(refusal('stauts').usage).toBe(USAGE.status);
+    expect(refusal('xyzzy')).toEqual({
+      ok: false,
+      problem: "I don't know `xyzzy`. These are the commands:",
+      usage: HELP_LINES.map(([u]) => u).join('\n'),
+    });
+  });
+
+  it('more words than a command takes are named, not ignored', () => {
+    expect(refusal('list extra')).toEqual({
+      ok: false,
+      problem: 'too many words after `/vyx list`: extra',
+      usage: USAGE.list,
+    });
+    expect(problem('start extra')).toBe('too many words after `/vyx start`: extra');
+    expect(problem('status vyx-1 vyx-2')).toBe('too many words after `/vyx status`: vyx-2');
+    expect(problem('link <@U123ABC> user-7 admin more')).toContain('too many words');
+  });
+
+  it('machine ids: a letter or digit first, then letters, digits, `_` and `-`, at most 64', () => {
+    expect(problem('status bad/id')).toBe('machine `bad/id`: a machine id looks like vyx-63eea370');
+    expect(problem('destroy -x')).toContain('a machine id looks like');
+    expect(problem("diagnose x';drop")).toContain('a machine id looks like');
+    expect(parsed(`status ${'a'.repeat(64)}`)).toEqual({ name: 'status', machineId: 'a'.repeat(64) });
+    expect(problem(`status ${'a'.repeat(65)}`)).toContain('a machine id looks like');
+    expect(problem('diagnose')).toBe('name the machine to diagnose');
+  });
+
+  it('link: a Slack mention, a vyx user id and an optional `admin`', () => {
+    expect(parsed('link <@U123ABC> user-7')).toEqual({
+      name: 'link',
+      slackUserId: 'U123ABC',
+      userId: 'user-7',
+      role: 'member',
+    });
+    expect(parsed('link <@W123ABC|alice> alice@example.com ADMIN')).toEqual({
+      name: 'link',
+      slackUserId: 'W123ABC',
+      userId: 'alice@example.com',
+      role: 'admin',
+    });
+    expect(problem('link <@U123ABC> user-7 owner')).toBe('the last word may only be `admin`, not `owner`');
+    expect(problem('link alice user-7')).toBe('`alice` is not a Slack @mention');
+    expect(problem('link <#C123ABC> user-7')).toBe('`<#C123ABC>` is not a Slack @mention');
+    expect(problem('link <@U123ABC>')).toBe('name the Slack user (as @mention) and the vyx user id');
+    expect(problem('link')).toBe('name the Slack user (as @mention) and the vyx user id');
+    expect(problem('link <@U123ABC> "x')).toContain('a vyx user id has no spaces');
+  });
+
+  it('what a refusal quotes back is cut short (a 3,000-character word is not echoed whole)', () => {
+    const long = 'q'.repeat(3000);
+    expect(problem(long)).toBe(`I don't know \`${'q'.repeat(40)}\`. These are the commands:`);
+    expect(problem(`start --${long}`).length).toBeLessThan(200);
+    expect(problem(`status ${long}`).length).toBeLessThan(200);
+    expect(problem(`link ${long} u`).length).toBeLessThan(200);
   });
 });

@@ -6,8 +6,8 @@ import { flyAuthorization } from '../../src/fly/fly-http.ts';
 import { latestExit, MachineSchema } from '../../src/fly/fly-types.ts';
 import { CREATE_KEY_METADATA, createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
+import { until } from '../../testkit/until.ts';
 import { FIXTURES, responseRecorder, validators, withoutUnset } from './fly-openapi.ts';
-import { waitUntil } from './wait-until.ts';
 
 const APP = 'vyx-app';
 const RUNS = `registry.fly.io/${APP}:runs`;
@@ -136,7 +136,7 @@ describe('Machines API client against the emulator', () => {
     expect(await fly.list(APP, { region: 'ams' })).toEqual([]);
 
     // Fly calls a machine started once its process runs; wait until ours handles SIGTERM.
-    await waitUntil(
+    await until(
       () => emulator.machineLogs(created.id).some((line) => line.startsWith('stdout: ready')),
       'the process to be ready',
     );

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -19,6 +19,8 @@ import { REDACT_PATHS } from '../../src/logger.ts';
 import { GuardedHttpReceiver } from '../../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
+import { sign } from '../../testkit/slack-signature.ts';
+import { until } from '../../testkit/until.ts';
 import { type BackendKind, type StoreUnderTest, startStoreOn } from './store-backends.ts';
 
 export const TEAM = 'T0TEST0001';
@@ -66,12 +68,8 @@ export interface BotHarness {
   ): Promise<{ status: number }>;
   /** Ephemeral answers (response_url posts) to a user, oldest first, as text. */
   ephemerals(user?: string): string[];
-  /** Waits until `check` holds (or fails after `ms`). */
-  until<T>(
-    check: () => Promise<T> | T,
-    what: string,
-    ms?: number,
-  ): Promise<Exclude<T, undefined | null | false | ''>>;
+  /** Waits until `check` holds (testkit's `until`, here for the tests that hold a harness). */
+  until: typeof until;
   close(): Promise<void>;
 }
 
@@ -80,10 +78,6 @@ export interface RawInit {
   timestamp?: number;
   contentType?: string;
   headers?: Record<string, string>;
-}
-
-export function sign(secret: string, timestamp: number, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
 /**
@@ -259,15 +253,7 @@ export async function startBotHarness(
         .filter((e) => e.user === user)
         .map((e) => e.text);
     },
-    async until(check, what, ms = 30_000) {
-      const end = Date.now() + ms;
-      for (;;) {
-        const v = await check();
-        if (v) return v as never;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    until,
     async close() {
       await app.stop().catch(() => {});
       await bot.stop();

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
+import { createTestDatabase } from '../../testkit/test-postgres.ts';
 import { pushPlatformThenVyxbot } from './supabase-cli.ts';
-import { createTestDatabase } from './test-postgres.ts';
 
 export type BackendKind = 'pglite' | 'postgres';
 export const BACKENDS: BackendKind[] = ['pglite', 'postgres'];

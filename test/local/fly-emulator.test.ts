@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestExit, type Machine } from '../../src/fly/fly-types.ts';
 import { createFlyMachinesClient, type FlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
+import { until } from '../../testkit/until.ts';
 import { FIXTURES, responseRecorder } from '../fly/fly-openapi.ts';
-import { pidIsDead, waitUntil } from '../fly/wait-until.ts';
+import { pidIsDead } from '../helpers/pid-is-dead.ts';
 
 const APP = 'vyx-app';
 const node = process.execPath;
@@ -40,7 +41,7 @@ afterAll(async () => {
 const exits = (machine: Machine) => machine.events.filter((event) => event.type === 'exit');
 
 async function settle(id: string, states: string[]): Promise<Machine> {
-  return waitUntil(
+  return until(
     async () => {
       const machine = await fly.get(APP, id);
       return states.includes(machine.state) ? machine : undefined;
@@ -54,7 +55,7 @@ describe('machine processes', () => {
     const machine = await fly.create(APP, {
       config: { image: image('env'), env: { MACHINE_ID: 'row-7', SUPABASE_URL: 'http://127.0.0.1:1' } },
     });
-    const line = await waitUntil(
+    const line = await until(
       () => emulator.machineLogs(machine.id).find((l) => l.startsWith('stdout: env ')),
       'the env line',
     );
@@ -122,10 +123,7 @@ describe('machine processes', () => {
     const machine = await fly.create(APP, {
       config: { image: image('crashes'), restart: { policy: 'always' } },
     });
-    await waitUntil(
-      async () => exits(await fly.get(APP, machine.id)).length >= 3 || undefined,
-      'three exits',
-    );
+    await until(async () => exits(await fly.get(APP, machine.id)).length >= 3 || undefined, 'three exits');
     await fly.stop(APP, machine.id);
     const stopped = await settle(machine.id, ['stopped']);
     expect(exits(stopped).length).toBeGreaterThanOrEqual(3);
@@ -134,7 +132,7 @@ describe('machine processes', () => {
 
   it('a process killed by SIGKILL that nobody asked for reads as oom_killed', async () => {
     const machine = await fly.create(APP, { config: { image: image('runs'), restart: { policy: 'no' } } });
-    const line = await waitUntil(
+    const line = await until(
       () => emulator.machineLogs(machine.id).find((l) => l.startsWith('stdout: ready ')),
       'ready',
     );
@@ -214,7 +212,7 @@ describe('close()', () => {
     });
     const pid = Number(/pid (\d+)/.exec(output)?.[1]);
     expect(pid).toBeGreaterThan(0);
-    expect(await waitUntil(async () => (await pidIsDead(pid)) || undefined, `pid ${pid} to die`)).toBe(true);
+    expect(await until(async () => (await pidIsDead(pid)) || undefined, `pid ${pid} to die`)).toBe(true);
   });
 
   it('stops every machine process, even ones that ignore SIGTERM and their children', async () => {
@@ -233,11 +231,11 @@ describe('close()', () => {
       client.create(APP, { config: { image: image('stubborn') } }),
     ]);
     const stubborn = created[2]?.id ?? '';
-    const pidsLine = await waitUntil(
+    const pidsLine = await until(
       () => local.machineLogs(stubborn).find((l) => l.startsWith('stdout: pids ')),
       'the stubborn pids',
     );
-    await waitUntil(() => local.livePids().length === 3 || undefined, 'three live processes');
+    await until(() => local.livePids().length === 3 || undefined, 'three live processes');
     const pids = [...local.livePids(), ...pidsLine.split(' ').slice(2).map(Number)];
     expect(new Set(pids).size).toBe(4);
     for (const pid of pids) expect(await pidIsDead(pid)).toBe(false);

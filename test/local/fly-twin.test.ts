@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { waitUntil } from '../fly/wait-until.ts';
+import { until } from '../../testkit/until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,7 +28,7 @@ describe('fly twin main', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const baseUrl = await waitUntil(
+      const baseUrl = await until(
         () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1],
         `the twin to print its URL (output so far: ${output})`,
       );

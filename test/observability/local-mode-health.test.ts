@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { startBot } from '../../src/app/run-bot.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase } from '../helpers/test-postgres.ts';
-import { logSink, parsePrometheus } from './helpers.ts';
+import { createTestDatabase } from '../../testkit/test-postgres.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { parsePrometheus } from '../helpers/prometheus.ts';
 
 // Without Slack's HTTP receiver (local shell here; Socket Mode takes the same path) the health
 // routes get a server of their own on PORT.

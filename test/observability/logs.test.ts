@@ -3,7 +3,8 @@ import { LogLevel } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { createLogger, REDACT_PATHS, scrubSecrets, secretValuesOf } from '../../src/logger.ts';
 import { slackLogger } from '../../src/observability/bolt-logger.ts';
-import { expectNoSecrets, logSink, secret } from './helpers.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { expectNoSecrets, secret } from '../helpers/secrets.ts';
 
 describe('logs', () => {
   const token = `xoxb-${secret('bot')}`;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoSecrets, parsePrometheus, type Sample, sampleValue, sendCommand, until } from './helpers.ts';
-import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from './test-bot.ts';
+import { until } from '../../testkit/until.ts';
+import { parsePrometheus, type Sample, sampleValue } from '../helpers/prometheus.ts';
+import { expectNoSecrets } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
+import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from '../helpers/test-bot.ts';
 
 // /metrics as Prometheus scrapes it: parsed strictly, and its counters moved by real work — a
 // signed slash command over HTTP and a stuck-watcher tick that diagnoses a real row.

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_ADMIN_URL } from '../helpers/test-postgres.ts';
-import { expectNoSecrets, until } from './helpers.ts';
-import { startTestBot, type TestBot } from './test-bot.ts';
+import { PG_ADMIN_URL } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets } from '../helpers/secrets.ts';
+import { startTestBot, type TestBot } from '../helpers/test-bot.ts';
 
 async function readyz(base: string) {
   const r = await fetch(`${base}/readyz`);

@@ -8,8 +8,8 @@ import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulato
 import { Provisioner } from '../../src/provision/provisioner.ts';
 import type { PostMessage } from '../../src/slack/slack-poster.ts';
 import { ProvisionRecovery } from '../../src/watchers/provision-recovery.ts';
+import { until } from '../../testkit/until.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
-import { until } from '../observability/helpers.ts';
 
 /** The emulator behind a proxy that holds create calls until released (a slow Fly, on command). */
 async function holdingFly(emulator: FlyEmulator) {

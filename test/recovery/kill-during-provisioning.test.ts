@@ -7,8 +7,10 @@ import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulato
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets, secret } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
 
 /** The vyxbot metadata of an emulator machine (its JSON as Fly answers it). */
 const metaOf = (m: Record<string, unknown>) =>

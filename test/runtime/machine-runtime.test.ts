@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMachineRuntime, type StopSignal } from '../../runtime/machine-runtime.ts';
 import type { Workload, WorkloadExit } from '../../runtime/workload.ts';
-import { FakeStore, fakeRow, fakeSleep, recordingLog, unavailable } from './helpers/fakes.ts';
+import { FakeStore, fakeRow, fakeSleep, recordingLog, unavailable } from '../helpers/runtime/fakes.ts';
 
 const ID = 'vyx-63eea370';
 const FLY = '3d8d9e1bc42d89';

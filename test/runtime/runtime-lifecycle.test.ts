@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintMachineToken } from '../../src/store/supabase-jwt.ts';
-import { BACKENDS } from '../helpers/store-backends.ts';
+import { until } from '../../testkit/until.ts';
 import {
   allRuns,
   FAKE_SECRETS,
@@ -8,9 +8,10 @@ import {
   type RuntimeRun,
   spawnRuntime,
   uniqueUser,
-  waitFor,
-} from './helpers/runtime-process.ts';
-import { type RuntimeTwin, startRuntimeTwin } from './helpers/runtime-twin.ts';
+  watching,
+} from '../helpers/runtime/runtime-process.ts';
+import { type RuntimeTwin, startRuntimeTwin } from '../helpers/runtime/runtime-twin.ts';
+import { BACKENDS } from '../helpers/store-backends.ts';
 
 // The runtime as a real process (`node runtime/main.ts`) against the local Supabase gateway, over
 // PGlite and over a real Postgres: what an operator sees in the row, its events, the exit code and
@@ -53,10 +54,10 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     const id = await twin.newMachine(fly);
     const run = start(machineEnv(id, { FLY_MACHINE_ID: fly }));
 
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
     const first = time(await heartbeatOf(id));
     expect(first).toBeGreaterThan(0);
-    await waitFor('the heartbeat to advance', async () => time(await heartbeatOf(id)) > first, { run });
+    await until(async () => time(await heartbeatOf(id)) > first, 'the heartbeat to advance', watching(run));
 
     run.signal('SIGTERM');
     expect(await run.waitForExit(10_000)).toEqual({ code: 0, signal: null });
@@ -73,7 +74,7 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     const id = await twin.newMachine(); // the bot never saw Fly's create answer: no fly_machine_id
     expect((await twin.row(id)).fly_machine_id).toBeNull();
     const run = start(machineEnv(id, { FLY_MACHINE_ID: fly }));
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
     expect((await twin.row(id)).fly_machine_id).toBe(fly);
     expect((await twin.store.findMachine({ flyMachineId: fly }))?.machine_id).toBe(id);
     run.signal('SIGTERM');
@@ -89,9 +90,9 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
         SUPABASE_ANON_KEY: twin.anonKey,
       }),
     );
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
     const first = time(await heartbeatOf(id));
-    await waitFor('the heartbeat to advance', async () => time(await heartbeatOf(id)) > first, { run });
+    await until(async () => time(await heartbeatOf(id)) > first, 'the heartbeat to advance', watching(run));
     expect((await twin.row(id)).status_written_by).toMatchObject({ role: 'vyx_machine', machine_id: id });
     run.signal('SIGTERM');
     expect((await run.waitForExit(10_000)).code).toBe(0);
@@ -119,7 +120,7 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
   it('SIGINT (Fly’s default stop signal) also records stopped and exits 0', async () => {
     const id = await twin.newMachine();
     const run = start(machineEnv(id));
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
     run.signal('SIGINT');
     expect((await run.waitForExit(10_000)).code).toBe(0);
     expect(await twin.statusEvents(id)).toEqual(['starting', 'running', 'stopped']);
@@ -130,11 +131,11 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     const id = await twin.newMachine(fly);
     const run = start(machineEnv(undefined, { FLY_MACHINE_ID: fly }));
 
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
-    const warning = await waitFor(
-      'the MACHINE_ID_MISMATCH warning event',
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
+    const warning = await until(
       async () => (await twin.store.machineEvents(id)).find((e) => e.kind === 'warning'),
-      { run },
+      'the MACHINE_ID_MISMATCH warning event',
+      watching(run),
     );
     expect(warning.detail).toMatchObject({
       code: 'MACHINE_ID_MISMATCH',
@@ -154,11 +155,11 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
     const id = await twin.newMachine(rowFly);
     const run = start(machineEnv(id, { FLY_MACHINE_ID: envFly }));
 
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
-    const warning = await waitFor(
-      'the MACHINE_ID_MISMATCH warning event',
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
+    const warning = await until(
       async () => (await twin.store.machineEvents(id)).find((e) => e.kind === 'warning'),
-      { run },
+      'the MACHINE_ID_MISMATCH warning event',
+      watching(run),
     );
     expect(warning.detail).toMatchObject({
       code: 'MACHINE_ID_MISMATCH',
@@ -252,8 +253,8 @@ describe.each(BACKENDS)('runtime process on %s', (kind) => {
         VYX_WORKLOAD_CMD: `trap 'echo workload got TERM; exit 143' TERM; echo workload up; while true; do sleep 0.1; done`,
       }),
     );
-    await waitFor('the workload to start', () => run.output().includes('workload up'), { run });
-    await waitFor('the row to say running', async () => (await statusOf(id)) === 'running', { run });
+    await until(() => run.output().includes('workload up'), 'the workload to start', watching(run));
+    await until(async () => (await statusOf(id)) === 'running', 'the row to say running', watching(run));
     run.signal('SIGTERM');
     expect((await run.waitForExit(10_000)).code).toBe(0);
     expect(run.output()).toContain('workload got TERM');

@@ -1,14 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS } from '../helpers/store-backends.ts';
+import { until } from '../../testkit/until.ts';
 import {
   FAKE_SECRETS,
   flyMachineId,
   type RuntimeRun,
   spawnRuntime,
   uniqueUser,
-  waitFor,
-} from './helpers/runtime-process.ts';
-import { type RuntimeTwin, startRuntimeTwin } from './helpers/runtime-twin.ts';
+  watching,
+} from '../helpers/runtime/runtime-process.ts';
+import { type RuntimeTwin, startRuntimeTwin } from '../helpers/runtime/runtime-twin.ts';
+import { BACKENDS } from '../helpers/store-backends.ts';
 
 const OUTAGE_MS = 10_000;
 
@@ -51,10 +52,10 @@ describe.each(BACKENDS)('runtime process when the gateway is down during boot, o
     run = r;
 
     // While the gateway is down: the runtime stays up, says it is retrying, and queues a heartbeat behind `running`.
-    await waitFor(
-      'a heartbeat queued behind running',
+    await until(
       () => r.records().some((rec) => rec.msg === 'report queued' && rec.op === 'heartbeat'),
-      { run: r },
+      'a heartbeat queued behind running',
+      watching(r),
     );
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, bootedAt + OUTAGE_MS - Date.now())));
     expect(r.hasExited()).toBe(false);
@@ -64,15 +65,16 @@ describe.each(BACKENDS)('runtime process when the gateway is down during boot, o
     expect(retries[0]?.op).toBe('status running');
 
     await twin.gatewayUp();
-    await waitFor('the row to say running', async () => (await twin.row(id)).status === 'running', {
-      run: r,
-      timeoutMs: 30_000,
-    });
+    await until(
+      async () => (await twin.row(id)).status === 'running',
+      'the row to say running',
+      watching(r, 30_000),
+    );
     const runningHeartbeat = new Date((await twin.row(id)).last_heartbeat_at as string).getTime();
-    await waitFor(
-      'a heartbeat after running',
+    await until(
       async () => new Date((await twin.row(id)).last_heartbeat_at as string).getTime() > runningHeartbeat,
-      { run: r, timeoutMs: 15_000 },
+      'a heartbeat after running',
+      watching(r, 15_000),
     );
 
     r.signal('SIGTERM');
@@ -111,10 +113,10 @@ describe.each(BACKENDS)('runtime process when the gateway is down during boot, o
       ...FAKE_SECRETS,
     });
     run = r;
-    await waitFor(
-      'a retry line',
+    await until(
       () => r.records().some((rec) => String(rec.msg).startsWith('the store is unreachable')),
-      { run: r },
+      'a retry line',
+      watching(r),
     );
     r.signal('SIGTERM');
     // Generous bound: the runtime's own deadline is 1.5 s; Fly would SIGKILL it after 2 s.

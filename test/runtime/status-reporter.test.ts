@@ -9,7 +9,7 @@ import {
   recordingLog,
   serverError,
   unavailable,
-} from './helpers/fakes.ts';
+} from '../helpers/runtime/fakes.ts';
 
 const ID = 'vyx-63eea370';
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectNoSecrets, sendCommand, until } from '../observability/helpers.ts';
-import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from '../observability/test-bot.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
+import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from '../helpers/test-bot.ts';
 
 // A provisioning still waiting for Fly's `started` at the shutdown deadline, after the Fly machine
 // was created.

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoSecrets, sendCommand, until } from '../observability/helpers.ts';
-import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from '../observability/test-bot.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
+import { ADMIN, CHANNEL, startTestBot, TEAM, type TestBot } from '../helpers/test-bot.ts';
 
 // The other branch of a shutdown: the provisioning in flight finishes within the deadline, and
 // the bot stops taking commands meanwhile.

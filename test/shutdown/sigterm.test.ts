@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { expectNoSecrets, secret, sendCommand, until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
+import { expectNoSecrets, secret } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TEAM = 'T0SHUTDOWN';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/parse-command.ts';
+import { sign } from '../../testkit/slack-signature.ts';
 import {
   ADMIN,
   type BotHarness,
@@ -7,7 +8,6 @@ import {
   MEMBER,
   OTHER,
   STRANGER,
-  sign,
   startBotHarness,
 } from '../helpers/bot-harness.ts';
 import { expectValidSlackTranscript } from '../helpers/slack-spec.ts';

@@ -5,8 +5,11 @@ import { loadConfig } from '../../src/config.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { logSink, secret, sendCommand, until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { secret } from '../helpers/secrets.ts';
+import { sendCommand } from '../helpers/send-command.ts';
 
 const TEAM = 'T0CANTPOST';
 const HOME = 'C0CANTPOST';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

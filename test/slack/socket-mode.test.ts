@@ -6,8 +6,10 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { LOCAL_SLACK_IDENTITY } from '../../src/local/slack-twin/slack-identity.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { logSink, secret, until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { secret } from '../helpers/secrets.ts';
 
 const { teamId: TEAM, userId: USER, channelId: CHANNEL } = LOCAL_SLACK_IDENTITY;
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { expectVyxError } from '../helpers/expect-vyx-error.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 
 // The seen set of Slack deliveries (#11.4, #13.5) on real Postgres, shared by two replicas, each
 // with its own gateway: what one replica acted on, the other refuses.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/local/supabase-twin/migrations.ts';
 import { createPostgresBackend } from '../../src/local/supabase-twin/postgres-backend.ts';
 import type { SqlBackend } from '../../src/local/supabase-twin/sql-backend.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 
 describe('migrations on an existing vyx database', () => {
   let db: TestDatabase;

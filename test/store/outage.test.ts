@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { storeErrorFrom } from '../../src/store/store-error.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { until } from '../observability/helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
 
 /** A TCP path to the real Postgres that the test can cut (every connection dropped) and restore. */
 async function cuttablePath(target: { host: string; port: number }) {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 
 // Real row locks need real Postgres: several claimers, each its own HTTP client and connection.
 describe('claims and the outbox on real Postgres', () => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/local/supabase-twin/migrations.ts';
 import { createPostgresBackend } from '../../src/local/supabase-twin/postgres-backend.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import {
   cliDbUrl,
   FOREIGN_MIGRATION,
@@ -9,7 +10,6 @@ import {
   pushPlatformThenVyxbot,
   runSupabaseCli,
 } from '../helpers/supabase-cli.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
 
 // docs/deploying.md's install path, with the real Supabase CLI (npm `supabase`, pinned 2.117.0):
 // on a database whose migration history already holds the platform's own migration. The store

@@ -7,8 +7,9 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { EchoWatcher } from '../../src/watchers/echo-watcher.ts';
+import { until } from '../../testkit/until.ts';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
-import { parsePrometheus, sampleValue, until } from '../observability/helpers.ts';
 
 const HOME = 'C0VYXLOCAL';
 const PRIVATE = 'C0PRIVATE1';

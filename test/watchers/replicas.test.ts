@@ -11,6 +11,7 @@ import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { EchoWatcher } from '../../src/watchers/echo-watcher.ts';
 import { StuckWatcher } from '../../src/watchers/stuck-watcher.ts';
+import { until } from '../../testkit/until.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 const CHANNEL = 'C0VYXLOCAL';
@@ -24,15 +25,8 @@ function deliveredIds(messages: SlackMessage[]): number[] {
   });
 }
 
-async function until<T>(check: () => Promise<T> | T, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// Many rows through several replicas: each wait is bounded at a minute.
+const WAIT_MS = 60_000;
 
 // Any number of replicas: claims and dedup live in Postgres, so each broken machine is alerted
 // once and each status change echoed once, also across a kill -9.
@@ -138,7 +132,7 @@ describe('several replicas on real Postgres', () => {
     })();
     for (let round = 0; round < 4; round++) await Promise.all(replicas.map((r) => r.stuck.tick()));
     await changes;
-    await until(async () => (await s.store.pendingEvents()).count === 0, 'every event delivered');
+    await until(async () => (await s.store.pendingEvents()).count === 0, 'every event delivered', WAIT_MS);
     for (const r of replicas) await r.echo.stop();
 
     const all = everything();
@@ -189,21 +183,25 @@ describe('several replicas on real Postgres', () => {
       const texts = slack.messages(CHANNEL).map((m) => m.text);
       return broken.filter((id) => texts.some((t) => t.startsWith(`MACHINE_GONE on ${id}:`))).length;
     };
-    await until(() => posted() >= 10, 'the doomed replica posting');
+    await until(() => posted() >= 10, 'the doomed replica posting', WAIT_MS);
     child.kill('SIGKILL');
     await exited;
     const atKill = posted();
 
     const after = replica('replica-after');
     await after.echo.start();
-    await until(async () => {
-      await after.stuck.tick();
-      const left = await s.twin.backend.query(
-        `select count(*)::int as n from cloud_machines where machine_id = any($1) and status = 'starting'`,
-        [broken],
-      );
-      return left.rows[0]?.n === 0 && (await s.store.pendingEvents()).count === 0;
-    }, 'every broken row diagnosed and delivered');
+    await until(
+      async () => {
+        await after.stuck.tick();
+        const left = await s.twin.backend.query(
+          `select count(*)::int as n from cloud_machines where machine_id = any($1) and status = 'starting'`,
+          [broken],
+        );
+        return left.rows[0]?.n === 0 && (await s.store.pendingEvents()).count === 0;
+      },
+      'every broken row diagnosed and delivered',
+      WAIT_MS,
+    );
     await after.echo.stop();
 
     expect(atKill).toBeLessThan(broken.length + 1);

@@ -9,8 +9,8 @@ import {
 } from '../../../src/local/supabase-twin/supabase-gateway.ts';
 import { projectKeys } from '../../../src/store/supabase-jwt.ts';
 import { createVyxStore, type VyxStore } from '../../../src/store/vyx-store.ts';
+import { createTestDatabase } from '../../../testkit/test-postgres.ts';
 import type { BackendKind } from '../../helpers/store-backends.ts';
-import { createTestDatabase } from '../../helpers/test-postgres.ts';
 import { uniqueUser } from './runtime-process.ts';
 
 /** The local Supabase twin for runtime tests, with a gateway that can be taken down and brought back on the same port. */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { UntilOptions } from '../../../testkit/until.ts';
 
 export const RUNTIME_MAIN = fileURLToPath(new URL('../../../runtime/main.ts', import.meta.url));
 
@@ -85,28 +86,12 @@ export function spawnRuntime(env: Record<string, string | undefined>): RuntimeRu
   return run;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs?: number; intervalMs?: number; run?: RuntimeRun } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const tail = options.run ? `\nruntime output:\n${options.run.output()}` : '';
-      const cause = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-      throw new Error(`timed out waiting for ${what}${cause}${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
-  }
+/**
+ * How a test waits (testkit's `until`) on what a runtime run does: a check that throws is "not yet"
+ * (some tests take the store down on purpose), and a wait that fails shows the run's output.
+ */
+export function watching(run: RuntimeRun, ms = 20_000): UntilOptions {
+  return { ms, everyMs: 100, retryErrors: true, context: () => `runtime output:\n${run.output()}` };
 }
 
 /** Distinctive fake secrets, passed to every run so the output can be scanned for them. */

@@ -1,8 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { expect } from 'vitest';
-import { sign } from '../helpers/bot-harness.ts';
-
 /** One sample of a Prometheus text exposition. */
 export interface Sample {
   name: string;
@@ -82,76 +77,4 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   return found.reduce((sum, s) => sum + s.value, 0);
-}
-
-/** Every line the logger wrote, kept in memory (and scanned for secrets by the tests). */
-export function logSink(): { stream: Writable; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { stream, lines };
-}
-
-export function secret(prefix: string): string {
-  return `${prefix}-${randomBytes(12).toString('hex')}`;
-}
-
-/** No secret value anywhere in the text (the assertion names the kind, never the value). */
-export function expectNoSecrets(text: string, secrets: Record<string, string>): void {
-  expect(text.length).toBeGreaterThan(0);
-  for (const [what, value] of Object.entries(secrets)) {
-    expect(text.includes(value), `${what} appears in the log`).toBe(false);
-  }
-}
-
-/** A signed `/vyx …` to the bot's /slack/events, as Slack sends it. */
-export async function sendCommand(
-  baseUrl: string,
-  signingSecret: string,
-  o: { text: string; team: string; channel: string; user: string; responseUrl: string },
-): Promise<number> {
-  const body = new URLSearchParams({
-    token: 'deprecated-verification-token',
-    team_id: o.team,
-    team_domain: 'vyx-test',
-    channel_id: o.channel,
-    channel_name: 'vyx-local',
-    user_id: o.user,
-    user_name: o.user.toLowerCase(),
-    command: '/vyx',
-    text: o.text,
-    api_app_id: 'A0VYXLOCAL',
-    response_url: o.responseUrl,
-    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-  }).toString();
-  const ts = Math.floor(Date.now() / 1000);
-  const r = await fetch(`${baseUrl}/slack/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(ts),
-      'x-slack-signature': sign(signingSecret, ts, body),
-    },
-    body,
-  });
-  await r.text();
-  return r.status;
-}
-
-export async function until<T>(
-  check: () => Promise<T> | T,
-  what: string,
-  ms = 30_000,
-): Promise<Exclude<T, undefined | null | false | ''>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as never;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -3,8 +3,9 @@ import { loadConfig } from '../../src/config.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createLogger, secretValuesOf } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-postgres.ts';
-import { logSink, secret } from './helpers.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { logSink } from './log-sink.ts';
+import { secret } from './secrets.ts';
 
 export const TEAM = 'T0OBSERVE1';
 export const CHANNEL = 'C0OBSERVE1';
