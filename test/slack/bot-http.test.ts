@@ -250,7 +250,7 @@ describe('the Slack bot over HTTP', () => {
     }
     await h.until(() => h.ephemerals(MEMBER).length >= before + 1000, 'an answer to each', 60_000);
     expect(h.ephemerals(MEMBER).length).toBe(before + 1000);
-    await h.until(async () => (await audited()) >= auditedBefore + 1000, 'an audit row for each', 30_000);
+    await h.until(async () => (await audited()) >= auditedBefore + 1000, 'an audit row for each', 60_000);
     expect(await audited()).toBe(auditedBefore + 1000);
     expect(
       h
@@ -303,7 +303,7 @@ describe('the Slack bot over HTTP', () => {
       );
       for (const r of batch) expect(r.status).toBe(400);
     }
-    await h.until(async () => (await refusals()) >= before + 200, 'an audit row for each', 30_000);
+    await h.until(async () => (await refusals()) >= before + 200, 'an audit row for each', 60_000);
     expect(await refusals()).toBe(before + 200);
     expect(h.ephemerals(MEMBER)).toHaveLength(answered); // refused before any handler: no reply
     await send('help', MEMBER);
