@@ -1,8 +1,8 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
+import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import type { ProvisionDeps } from './provisioner.ts';
 
 /** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */

@@ -2,13 +2,13 @@ import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, Evidence } from '../diagnose/diagnosis.ts';
 import { describeMatch } from '../diagnose/match-evidence.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
+import { type MachineFound, ownMachineOf } from '../evidence/match-machine.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedProvisioning } from '../store/provisioning-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { type MachineFound, ownMachineOf } from './match-machine.ts';
 
 export interface ProvisionRecoveryOptions {
   store: VyxStore;

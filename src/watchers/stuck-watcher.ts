@@ -4,6 +4,7 @@ import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
+import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -11,7 +12,6 @@ import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../observability/metrics.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { gatherEvidence } from './gather-evidence.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
 
 export interface StuckWatcherOptions {
