@@ -6,15 +6,15 @@ import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import { countSlackCalls } from '../observability/slack-metrics.ts';
 import { type MachineCredentials, Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
-import { registerHandlers, type WorkTracker } from '../slack/register-handlers.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
 import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
+import { registerHandlers, type WorkTracker } from './inbound/register-handlers.ts';
 
 export interface BotOptions {
   app: App;

@@ -6,6 +6,7 @@ import { createFlyMachinesClient } from '../fly/machines-client.ts';
 import { registryAccess } from '../fly/registry-access.ts';
 import { createRegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
+import { createMetrics, type Metrics } from '../metrics.ts';
 import { slackLogger } from '../observability/bolt-logger.ts';
 import {
   createHealth,
@@ -14,13 +15,12 @@ import {
   portError,
   startHealthServer,
 } from '../observability/health.ts';
-import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { slackStatus } from '../observability/slack-metrics.ts';
-import { GuardedHttpReceiver } from '../slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../slack/slack-poster.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
 import { type Bot, createBot } from './create-bot.ts';
 import { gracefulShutdown, type ShutdownReport } from './graceful-shutdown.ts';
+import { GuardedHttpReceiver } from './inbound/guarded-http-receiver.ts';
 import { planMachineCredentials } from './machine-credentials.ts';
 import { runbookBaseUrl } from './runbook-url.ts';
 import { createSlackLink, type SlackLink } from './slack-link.ts';

@@ -1,13 +1,13 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
-import { type Metrics, timed } from '../observability/metrics.ts';
+import { type Metrics, timed } from '../metrics.ts';
+import { diagnosisMessage, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { FallbackPoster } from '../slack/fallback-poster.ts';
 import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
-import { FallbackPoster } from './fallback-poster.ts';
 import { StatusStories } from './status-stories.ts';
 
 export interface EchoWatcherOptions {

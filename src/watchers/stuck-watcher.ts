@@ -9,7 +9,7 @@ import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import { type Metrics, timed } from '../observability/metrics.ts';
+import { type Metrics, timed } from '../metrics.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
