@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -223,7 +223,7 @@ export function createBot(o: BotOptions): Bot {
             })
             .catch((err: unknown) =>
               log.warn(
-                { err: errText(err), machineId: row.machine_id },
+                { err: errorLine(err), machineId: row.machine_id },
                 'could not destroy the half-made machine',
               ),
             );
@@ -253,7 +253,10 @@ export function createBot(o: BotOptions): Bot {
         o.metrics?.diagnoses.inc({ code: 'UNKNOWN', source: 'provision' });
       }
     } catch (err) {
-      log.error({ err: errText(err), userId: req.userId }, 'could not mark an abandoned provisioning failed');
+      log.error(
+        { err: errorLine(err), userId: req.userId },
+        'could not mark an abandoned provisioning failed',
+      );
     }
     const text = out.kept
       ? `vyxbot restarted while it was following your machine \`${out.machineId}\`; the machine is *${out.kept}* and nothing was lost.`
@@ -265,7 +268,7 @@ export function createBot(o: BotOptions): Bot {
       .then(() => {
         out.told = true;
       })
-      .catch((err: unknown) => log.warn({ err: errText(err) }, 'could not tell the user'));
+      .catch((err: unknown) => log.warn({ err: errorLine(err) }, 'could not tell the user'));
     log.warn({ ...out, requestId: req.requestId }, 'provisioning given up at shutdown');
     return out;
   }
@@ -303,7 +306,7 @@ export function createBot(o: BotOptions): Bot {
       void regions.warm();
       // This replica's own provisionings from before a restart: its previous process is gone.
       await recovery.run({ reclaimOwn: true }).catch((err: unknown) => {
-        o.logger.error({ err: errText(err) }, 'provisioning recovery at start-up failed');
+        o.logger.error({ err: errorLine(err) }, 'provisioning recovery at start-up failed');
       });
       stuck.start();
       await echo.start();
@@ -313,8 +316,4 @@ export function createBot(o: BotOptions): Bot {
       await echo.stop();
     },
   };
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

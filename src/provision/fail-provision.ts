@@ -1,6 +1,6 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { ProvisionDeps } from './provisioner.ts';
@@ -22,7 +22,7 @@ export async function failProvision(
     );
     diagnosis = diagnose(gathered.inputs[0]!);
   } catch (gatherErr) {
-    logger.warn({ err: errText(gatherErr) }, 'could not gather evidence for a failed provision');
+    logger.warn({ err: errorLine(gatherErr) }, 'could not gather evidence for a failed provision');
     diagnosis = {
       code: 'UNKNOWN',
       summary: 'Provisioning failed and I could not gather more evidence.',
@@ -33,7 +33,7 @@ export async function failProvision(
   }
   diagnosis.evidence.push({
     fact: 'provisioning error',
-    value: errText(err),
+    value: errorLine(err),
     source: 'watcher',
     at: now().toISOString(),
   });
@@ -52,13 +52,9 @@ export async function failProvision(
     if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
   } catch (storeErr) {
     logger.error(
-      { err: errText(storeErr), machineId: machine.machine_id },
+      { err: errorLine(storeErr), machineId: machine.machine_id },
       'could not record the failed provision',
     );
   }
   return diagnosis;
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
 import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
+import { errorFields } from '../errors/error-line.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -206,7 +207,7 @@ export class Provisioner {
       machine = await store.setSlackThread(id, thread.channel, thread.ts);
     } catch (err) {
       log.error(
-        { err: errInfo(err), machineId: id },
+        { err: errorFields(err), machineId: id },
         'could not post the parent message; continuing without a thread',
       );
       await req.onThreadFailed?.(err).catch(() => {});
@@ -214,7 +215,7 @@ export class Provisioner {
     const reply = async (text: string) => {
       if (!thread) return;
       await slack.post({ channel: thread.channel, threadTs: thread.ts, text }).catch((err: unknown) => {
-        log.warn({ err: errInfo(err), machineId: id }, 'thread reply failed');
+        log.warn({ err: errorFields(err), machineId: id }, 'thread reply failed');
       });
     };
     if (warning) await reply(`:warning: ${warning}`);
@@ -286,16 +287,10 @@ export class Provisioner {
         }
         return { kind: 'unresolved', machine: row, reason: err.message };
       }
-      log.warn({ err: errInfo(err), machineId: id, flyMachineId }, 'provisioning failed');
+      log.warn({ err: errorFields(err), machineId: id, flyMachineId }, 'provisioning failed');
       const diagnosis = await failProvision(this.deps, machine, err);
       await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
     }
   }
-}
-
-function errInfo(err: unknown): Record<string, unknown> {
-  return isVyxError(err)
-    ? { code: err.code, message: err.message }
-    : { message: String((err as Error)?.message ?? err) };
 }

@@ -1,4 +1,4 @@
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../metrics.ts';
 import { diagnosisMessage, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
@@ -107,7 +107,7 @@ export class EchoWatcher {
       try {
         this.unsubscribe = await this.o.subscribe(() => this.wake());
       } catch (err) {
-        this.o.logger.warn({ err: errMsg(err) }, 'echo: LISTEN unavailable; polling only');
+        this.o.logger.warn({ err: errorLine(err) }, 'echo: LISTEN unavailable; polling only');
       }
     }
     this.wake();
@@ -132,7 +132,7 @@ export class EchoWatcher {
     this.running = this.tick()
       .then(
         () => undefined,
-        (err: unknown) => this.o.logger.error({ err: errMsg(err) }, 'echo tick failed'),
+        (err: unknown) => this.o.logger.error({ err: errorLine(err) }, 'echo tick failed'),
       )
       .finally(() => {
         this.running = undefined;
@@ -255,7 +255,7 @@ export class EchoWatcher {
                 .catch((err: unknown) => {
                   // The story's message is gone or cannot be edited: tell it in a new one instead.
                   logger.warn(
-                    { err: errMsg(err), machineId: head.machine_id },
+                    { err: errorLine(err), machineId: head.machine_id },
                     'echo: could not update the story',
                   );
                   return false;
@@ -330,7 +330,7 @@ export class EchoWatcher {
         const attempts = Math.max(1, ...rest.map((e) => e.attempts));
         const delayS = Math.min(this.o.retryMaxS, this.o.retryBaseS * 2 ** (attempts - 1));
         logger.warn(
-          { err: errMsg(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
+          { err: errorLine(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
           'echo: post failed; will retry',
         );
         await store
@@ -365,7 +365,7 @@ export class EchoWatcher {
       );
       await this.o.slack.update({ channel, ts, text: card.text, blocks: card.blocks });
     } catch (err) {
-      this.o.logger.warn({ err: errMsg(err), machineId }, 'echo: could not update the parent card');
+      this.o.logger.warn({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
     }
   }
 
@@ -397,8 +397,4 @@ export class EchoWatcher {
     b.tokens -= 1;
     this.buckets.set(channel, b);
   }
-}
-
-function errMsg(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

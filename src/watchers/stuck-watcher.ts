@@ -3,6 +3,7 @@ import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
+import { errorLine } from '../errors/error-line.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
@@ -108,7 +109,7 @@ export class StuckWatcher {
     if (this.running) return this.running;
     this.running = this.tick()
       .catch((err: unknown) => {
-        this.o.logger.error({ err: errMsg(err) }, 'stuck watcher tick failed');
+        this.o.logger.error({ err: errorLine(err) }, 'stuck watcher tick failed');
         return undefined;
       })
       .finally(() => {
@@ -128,7 +129,7 @@ export class StuckWatcher {
     // First the provisionings left unfinished: their machines get linked before anything below
     // could call them orphans, or their rows fail with a diagnosis of their own.
     const recovered = await (this.o.recovery?.run() ?? Promise.resolve([])).catch((err: unknown) => {
-      logger.error({ err: errMsg(err) }, 'provisioning recovery failed');
+      logger.error({ err: errorLine(err) }, 'provisioning recovery failed');
       return [];
     });
     const claimed = await store.claimStuck({
@@ -210,7 +211,7 @@ export class StuckWatcher {
           claimed.map((r) => r.machine_id),
         )
         .catch((err: unknown) => {
-          logger.warn({ err: errMsg(err) }, 'could not release leases; they expire by themselves');
+          logger.warn({ err: errorLine(err) }, 'could not release leases; they expire by themselves');
         });
     }
     if (report.claimed || report.orphans || report.blind.length) {
@@ -244,7 +245,7 @@ export class StuckWatcher {
       for (const input of inputs) input.unmatchedWrites = writes;
     } catch (err) {
       this.o.logger.warn(
-        { err: errMsg(err) },
+        { err: errorLine(err) },
         'could not read unmatched status writes; diagnosing without them',
       );
     }
@@ -343,8 +344,4 @@ export class StuckWatcher {
       renotifyAfterS: this.o.renotifyAfterS,
     });
   }
-}
-
-function errMsg(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }
