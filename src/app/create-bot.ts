@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
+import { abandonedAtShutdown } from '../diagnose/abandoned-at-shutdown.ts';
 import { errorLine } from '../errors/error-line.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
@@ -205,7 +206,7 @@ export function createBot(o: BotOptions): Bot {
   const log = o.logger.child({ part: 'shutdown' });
   async function abandon(req: ProvisionRequest, why: string): Promise<AbandonedProvision> {
     const out: AbandonedProvision = { userId: req.userId, slackUserId: req.slackUserId, told: false };
-    const at = now().toISOString();
+    const at = now();
     try {
       const row = await o.store.getActiveMachine(req.userId);
       // Its runtime already reported in (Fly's answer was what we waited for): nothing to undo.
@@ -230,22 +231,12 @@ export function createBot(o: BotOptions): Bot {
         }
         await o.store.recordDiagnosis({
           machineId: row.machine_id,
-          code: 'UNKNOWN',
-          summary:
-            'vyxbot was shut down (a deploy or a restart) while it was starting this machine, before Fly said it had started; it gave up on it rather than leave it half-made.',
-          evidence: [
-            { fact: 'shutdown', value: why, source: 'watcher', at },
-            {
-              fact: 'Fly machine',
-              value: row.fly_machine_id
-                ? `${row.fly_machine_id}${out.flyMachineId ? ' (destroyed)' : ' (could not be destroyed)'}`
-                : 'not created yet',
-              source: 'fly',
-              at,
-            },
-          ],
-          fix: 'Run /vyx start again: a new machine starts from scratch.',
-          certainty: 'certain',
+          ...abandonedAtShutdown({
+            why,
+            flyMachineId: row.fly_machine_id,
+            destroyed: out.flyMachineId !== undefined,
+            now: at,
+          }),
           markFailed: true,
         });
         const after = await o.store.getMachine(row.machine_id);

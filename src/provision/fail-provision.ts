@@ -1,5 +1,6 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { provisionUnexplained } from '../diagnose/provision-unexplained.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
@@ -23,13 +24,7 @@ export async function failProvision(
     diagnosis = diagnose(gathered.inputs[0]!);
   } catch (gatherErr) {
     logger.warn({ err: errorLine(gatherErr) }, 'could not gather evidence for a failed provision');
-    diagnosis = {
-      code: 'UNKNOWN',
-      summary: 'Provisioning failed and I could not gather more evidence.',
-      evidence: [],
-      fix: 'Try /vyx start again; if it fails again, read the bot’s log.',
-      certainty: 'possible',
-    };
+    diagnosis = provisionUnexplained();
   }
   diagnosis.evidence.push({
     fact: 'provisioning error',

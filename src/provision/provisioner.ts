@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { preflightEnv } from '../diagnose/preflight-env.ts';
 import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
 import { errorFields } from '../errors/error-line.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
@@ -113,8 +113,7 @@ export class Provisioner {
   /** The checks that refuse a machine that could not start. Null (or a warning) when it may go ahead. */
   async preflight(image: string, userId: string): Promise<Diagnosis | { warning: string } | null> {
     const { registry, config, now } = this.deps;
-    const at = now().toISOString();
-    const problems = checkMachineEnvNames(
+    const refusal = preflightEnv(
       Object.entries({
         MACHINE_ID: 'pending',
         USER_ID: userId,
@@ -125,21 +124,9 @@ export class Provisioner {
       })
         .filter(([, v]) => v.trim() !== '')
         .map(([k]) => k),
+      now(),
     );
-    if (problems.length > 0) {
-      return {
-        code: 'ENV_MISMATCH',
-        summary: 'A machine started now would not get every variable it needs, so I did not create it.',
-        evidence: problems.map((p) => ({
-          fact: 'env contract',
-          value: describeMachineEnvProblem(p),
-          source: 'watcher',
-          at,
-        })),
-        fix: 'Set the bot’s MACHINE_SUPABASE_SERVICE_KEY (or SUPABASE_SERVICE_KEY) so machines can report their status, then /vyx start again.',
-        certainty: 'certain',
-      };
-    }
+    if (refusal) return refusal;
     const verdict = preflightImage(
       await registry.checkImage(image),
       config.preflightUnverified ?? 'warn',

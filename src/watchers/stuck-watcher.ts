@@ -3,8 +3,9 @@ import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
+import { watcherBlind } from '../diagnose/rules/watcher-blind.ts';
 import { errorLine } from '../errors/error-line.ts';
-import { isVyxError, VyxError } from '../errors/vyx-error.ts';
+import { VyxError } from '../errors/vyx-error.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
@@ -322,25 +323,12 @@ export class StuckWatcher {
     return out;
   }
 
-  private async recordBlind(failed: Map<string, unknown>, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const reasons = [...failed].map(([app, err]) => ({
-      fact: `listing ${app}`,
-      value: isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err),
-      source: 'fly' as const,
-      at,
-    }));
-    const first = [...failed.values()][0];
-    this.o.metrics?.diagnoses.inc({ code: 'WATCHER_BLIND', source: 'watcher' });
+  private async recordBlind(failedApps: Map<string, unknown>, now: Date): Promise<void> {
+    const d = watcherBlind({ failedApps, now });
+    this.o.metrics?.diagnoses.inc({ code: d.code, source: 'watcher' });
     await this.o.store.recordDiagnosis({
       machineId: WATCHER_KEY,
-      code: 'WATCHER_BLIND',
-      summary: `The watcher cannot see Fly (${[...failed.keys()].join(', ')}), so stuck machines are not being checked.`,
-      evidence: reasons,
-      fix: isVyxError(first)
-        ? first.suggestion
-        : 'Check FLY_API_TOKEN and that the Machines API is reachable.',
-      certainty: 'certain',
+      ...d,
       renotifyAfterS: this.o.renotifyAfterS,
     });
   }
