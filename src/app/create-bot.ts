@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
-import { abandonedAtShutdown } from '../diagnose/abandoned-at-shutdown.ts';
 import { errorLine } from '../errors/error-line.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
@@ -9,7 +8,8 @@ import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { countSlackCalls } from '../observability/slack-metrics.ts';
-import { type MachineCredentials, Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
+import type { AbandonedProvision } from '../provision/abandon-provision.ts';
+import { type MachineCredentials, Provisioner } from '../provision/provisioner.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
@@ -49,20 +49,6 @@ export interface BotOptions {
   metrics?: Metrics;
 }
 
-/** A provisioning cut short by shutdown, and what was done about it. */
-export interface AbandonedProvision {
-  userId: string;
-  slackUserId: string;
-  /** The row: marked failed, or (with `kept`) left as its runtime reported it. Absent: no row yet. */
-  machineId?: string;
-  /** The runtime had already reported: the row was left as it was (e.g. `running`). */
-  kept?: string;
-  /** The half-made Fly machine destroyed. */
-  flyMachineId?: string;
-  /** The user was told (false: Slack could not be reached). */
-  told: boolean;
-}
-
 export interface Bot {
   deps: BotDeps;
   provisioner: Provisioner;
@@ -100,6 +86,7 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ part: 'provision' }),
     now,
     owner,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
     config: {
       flyApp: o.flyApp,
       defaultRegion: o.flyRegion,
@@ -113,32 +100,6 @@ export function createBot(o: BotOptions): Bot {
       ...(o.preflightUnverified ? { preflightUnverified: o.preflightUnverified } : {}),
     },
   });
-  // Provisionings in progress (shutdown gives up on those still running at its deadline).
-  const provisioning = new Map<number, ProvisionRequest>();
-  // Machines this process started: the local shell waits for their news, never for other rows'.
-  const startedHere = new Set<string>();
-  let provisionSeq = 0;
-  const startProvision = provisioner.start.bind(provisioner);
-  provisioner.start = async (req) => {
-    const id = ++provisionSeq;
-    provisioning.set(id, req);
-    const onAccepted = req.onAccepted;
-    try {
-      const result = await startProvision({
-        ...req,
-        onAccepted: async (machineId) => {
-          startedHere.add(machineId);
-          await onAccepted?.(machineId);
-        },
-      });
-      if (result.kind === 'refused' || result.kind === 'failed') {
-        o.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
-      }
-      return result;
-    } finally {
-      provisioning.delete(id);
-    }
-  };
   const regions = createRegionCatalogue(o.fly);
   const deps: BotDeps = {
     store: o.store,
@@ -196,72 +157,10 @@ export function createBot(o: BotOptions): Bot {
 
   /** Machines started here that are still starting. */
   async function pendingMachines(): Promise<string[]> {
-    if (startedHere.size === 0) return [];
-    const rows = await Promise.all(
-      [...startedHere].map((id) => o.store.getMachine(id).catch(() => undefined)),
-    );
+    const startedHere = provisioner.machinesStartedHere();
+    if (startedHere.length === 0) return [];
+    const rows = await Promise.all(startedHere.map((id) => o.store.getMachine(id).catch(() => undefined)));
     return rows.filter((m) => m?.status === 'starting').map((m) => m!.machine_id);
-  }
-
-  const log = o.logger.child({ part: 'shutdown' });
-  async function abandon(req: ProvisionRequest, why: string): Promise<AbandonedProvision> {
-    const out: AbandonedProvision = { userId: req.userId, slackUserId: req.slackUserId, told: false };
-    const at = now();
-    try {
-      const row = await o.store.getActiveMachine(req.userId);
-      // Its runtime already reported in (Fly's answer was what we waited for): nothing to undo.
-      if (row && row.status !== 'starting') {
-        out.machineId = row.machine_id;
-        out.kept = row.status;
-      }
-      if (row && row.status === 'starting') {
-        out.machineId = row.machine_id;
-        if (row.fly_machine_id) {
-          await o.fly
-            .destroy(row.fly_app ?? o.flyApp, row.fly_machine_id, { force: true, deadlineMs: 3_000 })
-            .then(() => {
-              out.flyMachineId = row.fly_machine_id!;
-            })
-            .catch((err: unknown) =>
-              log.warn(
-                { err: errorLine(err), machineId: row.machine_id },
-                'could not destroy the half-made machine',
-              ),
-            );
-        }
-        await o.store.recordDiagnosis({
-          machineId: row.machine_id,
-          ...abandonedAtShutdown({
-            why,
-            flyMachineId: row.fly_machine_id,
-            destroyed: out.flyMachineId !== undefined,
-            now: at,
-          }),
-          markFailed: true,
-        });
-        const after = await o.store.getMachine(row.machine_id);
-        if (after.status === 'starting') await o.store.reportStatus(row.machine_id, 'failed', 'UNKNOWN');
-        o.metrics?.diagnoses.inc({ code: 'UNKNOWN', source: 'provision' });
-      }
-    } catch (err) {
-      log.error(
-        { err: errorLine(err), userId: req.userId },
-        'could not mark an abandoned provisioning failed',
-      );
-    }
-    const text = out.kept
-      ? `vyxbot restarted while it was following your machine \`${out.machineId}\`; the machine is *${out.kept}* and nothing was lost.`
-      : out.machineId
-        ? `:x: vyxbot restarted while it was starting your machine \`${out.machineId}\`, before it was up. I marked it failed${out.flyMachineId ? ' and removed its half-made Fly machine' : ''}; nothing is left running. Run \`/vyx start\` again in a few seconds.`
-        : ':x: vyxbot restarted before it could start your machine; nothing was created. Run `/vyx start` again in a few seconds.';
-    await slack
-      .ephemeral({ channel: req.channel, user: req.slackUserId, text })
-      .then(() => {
-        out.told = true;
-      })
-      .catch((err: unknown) => log.warn({ err: errorLine(err) }, 'could not tell the user'));
-    log.warn({ ...out, requestId: req.requestId }, 'provisioning given up at shutdown');
-    return out;
   }
 
   return {
@@ -273,12 +172,13 @@ export function createBot(o: BotOptions): Bot {
     tracker,
     owner,
     busy: () => tracker.inFlight > 0 || provisioner.busy(),
-    abandonProvisions: (why) => Promise.all([...provisioning.values()].map((req) => abandon(req, why))),
+    abandonProvisions: (why) => provisioner.abandonAll(why, o.logger.child({ part: 'shutdown' })),
     async idle() {
       if (tracker.inFlight > 0 || provisioner.busy()) return false;
       // Only the news of machines started here: rows other people or earlier runs started are not
       // this session's work (and an undeliverable event is set aside, never waited on).
-      if (startedHere.size > 0 && (await o.store.pendingEventsOf([...startedHere])) > 0) {
+      const startedHere = provisioner.machinesStartedHere();
+      if (startedHere.length > 0 && (await o.store.pendingEventsOf(startedHere)) > 0) {
         echo.wake();
         return false;
       }

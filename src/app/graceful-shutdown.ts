@@ -2,8 +2,9 @@ import type { App } from '@slack/bolt';
 import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
 import type { Health } from '../observability/health.ts';
+import type { AbandonedProvision } from '../provision/abandon-provision.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import type { AbandonedProvision, Bot } from './create-bot.ts';
+import type { Bot } from './create-bot.ts';
 
 export interface ShutdownReport {
   why: string;

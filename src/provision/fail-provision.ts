@@ -5,8 +5,9 @@ import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { ProvisionDeps } from './provisioner.ts';
+import { recordFailure } from './record-failure.ts';
 
-/** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */
+/** Diagnoses a machine whose provisioning failed, then records it and marks the row failed (recordFailure). */
 export async function failProvision(
   deps: Omit<ProvisionDeps, 'slack' | 'owner'>,
   machine: CloudMachine,
@@ -33,18 +34,7 @@ export async function failProvision(
     at: now().toISOString(),
   });
   try {
-    await store.recordDiagnosis({
-      machineId: machine.machine_id,
-      code: diagnosis.code,
-      summary: diagnosis.summary,
-      evidence: diagnosis.evidence,
-      fix: diagnosis.fix,
-      certainty: diagnosis.certainty,
-      markFailed: true,
-    });
-    // The bot's own step failed: the row is failed whatever the certainty.
-    const row = await store.getMachine(machine.machine_id);
-    if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
+    await recordFailure(store, machine.machine_id, diagnosis);
   } catch (storeErr) {
     logger.error(
       { err: errorLine(storeErr), machineId: machine.machine_id },

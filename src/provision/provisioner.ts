@@ -7,11 +7,13 @@ import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import { type AbandonedProvision, abandonProvision } from './abandon-provision.ts';
 import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
@@ -55,6 +57,8 @@ export interface ProvisionDeps {
   config: ProvisionConfig;
   /** This replica's name: the provisioning's progress is recorded under a lease it holds. */
   owner: string;
+  /** Diagnoses counted by code (refusals, failures, provisionings given up). */
+  metrics?: Pick<Metrics, 'diagnoses'>;
 }
 
 export interface ProvisionRequest {
@@ -90,7 +94,11 @@ export type ProvisionOutcome =
  */
 export class Provisioner {
   private readonly deps: ProvisionDeps;
-  private inFlight = 0;
+  /** Provisionings in progress (shutdown gives up on those still running at its deadline). */
+  private readonly inFlight = new Map<number, ProvisionRequest>();
+  private seq = 0;
+  /** Machines this process started: the local shell waits for their news, never for other rows'. */
+  private readonly startedHere = new Set<string>();
 
   constructor(deps: ProvisionDeps) {
     this.deps = deps;
@@ -98,16 +106,34 @@ export class Provisioner {
 
   /** Provisions in progress (the local shell waits for none before it exits). */
   busy(): boolean {
-    return this.inFlight > 0;
+    return this.inFlight.size > 0;
+  }
+
+  /** The machines this process accepted to start, oldest first. */
+  machinesStartedHere(): string[] {
+    return [...this.startedHere];
   }
 
   async start(req: ProvisionRequest): Promise<ProvisionOutcome> {
-    this.inFlight++;
+    const id = ++this.seq;
+    this.inFlight.set(id, req);
     try {
-      return await this.run(req);
+      const result = await this.run(req);
+      if (result.kind === 'refused' || result.kind === 'failed') {
+        this.deps.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
+      }
+      return result;
     } finally {
-      this.inFlight--;
+      this.inFlight.delete(id);
     }
+  }
+
+  /**
+   * Shutdown, at the deadline: each provisioning still running is given up — its row marked failed
+   * with a diagnosis, its half-made Fly machine destroyed, its user told to start again.
+   */
+  abandonAll(why: string, log: Logger): Promise<AbandonedProvision[]> {
+    return Promise.all([...this.inFlight.values()].map((req) => abandonProvision(this.deps, log, req, why)));
   }
 
   /** The checks that refuse a machine that could not start. Null (or a warning) when it may go ahead. */
@@ -176,6 +202,7 @@ export class Provisioner {
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
+    this.startedHere.add(id);
     await req.onAccepted?.(id, warning).catch(() => {});
     log.info({ machineId: id, image, region, createKey }, 'provisioning');
     const step = async (s: ProvisionStep, more: { flyMachineId?: string; detail?: string } = {}) => {
