@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../metrics.ts';
 import { diagnosisMessage, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { ChannelPacer } from '../slack/channel-pacer.ts';
 import { FallbackPoster } from '../slack/fallback-poster.ts';
 import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
@@ -72,7 +73,7 @@ export class EchoWatcher {
   private again = false;
   private stopped = true;
   private unsubscribe: (() => Promise<void>) | undefined;
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly pacer: ChannelPacer;
   private readonly stories = new StatusStories();
   private readonly fallback: FallbackPoster;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
@@ -90,12 +91,13 @@ export class EchoWatcher {
       retryBaseS: options.retryBaseS ?? 5,
       retryMaxS: options.retryMaxS ?? 300,
     };
+    this.pacer = new ChannelPacer(this.o.perChannelPerSecond, this.o.perChannelBurst);
     this.fallback = new FallbackPoster({
       slack: this.o.slack,
       store: this.o.store,
       ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
-      pace: (channel) => this.pace(channel),
-      paced: (channel) => this.paced(channel),
+      pace: (channel) => this.pacer.pace(channel),
+      paced: (channel) => this.pacer.paced(channel),
     });
   }
 
@@ -248,7 +250,7 @@ export class EchoWatcher {
             const { card } = plan;
             let updated = false;
             if (plan.updateTs) {
-              await this.pace(channel);
+              await this.pacer.pace(channel);
               updated = await this.o.slack
                 .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
                 .then(() => true)
@@ -260,7 +262,7 @@ export class EchoWatcher {
                   );
                   return false;
                 })
-                .finally(() => this.paced(channel));
+                .finally(() => this.pacer.paced(channel));
             }
             if (updated) {
               ts = plan.updateTs!;
@@ -367,34 +369,5 @@ export class EchoWatcher {
     } catch (err) {
       this.o.logger.warn({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
     }
-  }
-
-  /** Keeps a channel at about one message a second after a short burst (a token bucket): waits, never drops. */
-  /**
-   * Once Slack answered: the refill counts from now, not from when the post left. Slack's bucket
-   * counts arrivals, and a post delayed on its way (a busy machine) must not let the next one
-   * arrive closer to it than the rate allows.
-   */
-  private paced(channel: string): void {
-    const b = this.buckets.get(channel);
-    if (b) b.at = Date.now();
-  }
-
-  private async pace(channel: string): Promise<void> {
-    const rate = this.o.perChannelPerSecond;
-    if (rate <= 0) return;
-    const now = Date.now();
-    const b = this.buckets.get(channel) ?? { tokens: this.o.perChannelBurst, at: now };
-    b.tokens = Math.min(this.o.perChannelBurst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    if (b.tokens < 1) {
-      // A margin over the exact refill: requests reach Slack with jitter, and its bucket counts arrivals.
-      const wait = ((1 - b.tokens) / rate) * 1000 * 1.1 + 20;
-      await new Promise((r) => setTimeout(r, wait));
-      b.tokens = 1;
-      b.at = Date.now();
-    }
-    b.tokens -= 1;
-    this.buckets.set(channel, b);
   }
 }
