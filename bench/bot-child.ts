@@ -10,11 +10,11 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
+import { GuardedHttpReceiver } from '../src/app/inbound/guarded-http-receiver.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backend.ts';
 import { REDACT_PATHS } from '../src/logger.ts';
-import { GuardedHttpReceiver } from '../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
 

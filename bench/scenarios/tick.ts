@@ -3,7 +3,7 @@
 // largest size the tick runs once more with V8's young generation capped (`--max-semi-space-size=8`).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { gatherEvidence } from '../../src/watchers/gather-evidence.ts';
+import { gatherEvidence } from '../../src/evidence/gather-evidence.ts';
 import { r1, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
 
 export const APPS = 20;

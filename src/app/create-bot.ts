@@ -1,20 +1,21 @@
 import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import { countSlackCalls } from '../observability/slack-metrics.ts';
-import { type MachineCredentials, Provisioner, type ProvisionRequest } from '../provision/provisioner.ts';
-import { registerHandlers, type WorkTracker } from '../slack/register-handlers.ts';
+import type { AbandonedProvision } from '../provision/abandon-provision.ts';
+import { type MachineCredentials, Provisioner } from '../provision/provisioner.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
 import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
+import { registerHandlers, type WorkTracker } from './inbound/register-handlers.ts';
 
 export interface BotOptions {
   app: App;
@@ -46,20 +47,6 @@ export interface BotOptions {
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
   /** Prometheus metrics (commands, watchers, diagnoses, Slack calls); none when absent. */
   metrics?: Metrics;
-}
-
-/** A provisioning cut short by shutdown, and what was done about it. */
-export interface AbandonedProvision {
-  userId: string;
-  slackUserId: string;
-  /** The row: marked failed, or (with `kept`) left as its runtime reported it. Absent: no row yet. */
-  machineId?: string;
-  /** The runtime had already reported: the row was left as it was (e.g. `running`). */
-  kept?: string;
-  /** The half-made Fly machine destroyed. */
-  flyMachineId?: string;
-  /** The user was told (false: Slack could not be reached). */
-  told: boolean;
 }
 
 export interface Bot {
@@ -99,6 +86,7 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ part: 'provision' }),
     now,
     owner,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
     config: {
       flyApp: o.flyApp,
       defaultRegion: o.flyRegion,
@@ -112,32 +100,6 @@ export function createBot(o: BotOptions): Bot {
       ...(o.preflightUnverified ? { preflightUnverified: o.preflightUnverified } : {}),
     },
   });
-  // Provisionings in progress (shutdown gives up on those still running at its deadline).
-  const provisioning = new Map<number, ProvisionRequest>();
-  // Machines this process started: the local shell waits for their news, never for other rows'.
-  const startedHere = new Set<string>();
-  let provisionSeq = 0;
-  const startProvision = provisioner.start.bind(provisioner);
-  provisioner.start = async (req) => {
-    const id = ++provisionSeq;
-    provisioning.set(id, req);
-    const onAccepted = req.onAccepted;
-    try {
-      const result = await startProvision({
-        ...req,
-        onAccepted: async (machineId, warning) => {
-          startedHere.add(machineId);
-          await onAccepted?.(machineId, warning);
-        },
-      });
-      if (result.kind === 'refused' || result.kind === 'failed') {
-        o.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
-      }
-      return result;
-    } finally {
-      provisioning.delete(id);
-    }
-  };
   const regions = createRegionCatalogue(o.fly);
   const deps: BotDeps = {
     store: o.store,
@@ -195,79 +157,10 @@ export function createBot(o: BotOptions): Bot {
 
   /** Machines started here that are still starting. */
   async function pendingMachines(): Promise<string[]> {
-    if (startedHere.size === 0) return [];
-    const rows = await Promise.all(
-      [...startedHere].map((id) => o.store.getMachine(id).catch(() => undefined)),
-    );
+    const startedHere = provisioner.machinesStartedHere();
+    if (startedHere.length === 0) return [];
+    const rows = await Promise.all(startedHere.map((id) => o.store.getMachine(id).catch(() => undefined)));
     return rows.filter((m) => m?.status === 'starting').map((m) => m!.machine_id);
-  }
-
-  const log = o.logger.child({ part: 'shutdown' });
-  async function abandon(req: ProvisionRequest, why: string): Promise<AbandonedProvision> {
-    const out: AbandonedProvision = { userId: req.userId, slackUserId: req.slackUserId, told: false };
-    const at = now().toISOString();
-    try {
-      const row = await o.store.getActiveMachine(req.userId);
-      // Its runtime already reported in (Fly's answer was what we waited for): nothing to undo.
-      if (row && row.status !== 'starting') {
-        out.machineId = row.machine_id;
-        out.kept = row.status;
-      }
-      if (row && row.status === 'starting') {
-        out.machineId = row.machine_id;
-        if (row.fly_machine_id) {
-          await o.fly
-            .destroy(row.fly_app ?? o.flyApp, row.fly_machine_id, { force: true, deadlineMs: 3_000 })
-            .then(() => {
-              out.flyMachineId = row.fly_machine_id!;
-            })
-            .catch((err: unknown) =>
-              log.warn(
-                { err: errText(err), machineId: row.machine_id },
-                'could not destroy the half-made machine',
-              ),
-            );
-        }
-        await o.store.recordDiagnosis({
-          machineId: row.machine_id,
-          code: 'UNKNOWN',
-          summary:
-            'vyxbot was shut down (a deploy or a restart) while it was starting this machine, before Fly said it had started; it gave up on it rather than leave it half-made.',
-          evidence: [
-            { fact: 'shutdown', value: why, source: 'watcher', at },
-            {
-              fact: 'Fly machine',
-              value: row.fly_machine_id
-                ? `${row.fly_machine_id}${out.flyMachineId ? ' (destroyed)' : ' (could not be destroyed)'}`
-                : 'not created yet',
-              source: 'fly',
-              at,
-            },
-          ],
-          fix: 'Run /vyx start again: a new machine starts from scratch.',
-          certainty: 'certain',
-          markFailed: true,
-        });
-        const after = await o.store.getMachine(row.machine_id);
-        if (after.status === 'starting') await o.store.reportStatus(row.machine_id, 'failed', 'UNKNOWN');
-        o.metrics?.diagnoses.inc({ code: 'UNKNOWN', source: 'provision' });
-      }
-    } catch (err) {
-      log.error({ err: errText(err), userId: req.userId }, 'could not mark an abandoned provisioning failed');
-    }
-    const text = out.kept
-      ? `vyxbot restarted while it was following your machine \`${out.machineId}\`; the machine is *${out.kept}* and nothing was lost.`
-      : out.machineId
-        ? `:x: vyxbot restarted while it was starting your machine \`${out.machineId}\`, before it was up. I marked it failed${out.flyMachineId ? ' and removed its half-made Fly machine' : ''}; nothing is left running. Run \`/vyx start\` again in a few seconds.`
-        : ':x: vyxbot restarted before it could start your machine; nothing was created. Run `/vyx start` again in a few seconds.';
-    await slack
-      .ephemeral({ channel: req.channel, user: req.slackUserId, text })
-      .then(() => {
-        out.told = true;
-      })
-      .catch((err: unknown) => log.warn({ err: errText(err) }, 'could not tell the user'));
-    log.warn({ ...out, requestId: req.requestId }, 'provisioning given up at shutdown');
-    return out;
   }
 
   return {
@@ -279,12 +172,13 @@ export function createBot(o: BotOptions): Bot {
     tracker,
     owner,
     busy: () => tracker.inFlight > 0 || provisioner.busy(),
-    abandonProvisions: (why) => Promise.all([...provisioning.values()].map((req) => abandon(req, why))),
+    abandonProvisions: (why) => provisioner.abandonAll(why, o.logger.child({ part: 'shutdown' })),
     async idle() {
       if (tracker.inFlight > 0 || provisioner.busy()) return false;
       // Only the news of machines started here: rows other people or earlier runs started are not
       // this session's work (and an undeliverable event is set aside, never waited on).
-      if (startedHere.size > 0 && (await o.store.pendingEventsOf([...startedHere])) > 0) {
+      const startedHere = provisioner.machinesStartedHere();
+      if (startedHere.length > 0 && (await o.store.pendingEventsOf(startedHere)) > 0) {
         echo.wake();
         return false;
       }
@@ -303,7 +197,7 @@ export function createBot(o: BotOptions): Bot {
       void regions.warm();
       // This replica's own provisionings from before a restart: its previous process is gone.
       await recovery.run({ reclaimOwn: true }).catch((err: unknown) => {
-        o.logger.error({ err: errText(err) }, 'provisioning recovery at start-up failed');
+        o.logger.error({ err: errorLine(err) }, 'provisioning recovery at start-up failed');
       });
       stuck.start();
       await echo.start();
@@ -313,8 +207,4 @@ export function createBot(o: BotOptions): Bot {
       await echo.stop();
     },
   };
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

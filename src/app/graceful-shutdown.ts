@@ -1,9 +1,10 @@
 import type { App } from '@slack/bolt';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
 import type { Health } from '../observability/health.ts';
+import type { AbandonedProvision } from '../provision/abandon-provision.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import type { AbandonedProvision, Bot } from './create-bot.ts';
+import type { Bot } from './create-bot.ts';
 
 export interface ShutdownReport {
   why: string;
@@ -107,10 +108,10 @@ export async function gracefulShutdown(o: {
     Promise.all([
       o.store
         .releaseLeases(bot.owner)
-        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release leases')),
+        .catch((err: unknown) => logger.warn({ err: errorLine(err) }, 'release leases')),
       o.store
         .releaseEvents(bot.owner)
-        .catch((err: unknown) => logger.warn({ err: errText(err) }, 'release events')),
+        .catch((err: unknown) => logger.warn({ err: errorLine(err) }, 'release events')),
     ]),
     deadline - reserve / 8,
   );
@@ -126,8 +127,4 @@ export async function gracefulShutdown(o: {
   };
   logger.info(report, 'shutdown complete');
   return report;
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

@@ -1,6 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import { VyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
+import { SLACK_TRANSIENT_ERRORS } from '../slack/slack-errors.ts';
 
 /** The Socket Mode client as Bolt's SocketModeReceiver holds it (`receiver.client`). */
 export interface SocketClient {
@@ -44,16 +45,6 @@ export interface SlackLink {
   check(): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** Slack answers that say "try later" rather than "these credentials are wrong". */
-const TRANSIENT = new Set([
-  'ratelimited',
-  'rate_limited',
-  'fatal_error',
-  'internal_error',
-  'service_unavailable',
-  'request_timeout',
-]);
 
 /** Slack's own error code when it answered `ok:false` (a platform error), else undefined. */
 export function platformError(err: unknown): string | undefined {
@@ -155,7 +146,8 @@ export function createSlackLink(o: SlackLinkOptions): SlackLink {
         ids = await authTest();
       } catch (err) {
         const code = platformError(err);
-        if (code && !TRANSIENT.has(code)) throw credentialError('SLACK_BOT_TOKEN', 'auth.test', code);
+        if (code && !SLACK_TRANSIENT_ERRORS.has(code))
+          throw credentialError('SLACK_BOT_TOKEN', 'auth.test', code);
         return `Web API unreachable (${unreachableReason(err)})`;
       }
     }
@@ -164,7 +156,7 @@ export function createSlackLink(o: SlackLinkOptions): SlackLink {
         await o.socket.start();
       } catch (err) {
         const code = platformError(err);
-        if (code && !TRANSIENT.has(code))
+        if (code && !SLACK_TRANSIENT_ERRORS.has(code))
           throw credentialError('SLACK_APP_TOKEN', 'apps.connections.open', code);
         return `Socket Mode connection failed (${unreachableReason(err)})`;
       }

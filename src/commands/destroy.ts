@@ -1,7 +1,7 @@
 import { isVyxError } from '../errors/vyx-error.ts';
+import { ownMachineOf } from '../evidence/match-machine.ts';
 import { destroyButton } from '../slack/cards/card-parts.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { ownMachineOf } from '../watchers/match-machine.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
 

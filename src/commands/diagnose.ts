@@ -1,7 +1,7 @@
 import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
+import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import { destroyedCard } from '../slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
-import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
 

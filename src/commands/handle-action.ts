@@ -1,10 +1,10 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import { ACTIONS } from '../slack/cards/card-parts.ts';
+import { failureText } from '../slack/cards/failure-text.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroyConfirmed } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
-import { failureText } from './failure-text.ts';
 import { machineInReach } from './find-machine.ts';
 import { audit } from './handle-command.ts';
 import { start } from './start.ts';

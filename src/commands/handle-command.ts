@@ -1,8 +1,8 @@
 import { isVyxError } from '../errors/vyx-error.ts';
+import { failureText } from '../slack/cards/failure-text.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroy } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
-import { failureText } from './failure-text.ts';
 import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';

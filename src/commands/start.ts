@@ -1,12 +1,12 @@
-import { isVyxError } from '../errors/vyx-error.ts';
+import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import { resolveImage } from '../provision/resolve-image.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
+import { failureText } from '../slack/cards/failure-text.ts';
 import { startingCard } from '../slack/cards/starting-card.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import { cannotPostHere, classifySlackError } from '../slack/slack-errors.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
-import { failureText } from './failure-text.ts';
 
 /** `/vyx start [--region R] [--image TAG]`: one active machine per user; a doomed one is refused at preflight. */
 export async function start(
@@ -34,9 +34,14 @@ export async function start(
   if (options.region !== undefined) {
     const region = await ctx.deps.regions.check(options.region);
     if (region.status === 'unknown') {
-      await ctx.reply(
-        `:x: *REGION_UNKNOWN*: Fly has no region \`${region.code}\`; nothing was created.\nPick one of: ${region.regions.join(', ')}.`,
+      const unknown = new VyxError(
+        'REGION_UNKNOWN',
+        `Fly has no region \`${region.code}\`; nothing was created.`,
+        {
+          suggestion: `Pick one of: ${region.regions.join(', ')}.`,
+        },
       );
+      await ctx.reply(failureText(unknown));
       return { outcome: 'invalid', detail: 'REGION_UNKNOWN' };
     }
     if (region.status === 'unverified') {

@@ -134,3 +134,22 @@ export function unmatchedWritesEvidence(input: DiagnosisInput): Evidence[] {
     ),
   );
 }
+
+/**
+ * An image rule's evidence: the row, the image and the registry's answer, then the machine — or,
+ * when Fly has none, `noMachine` saying so.
+ */
+export function imageEvidence(
+  input: DiagnosisInput,
+  check: { imageRef: string; httpStatus?: number; errorCode?: string; reason: string },
+  noMachine: string,
+): Evidence[] {
+  return [
+    ...rowEvidence(input),
+    fact(input, 'image', check.imageRef, 'registry'),
+    fact(input, 'registry answer', registryAnswer(check), 'registry'),
+    ...(input.machine
+      ? machineEvidence(input, input.machine)
+      : [fact(input, 'Fly machine', noMachine, 'fly')]),
+  ];
+}

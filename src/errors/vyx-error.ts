@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.ts';
+
 /**
  * The one error type of vyxbot (flyctl's error type is the model): a stable code a program can
  * branch on, a description a person can read, and a suggestion saying what to do next. A failure
@@ -13,11 +15,11 @@ export interface VyxErrorOptions {
 
 export class VyxError extends Error {
   override readonly name = 'VyxError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly suggestion: string;
   readonly details: Record<string, unknown>;
 
-  constructor(code: string, description: string, options: VyxErrorOptions) {
+  constructor(code: ErrorCode, description: string, options: VyxErrorOptions) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.suggestion = options.suggestion;

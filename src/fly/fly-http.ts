@@ -2,6 +2,7 @@
  * Shared HTTP plumbing for the Fly clients: the Authorization header by token type, coded errors
  * by status, retry delays with jitter and `Retry-After`, and an abortable sleep.
  */
+import type { ErrorCode } from '../errors/error-codes.ts';
 import { VyxError } from '../errors/vyx-error.ts';
 
 /**
@@ -41,7 +42,7 @@ export function flyErrorForStatus(status: number, context: FlyErrorContext): Vyx
   const { cause, ...details } = context;
   const what = `${context.method} ${context.path}`;
   const said = context.flyError ? `: ${context.flyError}` : '';
-  const make = (code: string, description: string, suggestion: string) =>
+  const make = (code: ErrorCode, description: string, suggestion: string) =>
     new VyxError(code, description, { suggestion, details: { ...details, status }, cause });
   if (status === 401) {
     return make(

@@ -11,23 +11,18 @@
  * - Failures are `VyxError`s with FLY_* codes, Fly's `fly-request-id` in `details.requestId`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Dispatcher } from 'undici';
-import { request } from 'undici';
 import { z } from 'zod';
 import { VyxError } from '../errors/vyx-error.ts';
 import {
-  abortableSleep,
-  flyAuthorization,
-  flyErrorForStatus,
-  flyErrorForTransport,
-  isRetryableTransportError,
-  parseRetryAfter,
-  type RetryOptions,
-  retryDelay,
-} from './fly-http.ts';
+  type CallOptions,
+  type CallSpec,
+  createFlyTransport,
+  type FlyMachinesClientOptions,
+  RETRYABLE_STATUS,
+  type Reply,
+} from './fly-transport.ts';
 import {
   type CreateMachineInput,
-  ErrorBodySchema,
   type Machine,
   type MachineEvent,
   MachineEventSchema,
@@ -42,32 +37,8 @@ import {
 /** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
 export const CREATE_KEY_METADATA = 'vyx_create_key';
 
-export interface FlyMachinesClientOptions {
-  /** API origin without `/v1`. Default `https://api.machines.dev`. */
-  baseUrl?: string;
-  /** A Fly token: macaroon (`fm2_…`, `FlyV1 …`) or a personal/OAuth token. Never logged. */
-  token: string;
-  dispatcher?: Dispatcher;
-  /** Default deadline of one call, retries included. Default 30 000 ms. */
-  deadlineMs?: number;
-  retry?: RetryOptions;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
-  now?: () => number;
-  /** Called after every HTTP attempt (status 0: no answer — connection error or deadline). For metrics. */
-  onResponse?: (response: { method: string; route: string; status: number }) => void;
-}
-
-/** `/apps/vyx-app/machines/abc/wait` → `/v1/apps/:app/machines/:id/wait` (a label without ids). */
-export function flyRouteTemplate(path: string): string {
-  return `/v1${path.replace(/^\/apps\/[^/]+/, '/apps/:app').replace(/\/machines\/[^/]+/, '/machines/:id')}`;
-}
-
-export interface CallOptions {
-  /** Deadline of this call, retries included. */
-  deadlineMs?: number;
-  signal?: AbortSignal;
-}
+export type { CallOptions, FlyMachinesClientOptions } from './fly-transport.ts';
+export { flyRouteTemplate } from './fly-transport.ts';
 
 export interface ListOptions extends CallOptions {
   includeDeleted?: boolean;
@@ -127,199 +98,9 @@ export interface FlyMachinesClient {
   listRegions(options?: CallOptions): Promise<{ code: string; name: string; deprecated: boolean }[]>;
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  requestId: string | undefined;
-}
-
-interface CallSpec {
-  method: 'GET' | 'POST' | 'DELETE';
-  path: string;
-  query?: URLSearchParams;
-  body?: unknown;
-  /** Statuses handed back to the caller instead of being retried or thrown. */
-  accept?: number[];
-}
-
-const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
-
 export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyMachinesClient {
-  const baseUrl = (options.baseUrl ?? 'https://api.machines.dev').replace(/\/+$/, '');
-  const authorization = flyAuthorization(options.token);
-  const defaultDeadline = options.deadlineMs ?? 30_000;
-  const retry: Required<RetryOptions> = {
-    maxAttempts: options.retry?.maxAttempts ?? 5,
-    baseDelayMs: options.retry?.baseDelayMs ?? 200,
-    maxDelayMs: options.retry?.maxDelayMs ?? 5_000,
-  };
-  const sleep = options.sleep ?? abortableSleep;
-  const random = options.random ?? Math.random;
-  const now = options.now ?? Date.now;
-
-  /** One HTTP attempt; throws the transport error (or an AbortError at the deadline). */
-  async function send(spec: CallSpec, deadlineAt: number, signal: AbortSignal | undefined): Promise<Reply> {
-    const remaining = deadlineAt - now();
-    if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { name: 'AbortError' });
-    const timeout = AbortSignal.timeout(remaining);
-    const combined = signal ? AbortSignal.any([timeout, signal]) : timeout;
-    const query = spec.query?.toString();
-    const url = `${baseUrl}/v1${spec.path}${query ? `?${query}` : ''}`;
-    const headers: Record<string, string> = {
-      authorization,
-      accept: 'application/json',
-      'user-agent': 'vyxbot',
-    };
-    let body: string | undefined;
-    if (spec.body !== undefined) {
-      body = JSON.stringify(spec.body);
-      headers['content-type'] = 'application/json';
-    }
-    const report = (status: number) =>
-      options.onResponse?.({ method: spec.method, route: flyRouteTemplate(spec.path), status });
-    let response: Awaited<ReturnType<typeof request>>;
-    let text: string;
-    try {
-      response = await request(url, {
-        method: spec.method,
-        headers,
-        body,
-        signal: combined,
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-      });
-      text = await response.body.text();
-    } catch (error) {
-      report(0);
-      throw error;
-    }
-    report(response.statusCode);
-    const requestId = response.headers['fly-request-id'];
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      text,
-      requestId: Array.isArray(requestId) ? requestId[0] : requestId,
-    };
-  }
-
-  function isAbort(error: unknown): boolean {
-    const name = (error as { name?: string } | undefined)?.name;
-    const code = (error as { code?: string } | undefined)?.code;
-    return name === 'AbortError' || name === 'TimeoutError' || code === 'UND_ERR_ABORTED';
-  }
-
-  function flyErrorText(text: string): string | undefined {
-    try {
-      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data.error ?? parsed.data.message ?? undefined;
-    } catch {
-      // not JSON: Fly's proxy answers plain text (e.g. "404 page not found")
-    }
-    const trimmed = text.trim().slice(0, 200);
-    return trimmed === '' ? undefined : trimmed;
-  }
-
-  function statusError(spec: CallSpec, reply: Reply, attempts: number, extra: Record<string, unknown>) {
-    return flyErrorForStatus(reply.status, {
-      method: spec.method,
-      path: spec.path,
-      requestId: reply.requestId,
-      flyError: flyErrorText(reply.text),
-      attempts,
-      ...extra,
-    });
-  }
-
-  function transportError(spec: CallSpec, error: unknown, attempts: number, extra: Record<string, unknown>) {
-    if (error instanceof VyxError) return error;
-    return flyErrorForTransport(isAbort(error) ? 'timeout' : 'network', {
-      method: spec.method,
-      path: spec.path,
-      attempts,
-      cause: error,
-      ...extra,
-    });
-  }
-
-  /** Sleeps before the next attempt; false when that would pass the deadline. */
-  async function backoff(
-    attempt: number,
-    reply: Reply | undefined,
-    deadlineAt: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    if (attempt + 1 >= retry.maxAttempts) return false;
-    const retryAfter = reply ? parseRetryAfter(reply.headers['retry-after'], now()) : undefined;
-    const delay = retryDelay(attempt, retry, random, retryAfter);
-    if (now() + delay >= deadlineAt - 50) return false;
-    await sleep(delay, signal);
-    return !signal?.aborted;
-  }
-
-  /** An idempotent call: retried on 408/429/5xx and connection errors within the deadline. */
-  async function callIdempotent(
-    spec: CallSpec,
-    call: CallOptions | undefined,
-    extra: Record<string, unknown> = {},
-    deadlineAt = now() + (call?.deadlineMs ?? defaultDeadline),
-  ): Promise<Reply & { attempts: number }> {
-    for (let attempt = 0; ; attempt++) {
-      let reply: Reply | undefined;
-      try {
-        reply = await send(spec, deadlineAt, call?.signal);
-      } catch (error) {
-        if (isAbort(error) || !isRetryableTransportError(error)) {
-          throw transportError(spec, error, attempt + 1, extra);
-        }
-        if (!(await backoff(attempt, undefined, deadlineAt, call?.signal))) {
-          throw transportError(spec, error, attempt + 1, extra);
-        }
-        continue;
-      }
-      if ((reply.status >= 200 && reply.status < 300) || spec.accept?.includes(reply.status)) {
-        return { ...reply, attempts: attempt + 1 };
-      }
-      if (!RETRYABLE_STATUS(reply.status) || !(await backoff(attempt, reply, deadlineAt, call?.signal))) {
-        throw statusError(spec, reply, attempt + 1, extra);
-      }
-    }
-  }
-
-  function parse<T extends z.ZodType>(schema: T, reply: Reply, spec: CallSpec): z.output<T> {
-    let json: unknown;
-    try {
-      json = reply.text === '' ? {} : JSON.parse(reply.text);
-    } catch (cause) {
-      throw new VyxError(
-        'FLY_UNAVAILABLE',
-        `Fly answered ${spec.method} ${spec.path} with a body that is not JSON`,
-        {
-          suggestion: 'Check that the Fly API URL points at the Machines API, then try again.',
-          details: { status: reply.status, requestId: reply.requestId },
-          cause,
-        },
-      );
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new VyxError(
-        'FLY_UNAVAILABLE',
-        `Fly's answer to ${spec.method} ${spec.path} has an unexpected shape`,
-        {
-          suggestion: 'The Fly API may have changed; report this with the request id.',
-          details: {
-            status: reply.status,
-            requestId: reply.requestId,
-            issues: parsed.error.issues
-              .slice(0, 5)
-              .map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-          },
-        },
-      );
-    }
-    return parsed.data;
-  }
+  const { now, defaultDeadline, send, isAbort, statusError, transportError, backoff, callIdempotent, parse } =
+    createFlyTransport(options);
 
   const machinePath = (app: string, id: string) =>
     `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import { scrubSecrets } from '../logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** One dependency readiness depends on: a cheap call that throws when it is not reachable. */
 export interface ReadinessCheck {

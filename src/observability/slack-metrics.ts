@@ -1,5 +1,5 @@
+import type { Metrics } from '../metrics.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
-import type { Metrics } from './metrics.ts';
 
 /** Slack's error code for a failed Web API call (`ratelimited`, `channel_not_found`, …), else `error`. */
 export function slackStatus(err: unknown): string {

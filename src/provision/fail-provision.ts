@@ -1,11 +1,13 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { provisionUnexplained } from '../diagnose/provision-unexplained.ts';
+import { errorLine } from '../errors/error-line.ts';
+import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { gatherEvidence } from '../watchers/gather-evidence.ts';
 import type { ProvisionDeps } from './provisioner.ts';
+import { recordFailure } from './record-failure.ts';
 
-/** Diagnoses a machine whose provisioning failed, records it (the outbox posts it) and marks the row failed. */
+/** Diagnoses a machine whose provisioning failed, then records it and marks the row failed (recordFailure). */
 export async function failProvision(
   deps: Omit<ProvisionDeps, 'slack' | 'owner'>,
   machine: CloudMachine,
@@ -22,43 +24,22 @@ export async function failProvision(
     );
     diagnosis = diagnose(gathered.inputs[0]!);
   } catch (gatherErr) {
-    logger.warn({ err: errText(gatherErr) }, 'could not gather evidence for a failed provision');
-    diagnosis = {
-      code: 'UNKNOWN',
-      summary: 'Provisioning failed and I could not gather more evidence.',
-      evidence: [],
-      fix: 'Try /vyx start again; if it fails again, read the bot’s log.',
-      certainty: 'possible',
-    };
+    logger.warn({ err: errorLine(gatherErr) }, 'could not gather evidence for a failed provision');
+    diagnosis = provisionUnexplained();
   }
   diagnosis.evidence.push({
     fact: 'provisioning error',
-    value: errText(err),
+    value: errorLine(err),
     source: 'watcher',
     at: now().toISOString(),
   });
   try {
-    await store.recordDiagnosis({
-      machineId: machine.machine_id,
-      code: diagnosis.code,
-      summary: diagnosis.summary,
-      evidence: diagnosis.evidence,
-      fix: diagnosis.fix,
-      certainty: diagnosis.certainty,
-      markFailed: true,
-    });
-    // The bot's own step failed: the row is failed whatever the certainty.
-    const row = await store.getMachine(machine.machine_id);
-    if (row.status === 'starting') await store.reportStatus(machine.machine_id, 'failed', diagnosis.code);
+    await recordFailure(store, machine.machine_id, diagnosis);
   } catch (storeErr) {
     logger.error(
-      { err: errText(storeErr), machineId: machine.machine_id },
+      { err: errorLine(storeErr), machineId: machine.machine_id },
       'could not record the failed provision',
     );
   }
   return diagnosis;
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { checkMachineEnvNames, describeMachineEnvProblem } from '../contract/machine-env.ts';
 import type { Diagnosis } from '../diagnose/diagnosis.ts';
+import { preflightEnv } from '../diagnose/preflight-env.ts';
 import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
+import { errorFields } from '../errors/error-line.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import { type AbandonedProvision, abandonProvision } from './abandon-provision.ts';
 import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
@@ -54,6 +57,8 @@ export interface ProvisionDeps {
   config: ProvisionConfig;
   /** This replica's name: the provisioning's progress is recorded under a lease it holds. */
   owner: string;
+  /** Diagnoses counted by code (refusals, failures, provisionings given up). */
+  metrics?: Pick<Metrics, 'diagnoses'>;
 }
 
 export interface ProvisionRequest {
@@ -89,7 +94,11 @@ export type ProvisionOutcome =
  */
 export class Provisioner {
   private readonly deps: ProvisionDeps;
-  private inFlight = 0;
+  /** Provisionings in progress (shutdown gives up on those still running at its deadline). */
+  private readonly inFlight = new Map<number, ProvisionRequest>();
+  private seq = 0;
+  /** Machines this process started: the local shell waits for their news, never for other rows'. */
+  private readonly startedHere = new Set<string>();
 
   constructor(deps: ProvisionDeps) {
     this.deps = deps;
@@ -97,23 +106,40 @@ export class Provisioner {
 
   /** Provisions in progress (the local shell waits for none before it exits). */
   busy(): boolean {
-    return this.inFlight > 0;
+    return this.inFlight.size > 0;
+  }
+
+  /** The machines this process accepted to start, oldest first. */
+  machinesStartedHere(): string[] {
+    return [...this.startedHere];
   }
 
   async start(req: ProvisionRequest): Promise<ProvisionOutcome> {
-    this.inFlight++;
+    const id = ++this.seq;
+    this.inFlight.set(id, req);
     try {
-      return await this.run(req);
+      const result = await this.run(req);
+      if (result.kind === 'refused' || result.kind === 'failed') {
+        this.deps.metrics?.diagnoses.inc({ code: result.diagnosis.code, source: 'provision' });
+      }
+      return result;
     } finally {
-      this.inFlight--;
+      this.inFlight.delete(id);
     }
+  }
+
+  /**
+   * Shutdown, at the deadline: each provisioning still running is given up — its row marked failed
+   * with a diagnosis, its half-made Fly machine destroyed, its user told to start again.
+   */
+  abandonAll(why: string, log: Logger): Promise<AbandonedProvision[]> {
+    return Promise.all([...this.inFlight.values()].map((req) => abandonProvision(this.deps, log, req, why)));
   }
 
   /** The checks that refuse a machine that could not start. Null (or a warning) when it may go ahead. */
   async preflight(image: string, userId: string): Promise<Diagnosis | { warning: string } | null> {
     const { registry, config, now } = this.deps;
-    const at = now().toISOString();
-    const problems = checkMachineEnvNames(
+    const refusal = preflightEnv(
       Object.entries({
         MACHINE_ID: 'pending',
         USER_ID: userId,
@@ -124,21 +150,9 @@ export class Provisioner {
       })
         .filter(([, v]) => v.trim() !== '')
         .map(([k]) => k),
+      now(),
     );
-    if (problems.length > 0) {
-      return {
-        code: 'ENV_MISMATCH',
-        summary: 'A machine started now would not get every variable it needs, so I did not create it.',
-        evidence: problems.map((p) => ({
-          fact: 'env contract',
-          value: describeMachineEnvProblem(p),
-          source: 'watcher',
-          at,
-        })),
-        fix: 'Set the bot’s MACHINE_SUPABASE_SERVICE_KEY (or SUPABASE_SERVICE_KEY) so machines can report their status, then /vyx start again.',
-        certainty: 'certain',
-      };
-    }
+    if (refusal) return refusal;
     const verdict = preflightImage(
       await registry.checkImage(image),
       config.preflightUnverified ?? 'warn',
@@ -188,6 +202,7 @@ export class Provisioner {
     if (!begun.created) return { kind: 'existing', machine: begun.machine };
     let machine = begun.machine;
     const id = machine.machine_id;
+    this.startedHere.add(id);
     await req.onAccepted?.(id, warning).catch(() => {});
     log.info({ machineId: id, image, region, createKey }, 'provisioning');
     const step = async (s: ProvisionStep, more: { flyMachineId?: string; detail?: string } = {}) => {
@@ -206,7 +221,7 @@ export class Provisioner {
       machine = await store.setSlackThread(id, thread.channel, thread.ts);
     } catch (err) {
       log.error(
-        { err: errInfo(err), machineId: id },
+        { err: errorFields(err), machineId: id },
         'could not post the parent message; continuing without a thread',
       );
       await req.onThreadFailed?.(err).catch(() => {});
@@ -214,7 +229,7 @@ export class Provisioner {
     const reply = async (text: string) => {
       if (!thread) return;
       await slack.post({ channel: thread.channel, threadTs: thread.ts, text }).catch((err: unknown) => {
-        log.warn({ err: errInfo(err), machineId: id }, 'thread reply failed');
+        log.warn({ err: errorFields(err), machineId: id }, 'thread reply failed');
       });
     };
     if (warning) await reply(`:warning: ${warning}`);
@@ -286,16 +301,10 @@ export class Provisioner {
         }
         return { kind: 'unresolved', machine: row, reason: err.message };
       }
-      log.warn({ err: errInfo(err), machineId: id, flyMachineId }, 'provisioning failed');
+      log.warn({ err: errorFields(err), machineId: id, flyMachineId }, 'provisioning failed');
       const diagnosis = await failProvision(this.deps, machine, err);
       await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
     }
   }
-}
-
-function errInfo(err: unknown): Record<string, unknown> {
-  return isVyxError(err)
-    ? { code: err.code, message: err.message }
-    : { message: String((err as Error)?.message ?? err) };
 }

@@ -25,16 +25,18 @@ export const PLACE_ERRORS = new Set([
   'channel_is_archived',
 ]);
 
-/** Slack answers that say "later" rather than "never". */
-const TRANSIENT = new Set([
+/** Slack answers that say "try later" rather than "never" (or "these credentials are wrong"). */
+export const SLACK_TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
   'ratelimited',
   'rate_limited',
   'fatal_error',
   'internal_error',
   'service_unavailable',
   'request_timeout',
-  'team_added_to_org',
 ]);
+
+/** A post's answers that say "later": the transient ones, and a workspace moving into an org. */
+const TRANSIENT = new Set([...SLACK_TRANSIENT_ERRORS, 'team_added_to_org']);
 
 export function classifySlackError(err: unknown): SlackFailure {
   const e = err as { code?: unknown; data?: { error?: unknown }; statusCode?: unknown } | undefined;

@@ -1,30 +1,15 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
-import type { MachineStatus } from '../contract/machine-status.ts';
-import { VyxError } from '../errors/vyx-error.ts';
-import {
-  type ClaimedProvisioning,
-  claimedProvisioningSchema,
-  type Provisioning,
-  type ProvisionStep,
-  provisioningSchema,
-} from './provisioning-schemas.ts';
+import { MachineStore } from './machine-store.ts';
+import type { VyxStoreOptions } from './rpc-store.ts';
 import { storableText } from './storable-text.ts';
-import { storeErrorFrom } from './store-error.ts';
 import {
   type auditActionSchema,
   type auditOutcomeSchema,
   type Certainty,
   type ClaimedEvent,
-  type CloudMachine,
   claimedEventSchema,
-  cloudMachineSchema,
   diagnosisRecordSchema,
   type EvidenceItem,
-  type MachineEvent,
-  machineEventSchema,
-  type ProvisionResult,
-  provisionResultSchema,
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
@@ -32,33 +17,10 @@ import {
   type SlackIdentity,
   setAsideEventSchema,
   slackIdentitySchema,
-  type UnmatchedWrite,
-  unmatchedWriteSchema,
 } from './store-schemas.ts';
 
-export interface VyxStoreOptions {
-  /** `SUPABASE_URL` (Supabase or the local twin). */
-  url: string;
-  /** Sent as `apikey`: `SUPABASE_SERVICE_KEY` (the bot), or the anon key with `accessToken` (a machine). */
-  serviceKey: string;
-  /** A JWT sent as `Authorization: Bearer` instead of the key: a machine's own credential. */
-  accessToken?: string;
-  /** Per-call deadline. */
-  timeoutMs?: number;
-  /** Injected fetch (tests); defaults to the global one. */
-  fetch?: typeof fetch;
-}
-
-export interface BeginProvisionInput {
-  userId: string;
-  flyApp: string;
-  region: string;
-  image: string;
-  slackTeamId?: string;
-  slackChannel?: string;
-  requestedBy?: string;
-  machineId?: string;
-}
+export type { BeginProvisionInput } from './machine-store.ts';
+export type { VyxStoreOptions } from './rpc-store.ts';
 
 export interface RecordDiagnosisInput {
   machineId: string;
@@ -86,212 +48,11 @@ export interface AuditInput {
 
 /**
  * The typed store: one method per SQL function in supabase/migrations, called through supabase-js
- * `rpc()`. Results are validated with zod; failures become coded VyxErrors (STORE_NOT_FOUND,
+ * `rpc()` (plumbing in RpcStore, machine rows in MachineStore; here diagnoses, the outbox,
+ * identities, deliveries and the audit log). Results are validated with zod; failures become coded VyxErrors (STORE_NOT_FOUND,
  * STORE_CONFLICT, STORE_INVALID, STORE_UNAUTHORIZED, STORE_UNAVAILABLE, STORE_FAILED).
  */
-export class VyxStore {
-  private readonly sb: SupabaseClient;
-
-  constructor(options: VyxStoreOptions) {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    const baseFetch = options.fetch ?? fetch;
-    this.sb = createClient(options.url, options.serviceKey, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      // No hidden retries (1 s, 2 s, 4 s on a 503): an outage is answered within 2 s, in our words.
-      db: { retry: false },
-      global: {
-        ...(options.accessToken ? { headers: { Authorization: `Bearer ${options.accessToken}` } } : {}),
-        fetch: (input, init) =>
-          baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
-      },
-    });
-  }
-
-  private async call<T>(
-    fn: string,
-    args: Record<string, unknown>,
-    schema: z.ZodType<T>,
-    get = false,
-  ): Promise<T> {
-    const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
-    const { data, error, status } = await this.sb.rpc(fn, clean, { get });
-    if (error) throw storeErrorFrom(fn, status, error);
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      throw new VyxError('STORE_FAILED', `the database answered ${fn} in an unexpected shape`, {
-        suggestion: 'Apply the latest migrations in supabase/migrations/ to this database.',
-        details: {
-          function: fn,
-          issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`),
-        },
-      });
-    }
-    return parsed.data;
-  }
-
-  beginProvision(input: BeginProvisionInput): Promise<ProvisionResult> {
-    return this.call(
-      'vyx_begin_provision',
-      {
-        p_user_id: input.userId,
-        p_fly_app: input.flyApp,
-        p_region: input.region,
-        p_image: input.image,
-        p_slack_team_id: input.slackTeamId,
-        p_slack_channel: input.slackChannel,
-        p_requested_by: input.requestedBy,
-        p_machine_id: input.machineId,
-      },
-      provisionResultSchema,
-    );
-  }
-
-  /**
-   * `beginProvision` with its progress record (create key, step `row`, a lease held by `owner`) in
-   * the same transaction: a crash can never leave the bot's row without its create key.
-   */
-  beginTrackedProvision(
-    input: Omit<BeginProvisionInput, 'machineId'> & { createKey: string; owner: string; leaseS: number },
-  ): Promise<ProvisionResult> {
-    return this.call(
-      'vyx_begin_tracked_provision',
-      {
-        p_user_id: input.userId,
-        p_fly_app: input.flyApp,
-        p_region: input.region,
-        p_image: input.image,
-        p_create_key: input.createKey,
-        p_owner: input.owner,
-        p_lease_s: input.leaseS,
-        p_slack_team_id: input.slackTeamId,
-        p_slack_channel: input.slackChannel,
-        p_requested_by: input.requestedBy,
-      },
-      provisionResultSchema,
-    );
-  }
-
-  /** Records a step and renews the lease. False: no longer this owner's (a recovery took it over). */
-  provisionStep(
-    machineId: string,
-    owner: string,
-    step: ProvisionStep,
-    more: { leaseS?: number; flyMachineId?: string; detail?: string } = {},
-  ): Promise<boolean> {
-    return this.call(
-      'vyx_provision_step',
-      {
-        p_machine_id: machineId,
-        p_owner: owner,
-        p_step: step,
-        p_lease_s: more.leaseS,
-        p_fly_machine_id: more.flyMachineId,
-        p_detail: more.detail,
-      },
-      z.boolean(),
-    );
-  }
-
-  /** Unfinished provisionings whose lease ran out (with `reclaimOwn`, also this owner's own). */
-  claimProvisionings(
-    owner: string,
-    options: { leaseS?: number; reclaimOwn?: boolean; limit?: number } = {},
-  ): Promise<ClaimedProvisioning[]> {
-    return this.call(
-      'vyx_claim_provisionings',
-      {
-        p_owner: owner,
-        p_lease_s: options.leaseS,
-        p_reclaim_own: options.reclaimOwn,
-        p_limit: options.limit,
-      },
-      z.array(claimedProvisioningSchema),
-    );
-  }
-
-  async getProvisioning(machineId: string): Promise<Provisioning | null> {
-    const rows = await this.call(
-      'vyx_get_provisioning',
-      { p_machine_id: machineId },
-      z.array(provisioningSchema),
-      true,
-    );
-    return rows[0] ?? null;
-  }
-
-  /** Which of these rows a live provisioning is still working on. */
-  provisioningInProgress(machineIds: string[]): Promise<string[]> {
-    return this.call('vyx_provisioning_in_progress', { p_machine_ids: machineIds }, z.array(z.string()));
-  }
-
-  attachFlyMachine(machineId: string, flyMachineId: string, flyApp?: string): Promise<CloudMachine> {
-    return this.call(
-      'vyx_attach_fly_machine',
-      { p_machine_id: machineId, p_fly_machine_id: flyMachineId, p_fly_app: flyApp },
-      cloudMachineSchema,
-    );
-  }
-
-  setSlackThread(machineId: string, channel: string, threadTs: string): Promise<CloudMachine> {
-    return this.call(
-      'vyx_set_slack_thread',
-      { p_machine_id: machineId, p_slack_channel: channel, p_slack_thread_ts: threadTs },
-      cloudMachineSchema,
-    );
-  }
-
-  /**
-   * Throws STORE_NOT_FOUND naming the id when no row matched: never a silent 0-row update.
-   * `flyMachineId` is the reporter's own Fly id (the runtime's FLY_MACHINE_ID): recorded on a row
-   * that has none, so the row is linked even when the bot never saw Fly's create answer.
-   */
-  reportStatus(
-    machineId: string,
-    status: MachineStatus,
-    detail?: string,
-    flyMachineId?: string,
-  ): Promise<CloudMachine> {
-    return this.call(
-      'vyx_report_status',
-      { p_machine_id: machineId, p_status: status, p_detail: detail, p_fly_machine_id: flyMachineId },
-      cloudMachineSchema,
-    );
-  }
-
-  heartbeat(machineId: string): Promise<string> {
-    return this.call('vyx_heartbeat', { p_machine_id: machineId }, z.string());
-  }
-
-  recordWarning(machineId: string, code: string, detail: Record<string, unknown> = {}): Promise<number> {
-    return this.call(
-      'vyx_record_warning',
-      { p_machine_id: machineId, p_code: code, p_detail: detail },
-      z.coerce.number().int(),
-    );
-  }
-
-  claimStuck(input: {
-    owner: string;
-    olderThanS: number;
-    leaseS: number;
-    limit?: number;
-  }): Promise<CloudMachine[]> {
-    return this.call(
-      'vyx_claim_stuck',
-      {
-        p_owner: input.owner,
-        p_older_than_s: input.olderThanS,
-        p_lease_s: input.leaseS,
-        p_limit: input.limit,
-      },
-      z.array(cloudMachineSchema),
-    );
-  }
-
-  releaseLeases(owner: string, machineIds?: string[]): Promise<number> {
-    return this.call('vyx_release_leases', { p_owner: owner, p_machine_ids: machineIds }, z.number().int());
-  }
-
+export class VyxStore extends MachineStore {
   recordDiagnosis(input: RecordDiagnosisInput): Promise<RecordDiagnosisResult> {
     return this.call(
       'vyx_record_diagnosis',
@@ -404,24 +165,6 @@ export class VyxStore {
     return this.call('vyx_pending_events_of', { p_machine_ids: machineIds }, z.number().int(), true);
   }
 
-  /** Which of these Fly machine ids some row points at (the orphan check, one call per app). */
-  knownFlyIds(flyMachineIds: string[]): Promise<string[]> {
-    return this.call('vyx_known_fly_ids', { p_fly_machine_ids: flyMachineIds }, z.array(z.string()));
-  }
-
-  /**
-   * Status writes to cloud_machines that matched no row since `since`, newest first: the incident's
-   * silent 204 (a runtime updating by a machine_id no row has), with who made each.
-   */
-  unmatchedStatusWrites(since: Date, limit?: number): Promise<UnmatchedWrite[]> {
-    return this.call(
-      'vyx_unmatched_status_writes',
-      { p_since: since.toISOString(), p_limit: limit },
-      z.array(unmatchedWriteSchema),
-      true,
-    );
-  }
-
   /** Outbox events not delivered yet, and when the oldest was written. */
   pendingEvents(): Promise<{ count: number; oldest_at: string | null }> {
     return this.call(
@@ -438,51 +181,6 @@ export class VyxStore {
       'vyx_silence_diagnosis',
       { p_machine_id: machineId, p_code: code, p_until: until.toISOString() },
       diagnosisRecordSchema.loose(),
-    );
-  }
-
-  /** Throws STORE_NOT_FOUND when there is no such machine. */
-  getMachine(machineId: string): Promise<CloudMachine> {
-    return this.call('vyx_get_machine', { p_machine_id: machineId }, cloudMachineSchema, true);
-  }
-
-  async findMachine(by: { machineId?: string; flyMachineId?: string }): Promise<CloudMachine | null> {
-    const rows = await this.call(
-      'vyx_find_machine',
-      { p_machine_id: by.machineId, p_fly_machine_id: by.flyMachineId },
-      z.array(cloudMachineSchema),
-      true,
-    );
-    return rows[0] ?? null;
-  }
-
-  async getActiveMachine(userId: string): Promise<CloudMachine | null> {
-    const rows = await this.call(
-      'vyx_get_active_machine',
-      { p_user_id: userId },
-      z.array(cloudMachineSchema),
-      true,
-    );
-    return rows[0] ?? null;
-  }
-
-  listMachines(
-    filter: { userId?: string; activeOnly?: boolean; limit?: number } = {},
-  ): Promise<CloudMachine[]> {
-    return this.call(
-      'vyx_list_machines',
-      { p_user_id: filter.userId, p_active_only: filter.activeOnly, p_limit: filter.limit },
-      z.array(cloudMachineSchema),
-      true,
-    );
-  }
-
-  machineEvents(machineId: string, limit?: number): Promise<MachineEvent[]> {
-    return this.call(
-      'vyx_machine_events',
-      { p_machine_id: machineId, p_limit: limit },
-      z.array(machineEventSchema),
-      true,
     );
   }
 

@@ -1,13 +1,14 @@
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
-import { type Metrics, timed } from '../observability/metrics.ts';
+import { type Metrics, timed } from '../metrics.ts';
+import { diagnosisMessage, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
+import { ChannelPacer } from '../slack/channel-pacer.ts';
+import { FallbackPoster } from '../slack/fallback-poster.ts';
 import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { diagnosisMessage, statusLine, warningMessage } from './echo-messages.ts';
-import { FallbackPoster } from './fallback-poster.ts';
 import { StatusStories } from './status-stories.ts';
 
 export interface EchoWatcherOptions {
@@ -72,7 +73,7 @@ export class EchoWatcher {
   private again = false;
   private stopped = true;
   private unsubscribe: (() => Promise<void>) | undefined;
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly pacer: ChannelPacer;
   private readonly stories = new StatusStories();
   private readonly fallback: FallbackPoster;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
@@ -90,12 +91,13 @@ export class EchoWatcher {
       retryBaseS: options.retryBaseS ?? 5,
       retryMaxS: options.retryMaxS ?? 300,
     };
+    this.pacer = new ChannelPacer(this.o.perChannelPerSecond, this.o.perChannelBurst);
     this.fallback = new FallbackPoster({
       slack: this.o.slack,
       store: this.o.store,
       ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
-      pace: (channel) => this.pace(channel),
-      paced: (channel) => this.paced(channel),
+      pace: (channel) => this.pacer.pace(channel),
+      paced: (channel) => this.pacer.paced(channel),
     });
   }
 
@@ -107,7 +109,7 @@ export class EchoWatcher {
       try {
         this.unsubscribe = await this.o.subscribe(() => this.wake());
       } catch (err) {
-        this.o.logger.warn({ err: errMsg(err) }, 'echo: LISTEN unavailable; polling only');
+        this.o.logger.warn({ err: errorLine(err) }, 'echo: LISTEN unavailable; polling only');
       }
     }
     this.wake();
@@ -132,7 +134,7 @@ export class EchoWatcher {
     this.running = this.tick()
       .then(
         () => undefined,
-        (err: unknown) => this.o.logger.error({ err: errMsg(err) }, 'echo tick failed'),
+        (err: unknown) => this.o.logger.error({ err: errorLine(err) }, 'echo tick failed'),
       )
       .finally(() => {
         this.running = undefined;
@@ -248,19 +250,19 @@ export class EchoWatcher {
             const { card } = plan;
             let updated = false;
             if (plan.updateTs) {
-              await this.pace(channel);
+              await this.pacer.pace(channel);
               updated = await this.o.slack
                 .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
                 .then(() => true)
                 .catch((err: unknown) => {
                   // The story's message is gone or cannot be edited: tell it in a new one instead.
                   logger.warn(
-                    { err: errMsg(err), machineId: head.machine_id },
+                    { err: errorLine(err), machineId: head.machine_id },
                     'echo: could not update the story',
                   );
                   return false;
                 })
-                .finally(() => this.paced(channel));
+                .finally(() => this.pacer.paced(channel));
             }
             if (updated) {
               ts = plan.updateTs!;
@@ -330,7 +332,7 @@ export class EchoWatcher {
         const attempts = Math.max(1, ...rest.map((e) => e.attempts));
         const delayS = Math.min(this.o.retryMaxS, this.o.retryBaseS * 2 ** (attempts - 1));
         logger.warn(
-          { err: errMsg(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
+          { err: errorLine(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
           'echo: post failed; will retry',
         );
         await store
@@ -365,40 +367,7 @@ export class EchoWatcher {
       );
       await this.o.slack.update({ channel, ts, text: card.text, blocks: card.blocks });
     } catch (err) {
-      this.o.logger.warn({ err: errMsg(err), machineId }, 'echo: could not update the parent card');
+      this.o.logger.warn({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
     }
   }
-
-  /** Keeps a channel at about one message a second after a short burst (a token bucket): waits, never drops. */
-  /**
-   * Once Slack answered: the refill counts from now, not from when the post left. Slack's bucket
-   * counts arrivals, and a post delayed on its way (a busy machine) must not let the next one
-   * arrive closer to it than the rate allows.
-   */
-  private paced(channel: string): void {
-    const b = this.buckets.get(channel);
-    if (b) b.at = Date.now();
-  }
-
-  private async pace(channel: string): Promise<void> {
-    const rate = this.o.perChannelPerSecond;
-    if (rate <= 0) return;
-    const now = Date.now();
-    const b = this.buckets.get(channel) ?? { tokens: this.o.perChannelBurst, at: now };
-    b.tokens = Math.min(this.o.perChannelBurst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    if (b.tokens < 1) {
-      // A margin over the exact refill: requests reach Slack with jitter, and its bucket counts arrivals.
-      const wait = ((1 - b.tokens) / rate) * 1000 * 1.1 + 20;
-      await new Promise((r) => setTimeout(r, wait));
-      b.tokens = 1;
-      b.at = Date.now();
-    }
-    b.tokens -= 1;
-    this.buckets.set(channel, b);
-  }
-}
-
-function errMsg(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

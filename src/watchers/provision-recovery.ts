@@ -1,14 +1,14 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, Evidence } from '../diagnose/diagnosis.ts';
 import { describeMatch } from '../diagnose/match-evidence.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
+import { errorLine } from '../errors/error-line.ts';
+import { type MachineFound, ownMachineOf } from '../evidence/match-machine.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedProvisioning } from '../store/provisioning-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { type MachineFound, ownMachineOf } from './match-machine.ts';
 
 export interface ProvisionRecoveryOptions {
   store: VyxStore;
@@ -82,7 +82,7 @@ export class ProvisionRecovery {
         );
       } catch (err) {
         // Left claimed: the lease runs out and a later tick tries again.
-        logger.error({ err: errText(err), machineId: p.machine_id }, 'could not recover a provisioning');
+        logger.error({ err: errorLine(err), machineId: p.machine_id }, 'could not recover a provisioning');
       }
     }
     logger.info({ recovered: out }, 'unfinished provisionings resolved');
@@ -92,7 +92,7 @@ export class ProvisionRecovery {
   private async defer(p: ClaimedProvisioning, err: Error | undefined): Promise<Recovered> {
     await this.o.store.provisionStep(p.machine_id, this.o.owner, p.step, {
       leaseS: 0,
-      detail: `recovery could not list Fly: ${errText(err)}`,
+      detail: `recovery could not list Fly: ${errorLine(err)}`,
     });
     return { machineId: p.machine_id, outcome: 'deferred', step: p.step, told: false };
   }
@@ -211,12 +211,8 @@ export class ProvisionRecovery {
       });
       return true;
     } catch (err) {
-      this.o.logger.warn({ err: errText(err), machineId: row.machine_id }, 'could not tell the user');
+      this.o.logger.warn({ err: errorLine(err), machineId: row.machine_id }, 'could not tell the user');
       return false;
     }
   }
-}
-
-function errText(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error | undefined)?.message ?? err);
 }

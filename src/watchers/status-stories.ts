@@ -1,6 +1,6 @@
+import { flapStory, restartsIn, statusLine, storyWithDiagnosis } from '../slack/cards/echo-messages.ts';
 import type { Card } from '../slack/cards/status-card.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
-import { flapStory, restartsIn, statusLine, storyWithDiagnosis } from './echo-messages.ts';
 
 /** How long after its last change a machine's status message may still be updated instead of followed. */
 export const STORY_WINDOW_MS = 120_000;

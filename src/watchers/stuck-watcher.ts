@@ -3,15 +3,17 @@ import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
 import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
-import { isVyxError, VyxError } from '../errors/vyx-error.ts';
+import { watcherBlind } from '../diagnose/rules/watcher-blind.ts';
+import { errorLine } from '../errors/error-line.ts';
+import { VyxError } from '../errors/vyx-error.ts';
+import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import { type Metrics, timed } from '../observability/metrics.ts';
+import { type Metrics, timed } from '../metrics.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
-import { gatherEvidence } from './gather-evidence.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
 
 export interface StuckWatcherOptions {
@@ -108,7 +110,7 @@ export class StuckWatcher {
     if (this.running) return this.running;
     this.running = this.tick()
       .catch((err: unknown) => {
-        this.o.logger.error({ err: errMsg(err) }, 'stuck watcher tick failed');
+        this.o.logger.error({ err: errorLine(err) }, 'stuck watcher tick failed');
         return undefined;
       })
       .finally(() => {
@@ -128,7 +130,7 @@ export class StuckWatcher {
     // First the provisionings left unfinished: their machines get linked before anything below
     // could call them orphans, or their rows fail with a diagnosis of their own.
     const recovered = await (this.o.recovery?.run() ?? Promise.resolve([])).catch((err: unknown) => {
-      logger.error({ err: errMsg(err) }, 'provisioning recovery failed');
+      logger.error({ err: errorLine(err) }, 'provisioning recovery failed');
       return [];
     });
     const claimed = await store.claimStuck({
@@ -210,7 +212,7 @@ export class StuckWatcher {
           claimed.map((r) => r.machine_id),
         )
         .catch((err: unknown) => {
-          logger.warn({ err: errMsg(err) }, 'could not release leases; they expire by themselves');
+          logger.warn({ err: errorLine(err) }, 'could not release leases; they expire by themselves');
         });
     }
     if (report.claimed || report.orphans || report.blind.length) {
@@ -244,7 +246,7 @@ export class StuckWatcher {
       for (const input of inputs) input.unmatchedWrites = writes;
     } catch (err) {
       this.o.logger.warn(
-        { err: errMsg(err) },
+        { err: errorLine(err) },
         'could not read unmatched status writes; diagnosing without them',
       );
     }
@@ -321,30 +323,13 @@ export class StuckWatcher {
     return out;
   }
 
-  private async recordBlind(failed: Map<string, unknown>, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const reasons = [...failed].map(([app, err]) => ({
-      fact: `listing ${app}`,
-      value: isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err),
-      source: 'fly' as const,
-      at,
-    }));
-    const first = [...failed.values()][0];
-    this.o.metrics?.diagnoses.inc({ code: 'WATCHER_BLIND', source: 'watcher' });
+  private async recordBlind(failedApps: Map<string, unknown>, now: Date): Promise<void> {
+    const d = watcherBlind({ failedApps, now });
+    this.o.metrics?.diagnoses.inc({ code: d.code, source: 'watcher' });
     await this.o.store.recordDiagnosis({
       machineId: WATCHER_KEY,
-      code: 'WATCHER_BLIND',
-      summary: `The watcher cannot see Fly (${[...failed.keys()].join(', ')}), so stuck machines are not being checked.`,
-      evidence: reasons,
-      fix: isVyxError(first)
-        ? first.suggestion
-        : 'Check FLY_API_TOKEN and that the Machines API is reachable.',
-      certainty: 'certain',
+      ...d,
       renotifyAfterS: this.o.renotifyAfterS,
     });
   }
-}
-
-function errMsg(err: unknown): string {
-  return isVyxError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
 }

@@ -6,6 +6,7 @@ import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type Bot, createBot } from '../../src/app/create-bot.ts';
+import { GuardedHttpReceiver } from '../../src/app/inbound/guarded-http-receiver.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { registryAccess } from '../../src/fly/registry-access.ts';
 import { createRegistryClient } from '../../src/fly/registry-client.ts';
@@ -16,7 +17,6 @@ import {
 } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { REDACT_PATHS } from '../../src/logger.ts';
-import { GuardedHttpReceiver } from '../../src/slack/guarded-http-receiver.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { sign } from '../../testkit/slack-signature.ts';

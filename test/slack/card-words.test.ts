@@ -7,11 +7,16 @@ import type { Machine } from '../../src/fly/fly-types.ts';
 import type { ImageCheck } from '../../src/fly/registry-client.ts';
 import { destroyedCard } from '../../src/slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../../src/slack/cards/diagnosis-card.ts';
+import {
+  diagnosisMessage,
+  flapStory,
+  statusLine,
+  warningMessage,
+} from '../../src/slack/cards/echo-messages.ts';
 import { startingCard } from '../../src/slack/cards/starting-card.ts';
 import type { Card } from '../../src/slack/cards/status-card.ts';
 import { statusCard } from '../../src/slack/cards/status-card.ts';
 import type { ClaimedEvent, CloudMachine } from '../../src/store/store-schemas.ts';
-import { diagnosisMessage, flapStory, statusLine, warningMessage } from '../../src/watchers/echo-messages.ts';
 import { events, GOOD_ENV, IMAGE, input, iso, machine, NOW } from '../diagnose/fixtures.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeliveryDedupe, deliveryKeys } from '../../src/slack/delivery-dedupe.ts';
+import { createDeliveryDedupe, deliveryKeys } from '../../src/app/inbound/delivery-dedupe.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 /** A receiver as Socket Mode's is to the app: envelopes in, no HTTP, no signature. */

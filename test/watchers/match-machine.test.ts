@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/diagnose/diagnose.ts';
+import { indexMachines, matchMachine } from '../../src/evidence/match-machine.ts';
 import type { Machine } from '../../src/fly/fly-types.ts';
-import { indexMachines, matchMachine } from '../../src/watchers/match-machine.ts';
 import { GOOD_ENV, input, machine } from '../diagnose/fixtures.ts';
 
 const USER = '63eea370-0000-4000-8000-000000000001';

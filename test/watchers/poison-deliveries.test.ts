@@ -4,7 +4,7 @@ import { webApi } from '@slack/bolt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
-import { createMetrics } from '../../src/observability/metrics.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { EchoWatcher } from '../../src/watchers/echo-watcher.ts';
 import { until } from '../../testkit/until.ts';

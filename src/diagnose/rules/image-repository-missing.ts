@@ -1,5 +1,5 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import { fact, machineEvidence, registryAnswer, rowEvidence } from '../evidence.ts';
+import { imageEvidence } from '../evidence.ts';
 import { imageParts, repositoryMissingFix } from '../image-fixes.ts';
 
 /**
@@ -14,14 +14,7 @@ export const imageRepositoryMissing: DiagnosisRule = (input) => {
   return {
     code: 'IMAGE_REPOSITORY_MISSING',
     summary: `The repository ${where.repository} does not exist on ${where.registry}, so no tag of ${check.imageRef} can be pulled and the machine could not start.`,
-    evidence: [
-      ...rowEvidence(input),
-      fact(input, 'image', check.imageRef, 'registry'),
-      fact(input, 'registry answer', registryAnswer(check), 'registry'),
-      ...(input.machine
-        ? machineEvidence(input, input.machine)
-        : [fact(input, 'Fly machine', 'no machine on Fly (destroyed or never launched)', 'fly')]),
-    ],
+    evidence: imageEvidence(input, check, 'no machine on Fly (destroyed or never launched)'),
     fix: repositoryMissingFix(check.imageRef),
     certainty: 'certain',
   };

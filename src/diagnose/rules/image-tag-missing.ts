@@ -1,5 +1,5 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import { fact, machineEvidence, registryAnswer, rowEvidence } from '../evidence.ts';
+import { imageEvidence } from '../evidence.ts';
 import { imageParts, tagMissingFix } from '../image-fixes.ts';
 
 /**
@@ -11,17 +11,11 @@ import { imageParts, tagMissingFix } from '../image-fixes.ts';
 export const imageTagMissing: DiagnosisRule = (input) => {
   const check = input.imageCheck;
   if (check?.status !== 'missing' || check.errorCode === 'NAME_UNKNOWN') return null;
-  const gone = input.machine === null ? 'no machine on Fly (destroyed or never launched)' : undefined;
   const { tag } = imageParts(check.imageRef);
   return {
     code: 'IMAGE_TAG_MISSING',
     summary: `The image ${check.imageRef} does not exist in the registry (its repository does, the tag${tag ? ` ${tag}` : ''} does not), so the machine could not start.`,
-    evidence: [
-      ...rowEvidence(input),
-      fact(input, 'image', check.imageRef, 'registry'),
-      fact(input, 'registry answer', registryAnswer(check), 'registry'),
-      ...(input.machine ? machineEvidence(input, input.machine) : [fact(input, 'Fly machine', gone!, 'fly')]),
-    ],
+    evidence: imageEvidence(input, check, 'no machine on Fly (destroyed or never launched)'),
     fix: tagMissingFix(check.imageRef),
     certainty: 'certain',
   };

@@ -1,12 +1,5 @@
 import type { DiagnosisRule } from '../diagnosis.ts';
-import {
-  fact,
-  flyEventTexts,
-  machineEvidence,
-  neverStarted,
-  registryAnswer,
-  rowEvidence,
-} from '../evidence.ts';
+import { flyEventTexts, imageEvidence, neverStarted } from '../evidence.ts';
 import { unverifiedFix, unverifiedInWords } from '../image-fixes.ts';
 
 /**
@@ -22,14 +15,7 @@ export const imageUnverified: DiagnosisRule = (input) => {
   return {
     code: 'IMAGE_UNVERIFIED',
     summary: `The machine never started and the image ${check.imageRef} could not be checked: ${unverifiedInWords(check)}${flyText ? `. Fly said: ${flyText}` : ''}.`,
-    evidence: [
-      ...rowEvidence(input),
-      fact(input, 'image', check.imageRef, 'registry'),
-      fact(input, 'registry answer', registryAnswer(check), 'registry'),
-      ...(input.machine
-        ? machineEvidence(input, input.machine)
-        : [fact(input, 'Fly machine', 'none found (destroyed or never launched)', 'fly')]),
-    ],
+    evidence: imageEvidence(input, check, 'none found (destroyed or never launched)'),
     fix: `${unverifiedFix(check)} Then run /vyx diagnose again: it will say whether the image exists.`,
     certainty: 'possible',
   };

@@ -1,4 +1,4 @@
-import { isVyxError } from '../errors/vyx-error.ts';
+import { isVyxError } from '../../errors/vyx-error.ts';
 
 /** A failure in words for the asker: code, what happened, what to do. Never a stack trace. */
 export function failureText(err: unknown): string {

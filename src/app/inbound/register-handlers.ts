@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
-import type { BotDeps, CommandContext } from '../commands/command-context.ts';
-import { failureText } from '../commands/failure-text.ts';
-import { handleAction } from '../commands/handle-action.ts';
-import { handleCommand } from '../commands/handle-command.ts';
-import { parseCommand } from '../commands/parse-command.ts';
-import { isVyxError } from '../errors/vyx-error.ts';
-import type { Metrics } from '../observability/metrics.ts';
-import type { SlackIdentity } from '../store/store-schemas.ts';
-import type { Card } from './cards/status-card.ts';
+import type { BotDeps, CommandContext } from '../../commands/command-context.ts';
+import { handleAction } from '../../commands/handle-action.ts';
+import { handleCommand } from '../../commands/handle-command.ts';
+import { parseCommand } from '../../commands/parse-command.ts';
+import { isVyxError } from '../../errors/vyx-error.ts';
+import type { Metrics } from '../../metrics.ts';
+import { failureText } from '../../slack/cards/failure-text.ts';
+import type { Card } from '../../slack/cards/status-card.ts';
+import type { SlackIdentity } from '../../store/store-schemas.ts';
 import { createDeliveryDedupe } from './delivery-dedupe.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */

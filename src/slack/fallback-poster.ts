@@ -1,8 +1,8 @@
-import type { KnownBlock } from '../slack/cards/card-parts.ts';
-import { classifySlackError, PLACE_ERRORS } from '../slack/slack-errors.ts';
-import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import type { KnownBlock } from './cards/card-parts.ts';
+import { classifySlackError, PLACE_ERRORS } from './slack-errors.ts';
+import type { SlackPoster } from './slack-poster.ts';
 
 /** Where a message may go, in the order tried. */
 interface Place {

@@ -1,9 +1,9 @@
-import type { Diagnosis } from '../diagnose/diagnosis.ts';
-import { formatDuration } from '../diagnose/evidence.ts';
-import { STATUS_EMOJI } from '../slack/cards/card-parts.ts';
-import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
-import type { Card } from '../slack/cards/status-card.ts';
-import type { ClaimedEvent } from '../store/store-schemas.ts';
+import type { Diagnosis } from '../../diagnose/diagnosis.ts';
+import { formatDuration } from '../../diagnose/evidence.ts';
+import type { ClaimedEvent } from '../../store/store-schemas.ts';
+import { STATUS_EMOJI } from './card-parts.ts';
+import { diagnosisCard } from './diagnosis-card.ts';
+import type { Card } from './status-card.ts';
 
 /** How one machine's run of claimed events reads in its thread: status changes folded into one line. */
 export function statusLine(events: ClaimedEvent[]): Card {

@@ -9,8 +9,8 @@ import {
   type Receiver,
   verifySlackRequest,
 } from '@slack/bolt';
-import type { Logger } from '../logger.ts';
-import type { AuditInput } from '../store/vyx-store.ts';
+import type { Logger } from '../../logger.ts';
+import type { AuditInput } from '../../store/vyx-store.ts';
 import { checkSlackBody } from './slack-body-check.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
