@@ -1,5 +1,6 @@
 import { App, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Config } from '../config.ts';
+import { createFlyLogsClient, FLY_LOGS_DEFAULT } from '../fly/logs-client.ts';
 import { createFlyMachinesClient } from '../fly/machines-client.ts';
 import { registryAccess } from '../fly/registry-access.ts';
 import { createRegistryClient } from '../fly/registry-client.ts';
@@ -60,6 +61,8 @@ export async function assembleBot(
       metrics.flyRequests.inc({ method: r.method, route: r.route, status: String(r.status) }),
   });
   const registryOrigin = stack.fly.registryOrigin;
+  // Fly serves logs from api.fly.io; an emulator (the origin that also stands for the registry) serves them itself.
+  const logs = createFlyLogsClient({ baseUrl: registryOrigin ?? FLY_LOGS_DEFAULT, token: stack.fly.token });
   // The emulator stands for the Fly registry only: any other host is the real one, and gets no token.
   const registry = createRegistryClient({
     token: stack.fly.token,
@@ -185,6 +188,8 @@ export async function assembleBot(
     store,
     fly,
     registry,
+    logs,
+    ...(options.secrets ? { secretValues: options.secrets } : {}),
     slack: slackPosterFrom(slackClient),
     logger,
     metrics,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { App } from '@slack/bolt';
 import type { BotDeps } from '../commands/command-context.ts';
 import { errorLine } from '../errors/error-line.ts';
+import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -22,6 +23,10 @@ export interface BotOptions {
   store: VyxStore;
   fly: FlyMachinesClient;
   registry: RegistryClient;
+  /** Fly's logs endpoint: cards and /vyx logs show machines' output. */
+  logs?: FlyLogsClient;
+  /** The bot's own secret values, scrubbed from machine log lines too. */
+  secretValues?: () => readonly string[];
   slack: SlackPoster;
   logger: Logger;
   now?: () => Date;
@@ -136,6 +141,8 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ part: 'stuck' }),
     owner,
     defaultApp: o.flyApp,
+    ...(o.logs ? { logs: o.logs } : {}),
+    ...(o.secretValues ? { secretValues: o.secretValues } : {}),
     schedule: o.stuckSchedule,
     stuckAfterS: o.stuckAfterS,
     renotifyAfterS: o.renotifyAfterS,

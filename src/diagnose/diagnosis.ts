@@ -26,7 +26,7 @@ export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
 export interface Evidence {
   fact: string;
   value: string;
-  source: 'registry' | 'fly' | 'fly secrets' | 'database' | 'watcher';
+  source: 'registry' | 'fly' | 'fly secrets' | 'fly logs' | 'database' | 'watcher';
   at?: string;
 }
 

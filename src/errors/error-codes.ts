@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   FLY_RATE_LIMITED: 'Fly rate-limited the request (429) beyond the retries',
   FLY_UNAVAILABLE: 'Fly could not be reached or answered 5xx',
   FLY_BAD_REQUEST: 'Fly refused the request as malformed (4xx)',
+  FLY_LOGS_UNAVAILABLE: "Fly's logs endpoint did not answer (the diagnosis stands without logs)",
   FLY_NOT_STARTED: 'the machine stopped or failed on Fly instead of starting',
   IMAGE_REF_INVALID: 'an image reference that is not one (path-like, empty tag, bad digest)',
   IMAGE_REGISTRY_NOT_ALLOWED: 'an image in a registry outside Fly and VYX_ALLOWED_REGISTRIES',

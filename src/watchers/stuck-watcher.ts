@@ -7,7 +7,9 @@ import { watcherBlind } from '../diagnose/rules/watcher-blind.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { VyxError } from '../errors/vyx-error.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
+import { attachLogEvidence } from '../evidence/log-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
+import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
@@ -35,6 +37,10 @@ export interface StuckWatcherOptions {
   metrics?: Metrics;
   /** Resolves provisionings left unfinished (crash, lost create answer) at the start of each tick. */
   recovery?: Pick<ProvisionRecovery, 'run'>;
+  /** Fly's logs endpoint: crash, OOM, silence and unknown cards carry the machine's last lines. */
+  logs?: FlyLogsClient;
+  /** Values to scrub from log lines besides the machine's own secret env values (the bot's credentials). */
+  secretValues?: () => readonly string[];
 }
 
 export interface TickReport {
@@ -47,6 +53,8 @@ export interface TickReport {
   }[];
   orphans: number;
   flyRequests: number;
+  /** Requests to Fly's logs endpoint this tick (bounded). */
+  logRequests: number;
   /** Apps Fly could not list this tick. */
   blind: string[];
   /** Unfinished provisionings resolved this tick. */
@@ -67,8 +75,8 @@ export const WATCHER_KEY = 'watcher:fly';
  * orphan machines, and raises one alert — not one per row — when it cannot see Fly at all.
  */
 export class StuckWatcher {
-  private readonly o: Required<Omit<StuckWatcherOptions, 'metrics' | 'recovery'>> &
-    Pick<StuckWatcherOptions, 'metrics' | 'recovery'>;
+  private readonly o: Required<Omit<StuckWatcherOptions, 'metrics' | 'recovery' | 'logs' | 'secretValues'>> &
+    Pick<StuckWatcherOptions, 'metrics' | 'recovery' | 'logs' | 'secretValues'>;
   private task: ScheduledTask | undefined;
   private running: Promise<TickReport | undefined> | undefined;
   ticks = 0;
@@ -152,6 +160,7 @@ export class StuckWatcher {
       diagnosed: [],
       orphans: 0,
       flyRequests: 0,
+      logRequests: 0,
       blind: [],
       recovered,
     };
@@ -169,15 +178,16 @@ export class StuckWatcher {
       // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
 
-      const found: { machineId: string; d: Diagnosis }[] = [];
+      const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
       for (const input of gathered.inputs) {
         const app = input.row.fly_app ?? this.o.defaultApp;
         if (gathered.failedApps.has(app)) continue; // cannot judge without Fly; the one alert says so
         const d = diagnose(input);
         // Fly is still bringing it up (under its own five-minute line): nothing to say yet.
         if (d.code === 'UNKNOWN' && ['created', 'starting'].includes(input.machine?.state ?? '')) continue;
-        found.push({ machineId: input.row.machine_id, d });
+        found.push({ machineId: input.row.machine_id, d, input });
       }
+      report.logRequests = await this.attachLogs(found, now);
       for (const r of await this.record(found)) {
         report.diagnosed.push({
           machineId: r.machine_id,
@@ -227,6 +237,21 @@ export class StuckWatcher {
       );
     }
     return report;
+  }
+
+  /** The machines' last log lines on the diagnoses that want them (bounded per tick). */
+  private async attachLogs(found: { d: Diagnosis; input: DiagnosisInput }[], now: Date): Promise<number> {
+    if (!this.o.logs) return 0;
+    const { requests } = await attachLogEvidence(
+      found,
+      {
+        logs: this.o.logs,
+        defaultApp: this.o.defaultApp,
+        ...(this.o.secretValues ? { secretValues: this.o.secretValues() } : {}),
+      },
+      { now },
+    );
+    return requests;
   }
 
   /**

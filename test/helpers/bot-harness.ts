@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { Dispatcher } from 'undici';
 import { type Bot, createBot } from '../../src/app/create-bot.ts';
 import { GuardedHttpReceiver } from '../../src/app/inbound/guarded-http-receiver.ts';
+import { createFlyLogsClient } from '../../src/fly/logs-client.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { registryAccess } from '../../src/fly/registry-access.ts';
 import { createRegistryClient } from '../../src/fly/registry-client.ts';
@@ -148,6 +149,8 @@ export async function startBotHarness(
     store,
     fly,
     registry,
+    logs: createFlyLogsClient({ baseUrl: flyUrl, token: emulator.token }),
+    secretValues: () => [s.twin.serviceKey, emulator.token, signingSecret],
     slack: slackPosterFrom(app.client),
     logger,
     flyApp: 'vyx-app',

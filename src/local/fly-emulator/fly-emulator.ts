@@ -21,6 +21,7 @@ import {
   type ImageCatalogue,
   type ImageCatalogueEntry,
 } from './image-catalogue.ts';
+import { logsRoutes } from './logs-route.ts';
 import { createMachineLifecycle, type LifecycleTiming } from './machine-lifecycle.ts';
 import { machineRoutes } from './machine-routes.ts';
 import { type AppRecord, createMachineStore } from './machine-store.ts';
@@ -136,6 +137,7 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
     ...machineRoutes(parts),
     ...waitRoutes(parts),
     ...appRoutes(parts),
+    ...logsRoutes(parts),
     ...regionRoutes(parts),
     ...registryRoutes(parts),
   ];

@@ -33,8 +33,21 @@ interface Runtime {
   stopRequested: boolean;
   timers: Set<NodeJS.Timeout>;
   waiters: Set<() => void>;
-  logs: string[];
+  logs: LogEntry[];
 }
+
+/** One captured line, as the logs endpoint serves it. */
+export interface LogEntry {
+  /** Milliseconds since the epoch (the emulator's clock). */
+  at: number;
+  /** Nanosecond Unix time, unique and increasing: Fly's `next_token` cursor. */
+  ns: bigint;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+/** Lines kept per machine: Fly keeps days of them, the emulator only the newest (bounded memory). */
+export const LOG_LINES_KEPT = 500;
 
 export interface MachineLifecycle {
   launch(record: MachineRecord): void;
@@ -45,7 +58,10 @@ export interface MachineLifecycle {
   /** Throws 'not-stopped' when the machine runs and force is false. */
   destroy(record: MachineRecord, force: boolean): void;
   waitFor(record: MachineRecord, states: string[], timeoutMs: number): Promise<WaitOutcome>;
+  /** `stdout: …` lines, oldest first. */
   logs(record: MachineRecord): string[];
+  /** The same lines with their time and stream, for the logs endpoint. */
+  logEntries(record: MachineRecord): LogEntry[];
   livePids(): number[];
   closeAll(): Promise<void>;
   /** Synchronous last resort (process 'exit'): SIGKILL every process group. */
@@ -64,6 +80,13 @@ export function createMachineLifecycle(options: {
   log?: (line: string) => void;
 }): MachineLifecycle {
   const { store, catalogue, timing, now } = options;
+  let lastNs = 0n;
+  const entry = (stream: LogEntry['stream'], line: string): LogEntry => {
+    const at = now();
+    const ns = BigInt(at) * 1_000_000n;
+    lastNs = ns > lastNs ? ns : lastNs + 1n;
+    return { at, ns: lastNs, stream, line };
+  };
   const runtimes = new Map<string, Runtime>();
   const allProcesses = new Set<MachineProcess>();
   const closers = new Set<() => void>();
@@ -187,8 +210,8 @@ export function createMachineLifecycle(options: {
       cwd: image.cwd,
       env: machineEnv(record, app, options.path),
       onOutput: (stream, line) => {
-        runtime.logs.push(`${stream}: ${line}`);
-        if (runtime.logs.length > 500) runtime.logs.shift();
+        runtime.logs.push(entry(stream, line));
+        if (runtime.logs.length > LOG_LINES_KEPT) runtime.logs.shift();
         options.log?.(`[${record.id}] ${line}`);
       },
     });
@@ -201,7 +224,7 @@ export function createMachineLifecycle(options: {
     });
     void child.exited.then((exit) => {
       allProcesses.delete(child);
-      if (exit.spawnError) runtime.logs.push(`stderr: ${exit.spawnError}`);
+      if (exit.spawnError) runtime.logs.push(entry('stderr', exit.spawnError));
       onExit(record, exit);
     });
   };
@@ -292,6 +315,9 @@ export function createMachineLifecycle(options: {
     },
 
     logs(record) {
+      return runtimeOf(record).logs.map((e) => `${e.stream}: ${e.line}`);
+    },
+    logEntries(record) {
       return [...runtimeOf(record).logs];
     },
 

@@ -30,7 +30,12 @@ export function diagnosisCard(
     : undefined;
   const evidence = d.evidence
     .slice(0, 12)
-    .map((e) => `• *${escapeMrkdwn(e.fact)}*: ${escapeMrkdwn(e.value)} _(${e.source})_`)
+    .map((e) =>
+      // A machine's log lines read as lines: a code block (a backtick fence in them cannot close it).
+      e.source === 'fly logs' && e.value.includes('\n')
+        ? `• *${escapeMrkdwn(e.fact)}* _(${e.source})_\n\`\`\`${escapeMrkdwn(e.value).replace(/`/g, "'")}\`\`\``
+        : `• *${escapeMrkdwn(e.fact)}*: ${escapeMrkdwn(e.value)} _(${e.source})_`,
+    )
     .join('\n');
   const head = options.reminder
     ? `:repeat: *${d.code}* — ${escapeMrkdwn(options.reminder)}`
