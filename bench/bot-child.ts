@@ -11,6 +11,7 @@ import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
 import { GuardedHttpReceiver } from '../src/app/inbound/guarded-http-receiver.ts';
+import { createFlyLogsClient } from '../src/fly/logs-client.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backend.ts';
@@ -47,6 +48,7 @@ const sink = new Writable({
 const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
 const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.serviceKey });
 const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
+const logs = createFlyLogsClient({ baseUrl: input.flyUrl, token: input.flyToken });
 const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
 const listener = createPostgresBackend(input.databaseUrl);
 // As production runs it: Bolt's HTTPReceiver behind the request guard.
@@ -61,6 +63,7 @@ const bot = createBot({
   store,
   fly,
   registry,
+  logs,
   slack: slackPosterFrom(app.client),
   logger,
   replicaId: `bench-bot-${process.pid}`,

@@ -4,6 +4,7 @@
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
+import { createFlyLogsClient } from '../src/fly/logs-client.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
@@ -21,6 +22,7 @@ const kb = () => process.resourceUsage().maxRSS; // KiB, peak so far
 
 const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.serviceKey });
 const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
+const logs = createFlyLogsClient({ baseUrl: input.flyUrl, token: input.flyToken });
 const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
 const logger = pino({ level: 'silent' });
 // The whole bot, as production builds it (Bolt app and both watchers), so RSS is the bot's.
@@ -35,6 +37,7 @@ const bot = createBot({
   store,
   fly,
   registry,
+  logs,
   slack: slackPosterFrom(app.client),
   logger,
   replicaId: `bench-child-${process.pid}`,

@@ -24,7 +24,7 @@ export interface BotOptions {
   fly: FlyMachinesClient;
   registry: RegistryClient;
   /** Fly's logs endpoint: cards and /vyx logs show machines' output. */
-  logs?: FlyLogsClient;
+  logs: FlyLogsClient;
   /** The bot's own secret values, scrubbed from machine log lines too. */
   secretValues?: () => readonly string[];
   slack: SlackPoster;
@@ -110,6 +110,8 @@ export function createBot(o: BotOptions): Bot {
     store: o.store,
     fly: o.fly,
     registry: o.registry,
+    logs: o.logs,
+    secretValues: o.secretValues ?? (() => []),
     regions,
     slack,
     provisioner,
@@ -141,7 +143,7 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ part: 'stuck' }),
     owner,
     defaultApp: o.flyApp,
-    ...(o.logs ? { logs: o.logs } : {}),
+    logs: o.logs,
     ...(o.secretValues ? { secretValues: o.secretValues } : {}),
     schedule: o.stuckSchedule,
     stuckAfterS: o.stuckAfterS,

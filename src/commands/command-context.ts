@@ -1,3 +1,4 @@
+import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -13,6 +14,10 @@ export interface BotDeps {
   store: VyxStore;
   fly: FlyMachinesClient;
   registry: RegistryClient;
+  /** Fly's logs endpoint (`/vyx logs`, the Logs button). */
+  logs: FlyLogsClient;
+  /** The bot's own secret values, scrubbed from log lines besides the machine's own. */
+  secretValues: () => readonly string[];
   /** Fly's regions, cached: `--region` is checked against them before anything is created. */
   regions: RegionCatalogue;
   slack: SlackPoster;

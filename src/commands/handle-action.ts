@@ -7,11 +7,13 @@ import { destroyConfirmed } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { machineInReach } from './find-machine.ts';
 import { audit } from './handle-command.ts';
+import { logsCommand } from './logs.ts';
+import { LOG_LINES_DEFAULT } from './parse-command.ts';
 import { start } from './start.ts';
 
 const SILENCE_FOR_MS = 24 * 3600 * 1000;
 
-/** A button press on a card: Destroy (already confirmed in Slack's dialog), Diagnose, Retry, Silence. */
+/** A button press on a card: Destroy (already confirmed in Slack's dialog), Diagnose, Retry, Silence, Logs. */
 export async function handleAction(ctx: CommandContext, actionId: string, value: string): Promise<Outcome> {
   let outcome: Outcome;
   try {
@@ -27,6 +29,9 @@ export async function handleAction(ctx: CommandContext, actionId: string, value:
         break;
       case ACTIONS.silence:
         outcome = await silence(ctx, value);
+        break;
+      case ACTIONS.logs:
+        outcome = await logsCommand(ctx, value, LOG_LINES_DEFAULT);
         break;
       default:
         await ctx.reply('That button is not one I know any more.');

@@ -6,6 +6,7 @@ import { diagnoseCommand } from './diagnose.ts';
 import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
+import { logsCommand } from './logs.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
@@ -52,6 +53,9 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           break;
         case 'diagnose':
           outcome = await diagnoseCommand(ctx, c.machineId);
+          break;
+        case 'logs':
+          outcome = await logsCommand(ctx, c.machineId, c.lines);
           break;
         case 'link':
           outcome = await link(ctx, c);

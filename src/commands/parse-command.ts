@@ -8,6 +8,7 @@ export type VyxCommand =
   | { name: 'list' }
   | { name: 'destroy'; machineId?: string }
   | { name: 'diagnose'; machineId: string }
+  | { name: 'logs'; machineId?: string; lines: number }
   | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
 
 export type ParseResult = { ok: true; command: VyxCommand } | { ok: false; problem: string; usage: string };
@@ -19,6 +20,7 @@ export const USAGE: Record<VyxCommand['name'], string> = {
   list: '/vyx list',
   destroy: '/vyx destroy [machine]',
   diagnose: '/vyx diagnose <machine>',
+  logs: '/vyx logs [machine] [--lines 30]',
   link: '/vyx link @user <vyx-user-id> [admin]',
 };
 
@@ -28,6 +30,7 @@ export const HELP_LINES: [string, string][] = [
   [USAGE.list, 'list your machines (admins: everyone’s)'],
   [USAGE.destroy, 'destroy your machine (asks first; admins may destroy anyone’s)'],
   [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
+  [USAGE.logs, 'show a machine’s last log lines (secrets scrubbed), privately'],
   [USAGE.link, 'admins: link a Slack user to a vyx user id'],
   [USAGE.help, 'this list'],
 ];
@@ -40,6 +43,14 @@ const region = z.string().regex(/^[a-z]{3}$/, 'a Fly region is three lowercase l
 // with the registry policy; here only its length.
 const image = z.string().max(512, 'an image reference is at most 512 characters');
 const vyxUserId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/, 'a vyx user id has no spaces');
+/** `/vyx logs --lines`: how many lines, at most LOG_LINES_MAX (Fly's page is 100). */
+export const LOG_LINES_DEFAULT = 30;
+export const LOG_LINES_MAX = 100;
+const logLines = z.coerce
+  .number()
+  .int('a whole number of lines')
+  .min(1, 'at least 1 line')
+  .max(LOG_LINES_MAX, `at most ${LOG_LINES_MAX} lines`);
 /** Slack escapes a mention as <@U123> or <@U123|name>. */
 const mention = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/;
 
@@ -57,6 +68,7 @@ const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
   list: [],
   destroy: [],
   diagnose: [],
+  logs: ['lines'],
   link: [],
 };
 
@@ -153,6 +165,7 @@ export function parseCommand(text: string): ParseResult {
     list: 0,
     destroy: 1,
     diagnose: 1,
+    logs: 1,
     link: 3,
   };
   if (positional.length > maxPositional[name]) {
@@ -194,6 +207,21 @@ export function parseCommand(text: string): ParseResult {
       if (id === undefined) return fail(name, 'name the machine to diagnose');
       const c = check(machineId, id, 'machine');
       return 'problem' in c ? fail(name, c.problem) : { ok: true, command: { name, machineId: c.value } };
+    }
+    case 'logs': {
+      const id = positional[0];
+      const n = flags.get('lines');
+      let lines = LOG_LINES_DEFAULT;
+      if (n !== undefined) {
+        const c = check(logLines, n, '--lines');
+        if ('problem' in c) return fail(name, c.problem);
+        lines = c.value;
+      }
+      if (id === undefined) return { ok: true, command: { name, lines } };
+      const c = check(machineId, id, 'machine');
+      return 'problem' in c
+        ? fail(name, c.problem)
+        : { ok: true, command: { name, machineId: c.value, lines } };
     }
     case 'link': {
       const [who, userId, role] = positional;

@@ -107,6 +107,8 @@ describe('log lines on diagnosis cards', () => {
     expect(card).toContain(`[Main] Configuration: Machine ID: ${machineId}`);
     expect(card).toContain('fatal: could not connect to the database');
     expect(card).toContain('[redacted]');
+    // More lines, privately: the card offers the Logs button.
+    expect(card).toContain('vyx_logs');
     expect(card.includes(dbPassword), 'the app secret DB_PASSWORD').toBe(false);
     expect(card.includes(h.s.twin.serviceKey), 'the service key').toBe(false);
     const stored = JSON.stringify((await h.s.twin.backend.query(`select evidence from diagnoses`)).rows);

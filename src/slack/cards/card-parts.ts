@@ -10,6 +10,7 @@ export const ACTIONS = {
   diagnose: 'vyx_diagnose',
   retry: 'vyx_retry',
   silence: 'vyx_silence',
+  logs: 'vyx_logs',
 } as const;
 
 export const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);

@@ -11,7 +11,7 @@ export interface DiagnosisCardOptions {
   /** "still stuck ×3 over 20 min" for a folded reminder. */
   reminder?: string;
   /** Buttons: Destroy and Retry for a row; Silence for alerts. */
-  buttons?: ('destroy' | 'retry' | 'silence' | 'diagnose')[];
+  buttons?: ('destroy' | 'retry' | 'silence' | 'diagnose' | 'logs')[];
 }
 
 const CERTAINTY: Record<Diagnosis['certainty'], string> = {
@@ -48,7 +48,9 @@ export function diagnosisCard(
         ? button('Retry', ACTIONS.retry, id!, { style: 'primary' })
         : b === 'silence'
           ? button('Silence', ACTIONS.silence, `${id}|${d.code}`)
-          : button('Diagnose', ACTIONS.diagnose, id!),
+          : b === 'logs'
+            ? button('Logs', ACTIONS.logs, id!)
+            : button('Diagnose', ACTIONS.diagnose, id!),
   );
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(`${head}\n${escapeMrkdwn(d.summary)}`, 3000) } },

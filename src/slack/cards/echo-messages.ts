@@ -35,6 +35,9 @@ export function diagnosisMessage(
     : event.status === 'destroyed'
       ? (['retry', 'silence'] as const)
       : (['destroy', 'retry', 'silence'] as const);
+  // Cards that carry log lines offer more of them (privately, through /vyx logs): only rows' cards
+  // carry them, thread or not.
+  const logs = (d.evidence ?? []).some((e) => e.source === 'fly logs') ? (['logs'] as const) : [];
   if (event.kind === 'reminder') {
     const minutes = d.first_seen_at
       ? Math.max(1, Math.round((Date.parse(event.created_at) - Date.parse(d.first_seen_at)) / 60000))
@@ -45,11 +48,11 @@ export function diagnosisMessage(
         machineId: event.machine_id,
         runbookBaseUrl,
         reminder: `still stuck ×${d.seen_count ?? '?'}${minutes ? ` over ${minutes} min` : ''}`,
-        buttons: [...buttons],
+        buttons: [...buttons, ...logs],
       },
     );
   }
-  return diagnosisCard(d, { machineId: event.machine_id, runbookBaseUrl, buttons: [...buttons] });
+  return diagnosisCard(d, { machineId: event.machine_id, runbookBaseUrl, buttons: [...buttons, ...logs] });
 }
 
 export function warningMessage(event: ClaimedEvent): Card {
