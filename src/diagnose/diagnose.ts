@@ -10,6 +10,7 @@ import {
 import { matchEvidence } from './match-evidence.ts';
 import { bootCrash } from './rules/boot-crash.ts';
 import { envMismatch } from './rules/env-mismatch.ts';
+import { hostUnreachable } from './rules/host-unreachable.ts';
 import { imageRepositoryMissing } from './rules/image-repository-missing.ts';
 import { imageTagMissing } from './rules/image-tag-missing.ts';
 import { imageUnverified } from './rules/image-unverified.ts';
@@ -36,6 +37,8 @@ export const RULES: readonly DiagnosisRule[] = [
   machineIdMismatch,
   oomKilled,
   bootCrash,
+  // Before the rules that read Fly's state: with the host unreachable that state may be stale.
+  hostUnreachable,
   machineGone,
   neverCreated,
   stuckTransition,

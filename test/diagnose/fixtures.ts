@@ -57,6 +57,7 @@ export function machine(
     metadata?: Record<string, string>;
     memory_mb?: number;
     created_ago?: number;
+    host_status?: string;
   } = {},
 ): Machine {
   return MachineSchema.parse({
@@ -82,6 +83,7 @@ export function machine(
       labels: null,
     },
     events: overrides.events ?? [events.start(100), events.launch(102)],
+    ...(overrides.host_status ? { host_status: overrides.host_status } : {}),
     created_at: iso(overrides.created_ago ?? 102),
     updated_at: iso(100),
   });

@@ -119,6 +119,7 @@ const MACHINES: (Machine | null)[] = [
   machine({ state: 'stopped', events: [events.exit(5, 137), events.start(10)] }),
   machine({ state: 'started', events: loop }),
   machine({ state: 'created', events: [events.launch(900)] }),
+  machine({ state: 'started', host_status: 'unreachable' }),
   machine({ state: 'stopped', events: [events.exit(5, 0), events.start(10)] }),
   machine({ env: { ...GOOD_ENV, MACHINE_ID: 'vyx-other000' } }),
   machine({
@@ -162,6 +163,7 @@ describe('every card and message reads as English with its variables in place', 
       'BOOT_CRASH',
       'MACHINE_GONE',
       'STUCK_TRANSITION',
+      'HOST_UNREACHABLE',
       'RUNTIME_SILENT',
       'UNKNOWN',
     ]) {
