@@ -18,7 +18,7 @@ export const hostUnreachable: DiagnosisRule = (input) => {
       ...(machine.region ? [fact(input, 'region', machine.region, 'fly')] : []),
       ...machineEvidence(input, machine),
     ],
-    fix: `Recreate it elsewhere, as Fly advises: press Retry (or /vyx start) for a new machine on a healthy host, then /vyx destroy ${input.row.machine_id}; if the old one cannot be destroyed yet, fly machine destroy ${machine.id} -a ${app} --force once the host is back (https://status.flyio.net).`,
+    fix: `Recreate it elsewhere, as Fly advises: /vyx destroy ${input.row.machine_id} (if Fly cannot destroy it while the host is away: fly machine destroy ${machine.id} -a ${app} --force, and the runbook's step to close the row), then press Retry or /vyx start for a new machine on a healthy host.`,
     certainty: 'likely',
   };
 };

@@ -10,7 +10,7 @@ describe('HOST_UNREACHABLE', () => {
     expect(d.summary).toContain('host_status unreachable');
     expect(d.evidence).toContainEqual(expect.objectContaining({ fact: 'host_status', value: 'unreachable' }));
     expect(d.fix).toMatch(/Recreate it elsewhere/);
-    expect(d.fix).toContain('/vyx destroy vyx-63eea370');
+    expect(d.fix).toMatch(/\/vyx destroy vyx-63eea370 .*then press Retry/);
     expect(d.certainty).toBe('likely');
   });
 
