@@ -85,6 +85,8 @@ export interface FlyEmulator {
   machines(app?: string): Array<Record<string, unknown>>;
   /** stdout/stderr lines of a machine's processes (`stdout: …`). */
   machineLogs(machineId: string, app?: string): string[];
+  /** Sets a machine's `host_status` as Fly reports it (a host lost, or back). False: no such machine. */
+  setHostStatus(machineId: string, status: 'ok' | 'unknown' | 'unreachable', app?: string): boolean;
   /** Thousands of machines without processes (benchmarks); returns their ids. */
   bulkCreate(options: BulkCreateOptions): string[];
   /** Pids of the machines' processes still running. */
@@ -283,6 +285,16 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
         if (machine) return lifecycle.logs(machine);
       }
       return [];
+    },
+    setHostStatus(machineId, status, app) {
+      for (const record of app ? [store.app(app)] : store.apps.values()) {
+        const machine = record?.machines.get(machineId);
+        if (machine) {
+          machine.hostStatus = status;
+          return true;
+        }
+      }
+      return false;
     },
     bulkCreate: (bulk) => bulkCreateMachines(parts, Object.keys(appOptions)[0], bulk),
     livePids: () => lifecycle.livePids(),

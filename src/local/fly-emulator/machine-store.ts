@@ -38,6 +38,8 @@ export interface MachineRecord {
   bulk: boolean;
   /** Creation order, for stable list pages. */
   seq: number;
+  /** Fly's `host_status`; `ok` unless a test takes the host away. */
+  hostStatus?: 'ok' | 'unknown' | 'unreachable';
 }
 
 export interface AppRecord {
@@ -189,7 +191,7 @@ export function createMachineStore(options: { now: () => number; random: () => n
       out.updated_at = rfc3339(record.updatedAt);
       if (!jsonOptions.summary) {
         out.events = record.events.map((event) => store.eventJson(event));
-        out.host_status = 'ok';
+        out.host_status = record.hostStatus ?? 'ok';
       }
       return out;
     },
