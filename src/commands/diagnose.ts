@@ -1,5 +1,6 @@
 import { diagnose as runDiagnosis } from '../diagnose/diagnose.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
+import { attachLogEvidence } from '../evidence/log-evidence.ts';
 import { destroyedCard } from '../slack/cards/destroyed-card.ts';
 import { diagnosisCard } from '../slack/cards/diagnosis-card.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
@@ -23,15 +24,26 @@ export async function diagnoseCommand(ctx: CommandContext, machineId: string | u
   );
   const failed = gathered.failedApps.get(machine.fly_app ?? config.flyApp);
   if (failed) throw failed;
-  const d = runDiagnosis(gathered.inputs[0]!);
+  const input = gathered.inputs[0]!;
+  const d = runDiagnosis(input);
   const healthy = machine.status === 'running' && d.code === 'UNKNOWN';
+  // The machine's last lines on the card (crash, OOM, silence, id, unknown), as the watcher's cards carry them.
+  if (!healthy) {
+    await attachLogEvidence(
+      [{ d, input }],
+      { logs: ctx.deps.logs, defaultApp: config.flyApp, secretValues: ctx.deps.secretValues() },
+      { now: now() },
+    );
+  }
   await ctx.reply(
     healthy
       ? `Machine \`${machine.machine_id}\` is running and nothing looks wrong.`
       : diagnosisCard(d, {
           machineId: machine.machine_id,
           ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),
-          buttons: ['destroy', 'retry'],
+          buttons: d.evidence.some((e) => e.source === 'fly logs')
+            ? ['destroy', 'retry', 'logs']
+            : ['destroy', 'retry'],
         }),
   );
   return { outcome: 'ok', machineId: machine.machine_id, detail: d.code };

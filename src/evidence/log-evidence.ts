@@ -33,7 +33,7 @@ export function scrubbedLines(page: LogLine[], lines: number, known: readonly st
 export async function attachLogEvidence(
   found: { d: Diagnosis; input: DiagnosisInput }[],
   deps: { logs: FlyLogsClient; defaultApp: string; secretValues?: readonly string[] },
-  options: { now: Date; concurrency?: number } = { now: new Date() },
+  options: { now: Date; concurrency?: number },
 ): Promise<{ requests: number }> {
   const wanted = found
     .filter(({ d, input }) => LOG_CODES.has(d.code) && input.machine !== null)

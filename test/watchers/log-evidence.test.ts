@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMachineEnv } from '../../src/contract/machine-env.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { defaultImageCatalogueEntries } from '../../src/local/fly-emulator/image-catalogue.ts';
-import { type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
+import { ADMIN, type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
 import { secret } from '../helpers/secrets.ts';
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
@@ -109,6 +109,10 @@ describe('log lines on diagnosis cards', () => {
     expect(card).toContain('[redacted]');
     // More lines, privately: the card offers the Logs button.
     expect(card).toContain('vyx_logs');
+    // A log line cannot ping the channel, link out or close the code block.
+    expect(card).not.toContain('<!channel>');
+    expect(card).not.toContain('<https://evil.example');
+    expect(card).toContain('&lt;!channel&gt;');
     expect(card.includes(dbPassword), 'the app secret DB_PASSWORD').toBe(false);
     expect(card.includes(h.s.twin.serviceKey), 'the service key').toBe(false);
     const stored = JSON.stringify((await h.s.twin.backend.query(`select evidence from diagnoses`)).rows);
@@ -131,5 +135,24 @@ describe('log lines on diagnosis cards', () => {
     } finally {
       h.emulator.faults.clear();
     }
+  });
+
+  it('/vyx diagnose on the crashed machine: the same lines, privately, scrubbed, with the Logs button', async () => {
+    const { machineId } = await crashingMachine();
+    const before = h.slack.workspace.ephemerals().length;
+    await h.command(`diagnose ${machineId}`, ADMIN);
+    const answer = await h.until(
+      () =>
+        h.slack.workspace
+          .ephemerals()
+          .slice(before)
+          .find((e) => e.user === ADMIN),
+      'the diagnose answer',
+    );
+    const card = JSON.stringify(answer.blocks);
+    expect(answer.text).toMatch(/^BOOT_CRASH/);
+    expect(card).toContain('fatal: could not connect to the database');
+    expect(card).toContain('vyx_logs');
+    expect(card.includes(dbPassword) || card.includes(h.s.twin.serviceKey)).toBe(false);
   });
 });
