@@ -288,22 +288,24 @@ export class StuckWatcher {
     now: Date,
   ): Promise<TickReport['diagnosed']> {
     const seen = new Set(claimed.map((r) => r.fly_machine_id).filter(Boolean));
-    const found: { machineId: string; d: Diagnosis }[] = [];
+    const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
     for (const machines of machinesByApp.values()) {
       for (const machine of machines) {
         if (seen.has(machine.id) || !crashLooping(machine, now)) continue;
         const row = await this.o.store.findMachine({ flyMachineId: machine.id });
         if (!row || row.status === 'destroyed') continue;
-        const d = diagnose({
+        const input: DiagnosisInput = {
           row,
           machine,
           matchedBy: 'fly_machine_id',
           now,
           stuckAfterS: this.o.stuckAfterS,
-        });
-        if (d.code !== 'UNKNOWN') found.push({ machineId: row.machine_id, d });
+        };
+        const d = diagnose(input);
+        if (d.code !== 'UNKNOWN') found.push({ machineId: row.machine_id, d, input });
       }
     }
+    await this.attachLogs(found, now);
     const recorded = await this.record(found, false);
     return recorded.map((r) => ({
       machineId: r.machine_id,

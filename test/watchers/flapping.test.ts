@@ -92,6 +92,8 @@ describe('a flapping machine is one story', () => {
     expect(blocks).toMatch(/restarted \d+× in \d+ s \(restart policy on-failure/);
     expect(blocks).toContain('exit 137 (SIGKILL, not requested)');
     expect(blocks).toContain('256 MB');
+    // What the machine printed around the kill (the runtime's own line), from Fly's logs endpoint.
+    expect(blocks).toContain('workload was killed by SIGKILL');
     const { rows } = await h.s.twin.backend.query(`select code from diagnoses where machine_id = $1`, [
       machineId,
     ]);

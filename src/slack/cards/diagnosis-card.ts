@@ -29,14 +29,19 @@ export function diagnosisCard(
     ? `${options.runbookBaseUrl.replace(/\/?$/, '/')}${d.code}.md`
     : undefined;
   const evidence = d.evidence
+    .filter((e) => e.source !== 'fly logs')
     .slice(0, 12)
-    .map((e) =>
-      // A machine's log lines read as lines: a code block (a backtick fence in them cannot close it).
-      e.source === 'fly logs' && e.value.includes('\n')
-        ? `• *${escapeMrkdwn(e.fact)}* _(${e.source})_\n\`\`\`${escapeMrkdwn(e.value).replace(/`/g, "'")}\`\`\``
-        : `• *${escapeMrkdwn(e.fact)}*: ${escapeMrkdwn(e.value)} _(${e.source})_`,
-    )
+    .map((e) => `• *${escapeMrkdwn(e.fact)}*: ${escapeMrkdwn(e.value)} _(${e.source})_`)
     .join('\n');
+  // The machine's log lines get their own block, never cut off by the evidence list's bounds: read as
+  // lines in a code block (a backtick in them cannot close it), clipped inside the fence.
+  const logs = d.evidence
+    .filter((e) => e.source === 'fly logs')
+    .map((e) =>
+      e.value.includes('\n')
+        ? `*${escapeMrkdwn(e.fact)}* _(${e.source})_\n\`\`\`${clip(escapeMrkdwn(e.value).replace(/`/g, "'"), 2800)}\`\`\``
+        : `*${escapeMrkdwn(e.fact)}*: ${clip(escapeMrkdwn(e.value), 2800)} _(${e.source})_`,
+    );
   const head = options.reminder
     ? `:repeat: *${d.code}* — ${escapeMrkdwn(options.reminder)}`
     : `:rotating_light: *${d.code}* (${CERTAINTY[d.certainty]})`;
@@ -62,6 +67,7 @@ export function diagnosisCard(
           },
         ]
       : []),
+    ...logs.map((text) => ({ type: 'section' as const, text: { type: 'mrkdwn' as const, text } })),
     { type: 'section', text: { type: 'mrkdwn', text: clip(`*Fix*\n${escapeMrkdwn(d.fix)}`, 3000) } },
     {
       type: 'context',
