@@ -7,6 +7,7 @@ import { destroyConfirmed } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { machineInReach } from './find-machine.ts';
 import { audit } from './handle-command.ts';
+import { machinePower } from './machine-power.ts';
 import { start } from './start.ts';
 
 const SILENCE_FOR_MS = 24 * 3600 * 1000;
@@ -24,6 +25,12 @@ export async function handleAction(ctx: CommandContext, actionId: string, value:
         break;
       case ACTIONS.retry:
         outcome = await retry(ctx, value);
+        break;
+      case ACTIONS.restart:
+        outcome = await machinePower(ctx, 'restart', value);
+        break;
+      case ACTIONS.stop:
+        outcome = await machinePower(ctx, 'stop', value);
         break;
       case ACTIONS.silence:
         outcome = await silence(ctx, value);

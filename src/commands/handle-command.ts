@@ -6,6 +6,7 @@ import { diagnoseCommand } from './diagnose.ts';
 import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
+import { machinePower } from './machine-power.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
@@ -49,6 +50,10 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           break;
         case 'destroy':
           outcome = await destroy(ctx, c.machineId);
+          break;
+        case 'stop':
+        case 'restart':
+          outcome = await machinePower(ctx, c.name, c.machineId);
           break;
         case 'diagnose':
           outcome = await diagnoseCommand(ctx, c.machineId);

@@ -7,6 +7,8 @@ export type VyxCommand =
   | { name: 'status'; machineId?: string }
   | { name: 'list' }
   | { name: 'destroy'; machineId?: string }
+  | { name: 'stop'; machineId?: string }
+  | { name: 'restart'; machineId?: string }
   | { name: 'diagnose'; machineId: string }
   | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
 
@@ -18,6 +20,8 @@ export const USAGE: Record<VyxCommand['name'], string> = {
   status: '/vyx status [machine]',
   list: '/vyx list',
   destroy: '/vyx destroy [machine]',
+  stop: '/vyx stop [machine]',
+  restart: '/vyx restart [machine]',
   diagnose: '/vyx diagnose <machine>',
   link: '/vyx link @user <vyx-user-id> [admin]',
 };
@@ -27,6 +31,8 @@ export const HELP_LINES: [string, string][] = [
   [USAGE.status, 'show your machine, or the one named'],
   [USAGE.list, 'list your machines (admins: everyone’s)'],
   [USAGE.destroy, 'destroy your machine (asks first; admins may destroy anyone’s)'],
+  [USAGE.stop, 'stop your machine on Fly (under a Fly lease)'],
+  [USAGE.restart, 'stop and start your machine on Fly (under a Fly lease)'],
   [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
   [USAGE.link, 'admins: link a Slack user to a vyx user id'],
   [USAGE.help, 'this list'],
@@ -56,6 +62,8 @@ const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
   status: [],
   list: [],
   destroy: [],
+  stop: [],
+  restart: [],
   diagnose: [],
   link: [],
 };
@@ -152,6 +160,8 @@ export function parseCommand(text: string): ParseResult {
     status: 1,
     list: 0,
     destroy: 1,
+    stop: 1,
+    restart: 1,
     diagnose: 1,
     link: 3,
   };
@@ -183,7 +193,9 @@ export function parseCommand(text: string): ParseResult {
       return { ok: true, command };
     }
     case 'status':
-    case 'destroy': {
+    case 'destroy':
+    case 'stop':
+    case 'restart': {
       const id = positional[0];
       if (id === undefined) return { ok: true, command: { name } };
       const c = check(machineId, id, 'machine');

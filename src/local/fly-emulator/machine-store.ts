@@ -38,6 +38,8 @@ export interface MachineRecord {
   bulk: boolean;
   /** Creation order, for stable list pages. */
   seq: number;
+  /** The machine's lease, while one is held (Fly's `nonce`, owner = the token's user). */
+  lease?: { nonce: string; owner: string; description: string; expiresAt: number; version: string };
 }
 
 export interface AppRecord {

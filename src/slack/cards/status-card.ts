@@ -8,7 +8,9 @@ import {
   escapeKeepingMentions,
   escapeMrkdwn,
   fieldsSection,
+  restartButton,
   STATUS_EMOJI,
+  stopButton,
 } from './card-parts.ts';
 
 export interface Card {
@@ -47,6 +49,9 @@ export function statusCard(
   const buttons = [
     ...(machine.status !== 'destroyed' ? [destroyButton(machine.machine_id)] : []),
     button('Diagnose', ACTIONS.diagnose, machine.machine_id),
+    // Restart/Stop act on the Fly machine, so only when one is recorded.
+    ...(machine.fly_machine_id && machine.status !== 'destroyed' ? [restartButton(machine.machine_id)] : []),
+    ...(machine.fly_machine_id && active ? [stopButton(machine.machine_id)] : []),
     ...(!active ? [button('Retry', ACTIONS.retry, machine.machine_id, { style: 'primary' })] : []),
   ];
   return {
