@@ -1,9 +1,7 @@
-import { isVyxError } from '../errors/vyx-error.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
+import { underLease } from './under-lease.ts';
 
-/** Long enough for a stop (Fly's default kill timeout is 5 s) and a start; short if we die holding it. */
-const LEASE_TTL_S = 60;
 const STOPPED_WITHIN_MS = 30_000;
 
 export type PowerVerb = 'stop' | 'restart';
@@ -34,37 +32,18 @@ export async function machinePower(
     );
     return { outcome: 'invalid', machineId: id, detail: 'no fly machine id' };
   }
-  const { fly, config, logger } = ctx.deps;
+  const { fly, config } = ctx.deps;
   const app = machine.fly_app ?? config.flyApp;
-  let nonce: string;
-  try {
-    const lease = await fly.acquireLease(app, flyId, {
-      ttlSeconds: LEASE_TTL_S,
-      description: `vyxbot ${verb} by ${ctx.slackUserId}`,
-    });
-    nonce = lease.nonce;
-  } catch (err) {
-    if (!isVyxError(err, 'FLY_LEASE_HELD')) throw err;
-    const holder = String(err.details?.holder ?? 'someone else');
-    await ctx.reply(
-      `Not ${verb === 'stop' ? 'stopping' : 'restarting'} \`${id}\`: its Fly lease is held by ${holder}. Try again when that change is done.`,
-    );
-    return { outcome: 'invalid', machineId: id, detail: `lease held by ${holder}` };
-  }
-  try {
-    await fly.stop(app, flyId, { leaseNonce: nonce });
+  const result = await underLease(ctx, { app, flyId, machineId: id, verb }, async (leaseNonce) => {
+    await fly.stop(app, flyId, { leaseNonce });
     await fly.wait(app, flyId, { state: 'stopped', timeoutMs: STOPPED_WITHIN_MS });
-    if (verb === 'restart') await fly.start(app, flyId, { leaseNonce: nonce });
-  } finally {
-    // Released whatever happened; if this fails the lease still expires after its TTL.
-    await fly
-      .releaseLease(app, flyId, nonce)
-      .catch((err: unknown) =>
-        logger.warn(
-          { err: isVyxError(err) ? err.toJSON() : String(err), machineId: id, requestId: ctx.requestId },
-          'lease release failed',
-        ),
-      );
+    if (verb === 'restart') await fly.start(app, flyId, { leaseNonce });
+  });
+  if ('held' in result) {
+    await ctx.reply(
+      `Not ${verb === 'stop' ? 'stopping' : 'restarting'} \`${id}\`: its Fly lease is held by ${result.held}. Try again when that change is done.`,
+    );
+    return { outcome: 'invalid', machineId: id, detail: `lease held by ${result.held}` };
   }
   await ctx.reply(
     verb === 'restart'

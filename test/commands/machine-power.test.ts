@@ -58,6 +58,8 @@ describe('/vyx stop and restart under a Fly lease', () => {
     );
     expect(h.emulator.counters.get(START) - starts).toBe(1);
     await h.until(() => flyState() === 'started', 'the machine started again');
+    // The runtime, started again, reports the row running itself.
+    await h.until(async () => (await h.s.store.getMachine(id)).status === 'running', 'the row running again');
     // The lease was released: nobody holds it now.
     expect(
       (await fetch(leaseUrl(), { headers: { authorization: `Bearer ${h.emulator.token}` } })).status,
@@ -91,6 +93,30 @@ describe('/vyx stop and restart under a Fly lease', () => {
     }, 'the stop answer');
     expect(answer).toContain('flyctl machine update by ops');
     expect(h.emulator.counters.get(STOP)).toBe(stops);
+    expect(flyState()).toBe('started');
+
+    // The card says who holds the lease; Destroy is refused too, and the row stays.
+    const beforeStatus = h.slack.workspace.ephemerals().length;
+    await h.command(`status ${id}`, MEMBER);
+    const card = await h.until(
+      () =>
+        h.slack.workspace
+          .ephemerals()
+          .slice(beforeStatus)
+          .find((e) => e.user === MEMBER),
+      'the status card',
+    );
+    expect(JSON.stringify(card.blocks)).toContain(
+      'held by emulator@fly.local (flyctl machine update by ops) until',
+    );
+    const beforeDestroy = h.slack.workspace.ephemerals().length;
+    await h.press(ACTIONS.destroy, id, MEMBER);
+    const [refusal] = await h.until(() => {
+      const a = answers(MEMBER, beforeDestroy);
+      return a.length > 0 ? a : undefined;
+    }, 'the destroy refusal');
+    expect(refusal).toContain('Not destroying');
+    expect((await h.s.store.getMachine(id)).status).toBe('running');
     expect(flyState()).toBe('started');
 
     const released = await fetch(leaseUrl(), {

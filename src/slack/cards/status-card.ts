@@ -23,7 +23,11 @@ export interface Card {
 export function statusCard(
   machine: CloudMachine,
   now: Date,
-  options: { title?: string; lead?: string } = {},
+  options: {
+    title?: string;
+    lead?: string /** Who holds the Fly lease, when someone does. */;
+    leaseHolder?: string;
+  } = {},
 ): Card {
   const emoji = STATUS_EMOJI[machine.status] ?? ':grey_question:';
   const title = options.title ?? `Machine ${machine.machine_id}`;
@@ -39,6 +43,7 @@ export function statusCard(
     ['Last heartbeat', age(machine.last_heartbeat_at, now)],
   ];
   if (machine.fly_machine_id) fields.push(['Fly machine', `\`${machine.fly_machine_id}\``]);
+  if (options.leaseHolder) fields.push(['Fly lease', `held by ${escapeMrkdwn(options.leaseHolder)}`]);
   if (machine.diagnosis)
     fields.push([
       'Last diagnosis',
