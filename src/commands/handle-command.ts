@@ -7,6 +7,7 @@ import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { machinePower } from './machine-power.ts';
+import { notify } from './notify.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
@@ -54,6 +55,9 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
         case 'stop':
         case 'restart':
           outcome = await machinePower(ctx, c.name, c.machineId);
+          break;
+        case 'notify':
+          outcome = await notify(ctx, c.on);
           break;
         case 'diagnose':
           outcome = await diagnoseCommand(ctx, c.machineId);

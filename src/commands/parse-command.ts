@@ -9,6 +9,7 @@ export type VyxCommand =
   | { name: 'destroy'; machineId?: string }
   | { name: 'stop'; machineId?: string }
   | { name: 'restart'; machineId?: string }
+  | { name: 'notify'; on: boolean }
   | { name: 'diagnose'; machineId: string }
   | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
 
@@ -22,6 +23,7 @@ export const USAGE: Record<VyxCommand['name'], string> = {
   destroy: '/vyx destroy [machine]',
   stop: '/vyx stop [machine]',
   restart: '/vyx restart [machine]',
+  notify: '/vyx notify on|off',
   diagnose: '/vyx diagnose <machine>',
   link: '/vyx link @user <vyx-user-id> [admin]',
 };
@@ -33,6 +35,7 @@ export const HELP_LINES: [string, string][] = [
   [USAGE.destroy, 'destroy your machine (asks first; admins may destroy anyone’s)'],
   [USAGE.stop, 'stop your machine on Fly (under a Fly lease)'],
   [USAGE.restart, 'stop and start your machine on Fly (under a Fly lease)'],
+  [USAGE.notify, 'a direct message when your machine fails: on (default) or off'],
   [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
   [USAGE.link, 'admins: link a Slack user to a vyx user id'],
   [USAGE.help, 'this list'],
@@ -64,6 +67,7 @@ const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
   destroy: [],
   stop: [],
   restart: [],
+  notify: [],
   diagnose: [],
   link: [],
 };
@@ -162,6 +166,7 @@ export function parseCommand(text: string): ParseResult {
     destroy: 1,
     stop: 1,
     restart: 1,
+    notify: 1,
     diagnose: 1,
     link: 3,
   };
@@ -200,6 +205,11 @@ export function parseCommand(text: string): ParseResult {
       if (id === undefined) return { ok: true, command: { name } };
       const c = check(machineId, id, 'machine');
       return 'problem' in c ? fail(name, c.problem) : { ok: true, command: { name, machineId: c.value } };
+    }
+    case 'notify': {
+      const word = positional[0]?.toLowerCase();
+      if (word !== 'on' && word !== 'off') return fail(name, 'say `on` or `off`');
+      return { ok: true, command: { name, on: word === 'on' } };
     }
     case 'diagnose': {
       const id = positional[0];
