@@ -7,6 +7,7 @@ import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { machinePower } from './machine-power.ts';
+import { markFailed } from './mark-failed.ts';
 import { notify } from './notify.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
@@ -58,6 +59,9 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           break;
         case 'notify':
           outcome = await notify(ctx, c.on);
+          break;
+        case 'fail':
+          outcome = await markFailed(ctx, c.machineId, c.reason);
           break;
         case 'diagnose':
           outcome = await diagnoseCommand(ctx, c.machineId);

@@ -10,6 +10,7 @@ export type VyxCommand =
   | { name: 'stop'; machineId?: string }
   | { name: 'restart'; machineId?: string }
   | { name: 'notify'; on: boolean }
+  | { name: 'fail'; machineId: string; reason?: string }
   | { name: 'diagnose'; machineId: string }
   | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
 
@@ -24,6 +25,7 @@ export const USAGE: Record<VyxCommand['name'], string> = {
   stop: '/vyx stop [machine]',
   restart: '/vyx restart [machine]',
   notify: '/vyx notify on|off',
+  fail: '/vyx fail <machine> [CODE]',
   diagnose: '/vyx diagnose <machine>',
   link: '/vyx link @user <vyx-user-id> [admin]',
 };
@@ -36,6 +38,7 @@ export const HELP_LINES: [string, string][] = [
   [USAGE.stop, 'stop your machine on Fly (under a Fly lease)'],
   [USAGE.restart, 'stop and start your machine on Fly (under a Fly lease)'],
   [USAGE.notify, 'a direct message when your machine fails: on (default) or off'],
+  [USAGE.fail, 'close a stuck row as failed, where a runbook says to'],
   [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
   [USAGE.link, 'admins: link a Slack user to a vyx user id'],
   [USAGE.help, 'this list'],
@@ -68,6 +71,7 @@ const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
   stop: [],
   restart: [],
   notify: [],
+  fail: [],
   diagnose: [],
   link: [],
 };
@@ -167,6 +171,7 @@ export function parseCommand(text: string): ParseResult {
     stop: 1,
     restart: 1,
     notify: 1,
+    fail: 2,
     diagnose: 1,
     link: 3,
   };
@@ -210,6 +215,15 @@ export function parseCommand(text: string): ParseResult {
       const word = positional[0]?.toLowerCase();
       if (word !== 'on' && word !== 'off') return fail(name, 'say `on` or `off`');
       return { ok: true, command: { name, on: word === 'on' } };
+    }
+    case 'fail': {
+      const [id, reason] = positional;
+      if (id === undefined) return fail(name, 'name the machine to mark failed');
+      const c = check(machineId, id, 'machine');
+      if ('problem' in c) return fail(name, c.problem);
+      if (reason !== undefined && !/^[A-Z][A-Z0-9_]{1,39}$/.test(reason))
+        return fail(name, 'the reason is a diagnosis code such as STUCK_TRANSITION');
+      return { ok: true, command: { name, machineId: c.value, ...(reason ? { reason } : {}) } };
     }
     case 'diagnose': {
       const id = positional[0];
