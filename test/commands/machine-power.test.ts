@@ -109,6 +109,8 @@ describe('/vyx stop and restart under a Fly lease', () => {
     expect(JSON.stringify(card.blocks)).toContain(
       'held by emulator@fly.local (flyctl machine update by ops) until',
     );
+    expect(JSON.stringify(card.blocks)).toContain(ACTIONS.restart);
+    expect(JSON.stringify(card.blocks)).toContain(ACTIONS.stop);
     const beforeDestroy = h.slack.workspace.ephemerals().length;
     await h.press(ACTIONS.destroy, id, MEMBER);
     const [refusal] = await h.until(() => {
@@ -132,6 +134,17 @@ describe('/vyx stop and restart under a Fly lease', () => {
     }, 'the second stop answer');
     expect(done).toContain(`Machine \`${id}\` stopped`);
     expect(flyState()).toBe('stopped');
+
+    // Restart of a stopped machine starts it (the Restart button on its card).
+    const again = h.slack.workspace.ephemerals().length;
+    await h.press(ACTIONS.restart, id, MEMBER);
+    const [restarted] = await h.until(() => {
+      const a = answers(MEMBER, again);
+      return a.length > 0 ? a : undefined;
+    }, 'the restart answer');
+    expect(restarted).toContain('restarted');
+    await h.until(async () => (await h.s.store.getMachine(id)).status === 'running', 'the row running');
+    expect(flyState()).toBe('started');
   });
 
   it('someone else’s machine cannot be stopped by a member', async () => {
