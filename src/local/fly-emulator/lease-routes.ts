@@ -54,8 +54,9 @@ export function leaseRoutes({ store, now }: EmulatorParts, owner: string): Route
     if (record.state === 'destroyed') return NOT_FOUND_MACHINE();
     const body = (ctx.body ?? {}) as { ttl?: unknown; description?: unknown };
     // The docs send `{ttl}` in the body; fly-go sends `?ttl=`: both are accepted, as Fly does.
-    const ttl = Number(body.ttl ?? ctx.query.get('ttl') ?? DEFAULT_TTL_S);
-    if (!Number.isInteger(ttl) || ttl < 1) return leaseError(400, `invalid ttl "${String(body.ttl)}"`);
+    const raw = body.ttl ?? ctx.query.get('ttl') ?? DEFAULT_TTL_S;
+    const ttl = Number(raw);
+    if (!Number.isInteger(ttl) || ttl < 1) return leaseError(400, `invalid ttl "${String(raw)}"`);
     const held = liveLease(record, now());
     // Sending the held lease's nonce refreshes it; anyone else is refused.
     if (held && ctx.leaseNonce !== held.nonce) return leaseError(409, heldMessage(record, held));
