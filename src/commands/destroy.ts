@@ -4,6 +4,7 @@ import { destroyButton } from '../slack/cards/card-parts.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { machineInReach } from './find-machine.ts';
+import { underLease } from './under-lease.ts';
 
 /** `/vyx destroy [machine]`: asks first; the Destroy button (with its own confirm dialog) does it. */
 export async function destroy(ctx: CommandContext, machineId: string | undefined): Promise<Outcome> {
@@ -38,12 +39,19 @@ export async function destroyConfirmed(ctx: CommandContext, machineId: string): 
     await ctx.reply(`Machine \`${machineId}\` is already destroyed.`);
     return { outcome: 'ok', machineId, detail: 'already destroyed' };
   }
-  await destroyMachine(ctx, machine);
+  const held = await destroyMachine(ctx, machine);
+  if (held) {
+    await ctx.reply(
+      `Not destroying \`${machineId}\`: its Fly lease is held by ${held}. Try again when that change is done.`,
+    );
+    return { outcome: 'invalid', machineId, detail: `lease held by ${held}` };
+  }
   await ctx.reply(`Machine \`${machineId}\` is destroyed.`);
   return { outcome: 'ok', machineId };
 }
 
-async function destroyMachine(ctx: CommandContext, machine: CloudMachine): Promise<void> {
+/** Destroys under the machine's Fly lease; returns who holds it when someone else does (nothing changed). */
+async function destroyMachine(ctx: CommandContext, machine: CloudMachine): Promise<string | undefined> {
   const { fly, store, config } = ctx.deps;
   const app = machine.fly_app ?? config.flyApp;
   // No Fly id recorded (a lost create answer, a crash, a row the web UI made): find the machine by
@@ -58,12 +66,18 @@ async function destroyMachine(ctx: CommandContext, machine: CloudMachine): Promi
     flyId = ownMachineOf(machine, machines, provisioning?.create_key)?.machine.id ?? null;
   }
   if (flyId) {
-    try {
-      await fly.destroy(app, flyId, { force: true });
-    } catch (err) {
+    const id = flyId;
+    const result = await underLease(
+      ctx,
+      { app, flyId: id, machineId: machine.machine_id, verb: 'destroy' },
+      (leaseNonce) => fly.destroy(app, id, { force: true, leaseNonce }),
+    ).catch((err: unknown) => {
       // Already gone on Fly is what we wanted; anything else stops here and is reported.
-      if (!isVyxError(err, 'FLY_NOT_FOUND')) throw err;
-    }
+      if (isVyxError(err, 'FLY_NOT_FOUND')) return { done: undefined };
+      throw err;
+    });
+    if ('held' in result) return result.held;
   }
   await store.reportStatus(machine.machine_id, 'destroyed', `destroyed by <@${ctx.slackUserId}>`);
+  return undefined;
 }

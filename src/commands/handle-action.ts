@@ -8,6 +8,7 @@ import { diagnoseCommand } from './diagnose.ts';
 import { machineInReach } from './find-machine.ts';
 import { audit } from './handle-command.ts';
 import { logsCommand } from './logs.ts';
+import { machinePower } from './machine-power.ts';
 import { LOG_LINES_DEFAULT } from './parse-command.ts';
 import { start } from './start.ts';
 
@@ -26,6 +27,12 @@ export async function handleAction(ctx: CommandContext, actionId: string, value:
         break;
       case ACTIONS.retry:
         outcome = await retry(ctx, value);
+        break;
+      case ACTIONS.restart:
+        outcome = await machinePower(ctx, 'restart', value);
+        break;
+      case ACTIONS.stop:
+        outcome = await machinePower(ctx, 'stop', value);
         break;
       case ACTIONS.silence:
         outcome = await silence(ctx, value);

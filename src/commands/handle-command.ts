@@ -7,6 +7,9 @@ import { helpCard } from './help.ts';
 import { link } from './link.ts';
 import { list } from './list.ts';
 import { logsCommand } from './logs.ts';
+import { machinePower } from './machine-power.ts';
+import { markFailed } from './mark-failed.ts';
+import { notify } from './notify.ts';
 import { parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
@@ -50,6 +53,16 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           break;
         case 'destroy':
           outcome = await destroy(ctx, c.machineId);
+          break;
+        case 'stop':
+        case 'restart':
+          outcome = await machinePower(ctx, c.name, c.machineId);
+          break;
+        case 'notify':
+          outcome = await notify(ctx, c.on);
+          break;
+        case 'fail':
+          outcome = await markFailed(ctx, c.machineId, c.reason);
           break;
         case 'diagnose':
           outcome = await diagnoseCommand(ctx, c.machineId);

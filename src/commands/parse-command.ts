@@ -7,6 +7,10 @@ export type VyxCommand =
   | { name: 'status'; machineId?: string }
   | { name: 'list' }
   | { name: 'destroy'; machineId?: string }
+  | { name: 'stop'; machineId?: string }
+  | { name: 'restart'; machineId?: string }
+  | { name: 'notify'; on: boolean }
+  | { name: 'fail'; machineId: string; reason?: string }
   | { name: 'diagnose'; machineId: string }
   | { name: 'logs'; machineId?: string; lines: number }
   | { name: 'link'; slackUserId: string; userId: string; role: 'member' | 'admin' };
@@ -19,6 +23,10 @@ export const USAGE: Record<VyxCommand['name'], string> = {
   status: '/vyx status [machine]',
   list: '/vyx list',
   destroy: '/vyx destroy [machine]',
+  stop: '/vyx stop [machine]',
+  restart: '/vyx restart [machine]',
+  notify: '/vyx notify on|off',
+  fail: '/vyx fail <machine> [CODE]',
   diagnose: '/vyx diagnose <machine>',
   logs: '/vyx logs [machine] [--lines 30]',
   link: '/vyx link @user <vyx-user-id> [admin]',
@@ -29,6 +37,10 @@ export const HELP_LINES: [string, string][] = [
   [USAGE.status, 'show your machine, or the one named'],
   [USAGE.list, 'list your machines (admins: everyone’s)'],
   [USAGE.destroy, 'destroy your machine (asks first; admins may destroy anyone’s)'],
+  [USAGE.stop, 'stop your machine on Fly (under a Fly lease)'],
+  [USAGE.restart, 'stop and start your machine on Fly (under a Fly lease)'],
+  [USAGE.notify, 'a direct message when your machine fails: on (default) or off'],
+  [USAGE.fail, 'close a stuck row as failed, where a runbook says to'],
   [USAGE.diagnose, 'explain why a machine is stuck, with the evidence'],
   [USAGE.logs, 'show a machine’s last log lines (secrets scrubbed), privately'],
   [USAGE.link, 'admins: link a Slack user to a vyx user id'],
@@ -67,6 +79,10 @@ const OPTIONS: Record<VyxCommand['name'], readonly string[]> = {
   status: [],
   list: [],
   destroy: [],
+  stop: [],
+  restart: [],
+  notify: [],
+  fail: [],
   diagnose: [],
   logs: ['lines'],
   link: [],
@@ -164,6 +180,10 @@ export function parseCommand(text: string): ParseResult {
     status: 1,
     list: 0,
     destroy: 1,
+    stop: 1,
+    restart: 1,
+    notify: 1,
+    fail: 2,
     diagnose: 1,
     logs: 1,
     link: 3,
@@ -196,11 +216,27 @@ export function parseCommand(text: string): ParseResult {
       return { ok: true, command };
     }
     case 'status':
-    case 'destroy': {
+    case 'destroy':
+    case 'stop':
+    case 'restart': {
       const id = positional[0];
       if (id === undefined) return { ok: true, command: { name } };
       const c = check(machineId, id, 'machine');
       return 'problem' in c ? fail(name, c.problem) : { ok: true, command: { name, machineId: c.value } };
+    }
+    case 'notify': {
+      const word = positional[0]?.toLowerCase();
+      if (word !== 'on' && word !== 'off') return fail(name, 'say `on` or `off`');
+      return { ok: true, command: { name, on: word === 'on' } };
+    }
+    case 'fail': {
+      const [id, reason] = positional;
+      if (id === undefined) return fail(name, 'name the machine to mark failed');
+      const c = check(machineId, id, 'machine');
+      if ('problem' in c) return fail(name, c.problem);
+      if (reason !== undefined && !/^[A-Z][A-Z0-9_]{1,39}$/.test(reason))
+        return fail(name, 'the reason is a diagnosis code such as STUCK_TRANSITION');
+      return { ok: true, command: { name, machineId: c.value, ...(reason ? { reason } : {}) } };
     }
     case 'diagnose': {
       const id = positional[0];

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   FLY_NOT_FOUND: 'Fly does not know the app or machine (404)',
   FLY_TIMEOUT: 'Fly did not answer, or the machine did not reach the state, within the deadline',
   FLY_CONFLICT: "Fly refused because of the machine's current state (409)",
+  FLY_LEASE_HELD: 'someone else holds the Fly lease on the machine, so it may not be changed now (409)',
   FLY_RATE_LIMITED: 'Fly rate-limited the request (429) beyond the retries',
   FLY_UNAVAILABLE: 'Fly could not be reached or answered 5xx',
   FLY_BAD_REQUEST: 'Fly refused the request as malformed (4xx)',

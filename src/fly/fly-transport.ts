@@ -60,6 +60,8 @@ export interface CallSpec {
   body?: unknown;
   /** Statuses handed back to the caller instead of being retried or thrown. */
   accept?: number[];
+  /** Extra request headers (e.g. `fly-machine-lease-nonce`). */
+  headers?: Record<string, string>;
 }
 
 export const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -91,6 +93,7 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
       authorization,
       accept: 'application/json',
       'user-agent': 'vyxbot',
+      ...spec.headers,
     };
     let body: string | undefined;
     if (spec.body !== undefined) {

@@ -33,6 +33,7 @@ import {
   type StartResult,
   WaitResponseSchema,
 } from './fly-types.ts';
+import { type LeaseCalls, leaseCalls } from './lease-calls.ts';
 
 /** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
 export const CREATE_KEY_METADATA = 'vyx_create_key';
@@ -71,7 +72,12 @@ export interface WaitResult {
   gone: boolean;
 }
 
-export interface StopOptions extends CallOptions {
+/** A change to a leased machine carries the lease's nonce (Fly refuses it with 409 otherwise). */
+export interface LeasedCall extends CallOptions {
+  leaseNonce?: string;
+}
+
+export interface StopOptions extends LeasedCall {
   signal?: AbortSignal;
   /** Signal to send the process, e.g. `SIGTERM` (Fly's default). */
   killSignal?: string;
@@ -79,14 +85,14 @@ export interface StopOptions extends CallOptions {
   killTimeout?: string;
 }
 
-export interface FlyMachinesClient {
+export interface FlyMachinesClient extends LeaseCalls {
   create(app: string, input: CreateMachineInput, options?: CallOptions): Promise<Machine>;
   get(app: string, machineId: string, options?: CallOptions): Promise<Machine>;
   list(app: string, options?: ListOptions): Promise<Machine[]>;
   wait(app: string, machineId: string, options?: WaitOptions): Promise<WaitResult>;
   stop(app: string, machineId: string, options?: StopOptions): Promise<void>;
-  start(app: string, machineId: string, options?: CallOptions): Promise<StartResult>;
-  destroy(app: string, machineId: string, options?: CallOptions & { force?: boolean }): Promise<void>;
+  start(app: string, machineId: string, options?: LeasedCall): Promise<StartResult>;
+  destroy(app: string, machineId: string, options?: LeasedCall & { force?: boolean }): Promise<void>;
   listEvents(
     app: string,
     machineId: string,
@@ -99,8 +105,11 @@ export interface FlyMachinesClient {
 }
 
 export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyMachinesClient {
+  const transport = createFlyTransport(options);
   const { now, defaultDeadline, send, isAbort, statusError, transportError, backoff, callIdempotent, parse } =
-    createFlyTransport(options);
+    transport;
+  const nonceHeader = (call: LeasedCall | undefined) =>
+    call?.leaseNonce ? { headers: { 'fly-machine-lease-nonce': call.leaseNonce } } : {};
 
   const machinePath = (app: string, id: string) =>
     `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;
@@ -248,23 +257,38 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
     const body: Record<string, string> = {};
     if (stopOptions.killSignal) body.signal = stopOptions.killSignal;
     if (stopOptions.killTimeout) body.timeout = stopOptions.killTimeout;
-    const spec: CallSpec = { method: 'POST', path: `${machinePath(app, machineId)}/stop`, body };
+    const spec: CallSpec = {
+      method: 'POST',
+      path: `${machinePath(app, machineId)}/stop`,
+      body,
+      ...nonceHeader(stopOptions),
+    };
     await callIdempotent(spec, stopOptions, { app, machineId });
   }
 
-  async function start(app: string, machineId: string, call?: CallOptions): Promise<StartResult> {
-    const spec: CallSpec = { method: 'POST', path: `${machinePath(app, machineId)}/start` };
+  async function start(app: string, machineId: string, call?: LeasedCall): Promise<StartResult> {
+    const spec: CallSpec = {
+      method: 'POST',
+      path: `${machinePath(app, machineId)}/start`,
+      ...nonceHeader(call),
+    };
     return parse(StartResponseSchema, await callIdempotent(spec, call, { app, machineId }), spec);
   }
 
   async function destroy(
     app: string,
     machineId: string,
-    call: CallOptions & { force?: boolean } = {},
+    call: LeasedCall & { force?: boolean } = {},
   ): Promise<void> {
     const query = new URLSearchParams();
     if (call.force) query.set('force', 'true');
-    const spec: CallSpec = { method: 'DELETE', path: machinePath(app, machineId), query, accept: [404] };
+    const spec: CallSpec = {
+      method: 'DELETE',
+      path: machinePath(app, machineId),
+      query,
+      accept: [404],
+      ...nonceHeader(call),
+    };
     const reply = await callIdempotent(spec, call, { app, machineId });
     // A 404 after a retried attempt means the earlier attempt destroyed it (its answer was lost).
     if (reply.status === 404 && reply.attempts === 1) throw statusError(spec, reply, 1, { app, machineId });
@@ -298,5 +322,17 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
     }));
   }
 
-  return { create, get, list, wait, stop, start, destroy, listEvents, listSecretNames, listRegions };
+  return {
+    create,
+    get,
+    list,
+    wait,
+    stop,
+    start,
+    destroy,
+    listEvents,
+    listSecretNames,
+    listRegions,
+    ...leaseCalls(transport, machinePath),
+  };
 }

@@ -175,6 +175,28 @@ export class VyxStore extends MachineStore {
     );
   }
 
+  /**
+   * Claims the owner's direct message for one failure event: their Slack id when this call is the
+   * first (and they have not turned failure DMs off), else null. Claimed once across replicas.
+   */
+  claimOwnerNotice(eventId: number): Promise<string | null> {
+    return this.call('vyx_claim_owner_notice', { p_event_id: eventId }, z.string().nullable());
+  }
+
+  /** Unclaims a notice whose message could not be sent. */
+  async releaseOwnerNotice(eventId: number): Promise<void> {
+    await this.call('vyx_release_owner_notice', { p_event_id: eventId }, z.unknown());
+  }
+
+  /** `/vyx notify on|off`; false when the Slack user is not linked. */
+  setFailureDm(slackTeamId: string, slackUserId: string, on: boolean): Promise<boolean> {
+    return this.call(
+      'vyx_set_failure_dm',
+      { p_slack_team_id: slackTeamId, p_slack_user_id: slackUserId, p_on: on },
+      z.boolean(),
+    );
+  }
+
   /** The Silence button: no reminders for this diagnosis until `until`. */
   async silenceDiagnosis(machineId: string, code: string, until: Date): Promise<void> {
     await this.call(

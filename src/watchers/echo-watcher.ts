@@ -9,6 +9,7 @@ import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import { ownerNotifier } from './owner-notifier.ts';
 import { StatusStories } from './status-stories.ts';
 
 export interface EchoWatcherOptions {
@@ -76,6 +77,7 @@ export class EchoWatcher {
   private readonly pacer: ChannelPacer;
   private readonly stories = new StatusStories();
   private readonly fallback: FallbackPoster;
+  private readonly notifyOwner: (events: ClaimedEvent[]) => Promise<void>;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -99,6 +101,7 @@ export class EchoWatcher {
       pace: (channel) => this.pacer.pace(channel),
       paced: (channel) => this.pacer.paced(channel),
     });
+    this.notifyOwner = ownerNotifier(this.o);
   }
 
   async start(): Promise<void> {
@@ -179,6 +182,7 @@ export class EchoWatcher {
         { machineId: head.machine_id, events: events.map((e) => e.kind) },
         'echo: no channel for these events',
       );
+      await this.notifyOwner(events);
       await store.ackEvents(
         owner,
         events.map((e) => ({ id: e.id, slackTs: null })),
@@ -302,6 +306,8 @@ export class EchoWatcher {
             if (ts) plan.commit(ts, Date.now());
           }
         }
+        // Before the ack: a crash in between redelivers the event, and the claimed notice is not resent.
+        await this.notifyOwner(out.events);
         await store.ackEvents(
           owner,
           out.events.map((e) => ({ id: e.id, slackTs: ts })),

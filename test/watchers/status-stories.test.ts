@@ -59,6 +59,16 @@ describe('StatusStories: a machine’s status changes as one story', () => {
     expect(log[1]).toContain('OOM_KILLED card');
   });
 
+  it('a stop someone asked for (Restart, flyctl) and the start after it are no flap', () => {
+    const stories = new StatusStories();
+    const log: string[] = [];
+    deliver(stories, [status('starting', 'running', 0)], 0, log);
+    deliver(stories, [status('running', 'stopped', 5, 'stopped by SIGTERM')], 5, log);
+    deliver(stories, [status('stopped', 'starting', 6), status('starting', 'running', 7)], 7, log);
+    expect(log.join('\n')).not.toContain('restarted');
+    expect(log.at(-1)).toContain('*running*');
+  });
+
   it('a single failure is its own message (nothing restarted), and so is a change after the window', () => {
     const stories = new StatusStories(120_000);
     const log: string[] = [];

@@ -26,6 +26,8 @@ export interface RequestContext {
   query: URLSearchParams;
   body: unknown;
   method: string;
+  /** The `fly-machine-lease-nonce` header, if sent. */
+  leaseNonce?: string;
 }
 
 /** What the routes work on: one emulator's machines, images and processes. */

@@ -21,6 +21,7 @@ import {
   type ImageCatalogue,
   type ImageCatalogueEntry,
 } from './image-catalogue.ts';
+import { leaseRoutes } from './lease-routes.ts';
 import { logsRoutes } from './logs-route.ts';
 import { createMachineLifecycle, type LifecycleTiming } from './machine-lifecycle.ts';
 import { machineRoutes } from './machine-routes.ts';
@@ -59,6 +60,8 @@ export interface FlyEmulatorOptions {
   onResponse?: (response: EmulatorResponse) => void;
   /** Machine output and notable events, one line each. */
   log?: (line: string) => void;
+  /** Who Fly says holds a lease taken with this token (Fly: the token's user). Default `emulator@fly.local`. */
+  leaseOwner?: string;
 }
 
 export interface EmulatorResponse {
@@ -137,6 +140,7 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
   const parts: EmulatorParts = { store, catalogue, lifecycle, now, region };
   const routes: Route[] = [
     ...machineRoutes(parts),
+    ...leaseRoutes(parts, options.leaseOwner ?? 'emulator@fly.local'),
     ...waitRoutes(parts),
     ...appRoutes(parts),
     ...logsRoutes(parts),
@@ -234,7 +238,15 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
         return send(apiError(400, 'invalid character in request body: not JSON'));
       }
     }
-    let reply = await route.handler({ params, query: url.searchParams, body, method });
+    const nonceHeader = req.headers['fly-machine-lease-nonce'];
+    const leaseNonce = Array.isArray(nonceHeader) ? nonceHeader[0] : nonceHeader;
+    let reply = await route.handler({
+      params,
+      query: url.searchParams,
+      body,
+      method,
+      ...(leaseNonce ? { leaseNonce } : {}),
+    });
     if (failing?.phase === 'after') reply = failReply(failing);
     // Done, but the answer is held back (a create made whose answer has not arrived yet).
     if (fault?.kind === 'latency' && fault.phase === 'after') await delay();

@@ -1,6 +1,6 @@
 /**
  * The Machines API's machine routes: create, list, get, stop, start, destroy, events — with the real
- * API's validation messages and statuses. Waiting is in wait-route.ts.
+ * API's validation messages and statuses; a leased machine refuses changes without its nonce. Waiting is in wait-route.ts.
  */
 import {
   apiError,
@@ -15,6 +15,7 @@ import {
   routePattern,
   SEGMENT,
 } from './emulator-reply.ts';
+import { leaseRefusal } from './lease-routes.ts';
 import { machineImageRef } from './machine-image-ref.ts';
 import type { MachineRecord } from './machine-store.ts';
 
@@ -165,6 +166,8 @@ export function machineRoutes({ store, catalogue, lifecycle, now, region }: Emul
     const record = machineOr404(store, ctx);
     if (isReply(record)) return record;
     if (record.state === 'destroyed') return NOT_FOUND_MACHINE();
+    const refused = leaseRefusal(record, ctx, now());
+    if (refused) return refused;
     const body = ctx.body ?? {};
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return apiError(
@@ -190,6 +193,8 @@ export function machineRoutes({ store, catalogue, lifecycle, now, region }: Emul
     const record = machineOr404(store, ctx);
     if (isReply(record)) return record;
     if (record.state === 'destroyed') return NOT_FOUND_MACHINE();
+    const refused = leaseRefusal(record, ctx, now());
+    if (refused) return refused;
     const previous = lifecycle.start(record);
     return { status: 200, body: { previous_state: previous, migrated: false, new_host: '' } };
   }
@@ -198,6 +203,8 @@ export function machineRoutes({ store, catalogue, lifecycle, now, region }: Emul
     const record = machineOr404(store, ctx);
     if (isReply(record)) return record;
     if (record.state === 'destroyed') return NOT_FOUND_MACHINE();
+    const refused = leaseRefusal(record, ctx, now());
+    if (refused) return refused;
     const force = ctx.query.get('force') === 'true' || ctx.query.get('kill') === 'true';
     try {
       lifecycle.destroy(record, force);

@@ -40,6 +40,8 @@ export interface MachineRecord {
   seq: number;
   /** Fly's `host_status`; `ok` unless a test takes the host away. */
   hostStatus?: 'ok' | 'unknown' | 'unreachable';
+  /** The machine's lease, while one is held (Fly's `nonce`, owner = the token's user). */
+  lease?: { nonce: string; owner: string; description: string; expiresAt: number; version: string };
 }
 
 export interface AppRecord {

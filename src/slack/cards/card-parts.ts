@@ -11,6 +11,8 @@ export const ACTIONS = {
   retry: 'vyx_retry',
   silence: 'vyx_silence',
   logs: 'vyx_logs',
+  restart: 'vyx_restart',
+  stop: 'vyx_stop',
 } as const;
 
 export const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
@@ -81,4 +83,18 @@ export function age(iso: string | null | undefined, now: Date): string {
   if (s < 7200) return `${Math.round(s / 60)} min ago`;
   if (s < 172800) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} d ago`;
+}
+
+export function restartButton(machineId: string): Button {
+  return button('Restart', ACTIONS.restart, machineId);
+}
+
+export function stopButton(machineId: string): Button {
+  return button('Stop', ACTIONS.stop, machineId, {
+    confirm: {
+      title: 'Stop this machine?',
+      text: `Machine \`${machineId}\` stops on Fly; Restart starts it again.`,
+      confirm: 'Stop',
+    },
+  });
 }

@@ -79,11 +79,15 @@ const UP = new Set(['starting', 'running']);
  */
 export function restartsIn(events: ClaimedEvent[]): number {
   let count = 0;
-  let previous: string | undefined;
+  let previous: ClaimedEvent | undefined;
   for (const e of events) {
     if (e.kind !== 'status') continue;
-    if (previous && DOWN.has(previous) && UP.has(e.new_status ?? '')) count++;
-    previous = e.new_status ?? previous;
+    // "stopped by SIGTERM": the runtime was sent a stop (a person, flyctl, /vyx stop|restart); coming
+    // back from that was asked for, so it is no flap.
+    const asked =
+      typeof previous?.detail.detail === 'string' && previous.detail.detail.startsWith('stopped by ');
+    if (previous && DOWN.has(previous.new_status ?? '') && UP.has(e.new_status ?? '') && !asked) count++;
+    if (e.new_status) previous = e;
   }
   return count;
 }

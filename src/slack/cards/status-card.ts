@@ -8,7 +8,9 @@ import {
   escapeKeepingMentions,
   escapeMrkdwn,
   fieldsSection,
+  restartButton,
   STATUS_EMOJI,
+  stopButton,
 } from './card-parts.ts';
 
 export interface Card {
@@ -21,7 +23,11 @@ export interface Card {
 export function statusCard(
   machine: CloudMachine,
   now: Date,
-  options: { title?: string; lead?: string } = {},
+  options: {
+    title?: string;
+    lead?: string /** Who holds the Fly lease, when someone does. */;
+    leaseHolder?: string;
+  } = {},
 ): Card {
   const emoji = STATUS_EMOJI[machine.status] ?? ':grey_question:';
   const title = options.title ?? `Machine ${machine.machine_id}`;
@@ -37,6 +43,7 @@ export function statusCard(
     ['Last heartbeat', age(machine.last_heartbeat_at, now)],
   ];
   if (machine.fly_machine_id) fields.push(['Fly machine', `\`${machine.fly_machine_id}\``]);
+  if (options.leaseHolder) fields.push(['Fly lease', `held by ${escapeMrkdwn(options.leaseHolder)}`]);
   if (machine.diagnosis)
     fields.push([
       'Last diagnosis',
@@ -47,6 +54,9 @@ export function statusCard(
   const buttons = [
     ...(machine.status !== 'destroyed' ? [destroyButton(machine.machine_id)] : []),
     button('Diagnose', ACTIONS.diagnose, machine.machine_id),
+    // Restart/Stop act on the Fly machine, so only when one is recorded.
+    ...(machine.fly_machine_id && machine.status !== 'destroyed' ? [restartButton(machine.machine_id)] : []),
+    ...(machine.fly_machine_id && active ? [stopButton(machine.machine_id)] : []),
     ...(!active ? [button('Retry', ACTIONS.retry, machine.machine_id, { style: 'primary' })] : []),
   ];
   return {
