@@ -32,6 +32,7 @@ export interface BotChildInput {
   stuckSchedule: string;
   stuckAfterS: number;
   echoPollMs: number;
+  fastWatchMs?: number;
   startWatchers: boolean;
 }
 
@@ -78,6 +79,7 @@ const bot = createBot({
   stuckAfterS: input.stuckAfterS,
   renotifyAfterS: 600,
   echoPollMs: input.echoPollMs,
+  ...(input.fastWatchMs ? { fastWatchMs: input.fastWatchMs } : {}),
   startTimeoutS: 30,
   // as main.ts does on a local database: NOTIFY wakes the echo, polling is the guarantee
   subscribe: (wake) => listener.listen('vyx_machine_events', () => wake()),

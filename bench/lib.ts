@@ -199,6 +199,7 @@ export async function forkBot(
     stuckSchedule?: string;
     stuckAfterS?: number;
     echoPollMs?: number;
+    fastWatchMs?: number;
     startWatchers?: boolean;
     cpuProfDir?: string;
   } = {},
@@ -216,6 +217,7 @@ export async function forkBot(
     stuckSchedule: o.stuckSchedule ?? '0 0 1 1 *',
     stuckAfterS: o.stuckAfterS ?? 60,
     echoPollMs: o.echoPollMs ?? 1000,
+    ...(o.fastWatchMs ? { fastWatchMs: o.fastWatchMs } : {}),
     startWatchers: o.startWatchers ?? false,
   };
   const child = fork(fileURLToPath(new URL('./bot-child.ts', import.meta.url)), [JSON.stringify(input)], {

@@ -39,6 +39,8 @@ const P = quick
       detectionReps: 20,
     };
 const DETECTION = { thresholdS: 2, intervalS: 1, schedule: '* * * * * *' };
+// The fast watcher's case: production's threshold and schedule, so only the fast loop can be quick.
+const DETECTION_FAST = { thresholdS: 60, intervalS: 15, schedule: '*/15 * * * * *', fastWatchMs: 2000 };
 // The echo's pacing as configured now (EchoWatcher's defaults; createBot passes none).
 const pacing = (
   new EchoWatcher({
@@ -124,6 +126,29 @@ try {
         staggerMs: 1300,
         log,
       });
+    } finally {
+      await bot.stop();
+    }
+  }
+
+  log(
+    `detection_fast: missing tag + auto_destroy → alert (threshold ${DETECTION_FAST.thresholdS} s, fast watcher every ${DETECTION_FAST.fastWatchMs} ms)`,
+  );
+  {
+    const bot = await forkBot(svc, {
+      startWatchers: true,
+      stuckSchedule: DETECTION_FAST.schedule,
+      stuckAfterS: DETECTION_FAST.thresholdS,
+      fastWatchMs: DETECTION_FAST.fastWatchMs,
+    });
+    try {
+      const { fastWatchMs, ...cron } = DETECTION_FAST;
+      results.detection_fast = {
+        ...(await detectionScenario(svc, { repetitions: P.detectionReps, ...cron, staggerMs: 1300, log })),
+        fast_watch_ms: fastWatchMs,
+        target_ms: 5000,
+        how: 'from the row insert (before Fly even fails the launch) to the alert in Slack: an upper bound on failure → alert',
+      };
     } finally {
       await bot.stop();
     }

@@ -68,6 +68,7 @@ const envSchema = z.object({
   VYX_STUCK_AFTER_S: z.coerce.number().int().min(1).default(60),
   VYX_RENOTIFY_AFTER_S: z.coerce.number().int().min(1).default(600),
   VYX_ECHO_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  VYX_FAST_WATCH_MS: z.coerce.number().int().min(1000).default(2000),
   VYX_START_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_RUNBOOK_URL: optionalText.pipe(url.optional()),
   VYX_REPLICA_ID: optionalText,
@@ -120,6 +121,7 @@ const EXPECTED: Record<string, string> = {
   VYX_STUCK_AFTER_S: 'a whole number of seconds ≥ 1',
   VYX_RENOTIFY_AFTER_S: 'a whole number of seconds ≥ 1',
   VYX_ECHO_POLL_MS: 'a whole number of milliseconds ≥ 50',
+  VYX_FAST_WATCH_MS: 'a whole number of milliseconds ≥ 1000 (Fly allows about one list a second per app)',
   VYX_START_TIMEOUT_S: 'a whole number of seconds ≥ 1',
   VYX_RUNBOOK_URL: 'an http(s) URL of the folder holding docs/diagnoses/',
   VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',
@@ -178,6 +180,7 @@ export interface Config {
   stuckAfterS: number;
   renotifyAfterS: number;
   echoPollMs: number;
+  fastWatchMs: number;
   startTimeoutS: number;
   runbookUrl?: string;
   replicaId?: string;
@@ -316,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stuckAfterS: e.VYX_STUCK_AFTER_S,
     renotifyAfterS: e.VYX_RENOTIFY_AFTER_S,
     echoPollMs: e.VYX_ECHO_POLL_MS,
+    fastWatchMs: e.VYX_FAST_WATCH_MS,
     startTimeoutS: e.VYX_START_TIMEOUT_S,
     ...opt('runbookUrl', e.VYX_RUNBOOK_URL),
     ...opt('replicaId', e.VYX_REPLICA_ID),

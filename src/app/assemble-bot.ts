@@ -211,6 +211,7 @@ export async function assembleBot(
     stuckAfterS: config.stuckAfterS,
     renotifyAfterS: config.renotifyAfterS,
     echoPollMs: config.echoPollMs,
+    fastWatchMs: config.fastWatchMs,
     startTimeoutS: config.startTimeoutS,
     preflightUnverified: config.preflightUnverified,
     ...(twin ? { subscribe: (wake) => twin.backend.listen('vyx_machine_events', () => wake()) } : {}),

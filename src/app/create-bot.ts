@@ -14,6 +14,7 @@ import { type MachineCredentials, Provisioner } from '../provision/provisioner.t
 import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
+import { FastWatcher } from '../watchers/fast-watcher.ts';
 import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
 import { registerHandlers, type WorkTracker } from './inbound/register-handlers.ts';
@@ -45,6 +46,8 @@ export interface BotOptions {
   stuckAfterS: number;
   renotifyAfterS: number;
   echoPollMs: number;
+  /** VYX_FAST_WATCH_MS: how often certain failures of `starting` rows are looked for (default 2000). */
+  fastWatchMs?: number;
   startTimeoutS: number;
   /** VYX_PREFLIGHT_UNVERIFIED (default warn). */
   preflightUnverified?: 'refuse' | 'warn';
@@ -58,6 +61,8 @@ export interface Bot {
   deps: BotDeps;
   provisioner: Provisioner;
   stuck: StuckWatcher;
+  /** Certain failures of `starting` rows within seconds; the stuck watcher is the backstop. */
+  fast: FastWatcher;
   echo: EchoWatcher;
   /** Resolves provisionings a crash or a lost Fly answer left unfinished (start-up and every tick). */
   recovery: ProvisionRecovery;
@@ -151,6 +156,18 @@ export function createBot(o: BotOptions): Bot {
     now,
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
+  const fast = new FastWatcher({
+    store: o.store,
+    fly: o.fly,
+    registry: o.registry,
+    logger: o.logger.child({ part: 'fast' }),
+    owner,
+    defaultApp: o.flyApp,
+    ...(o.fastWatchMs ? { intervalMs: o.fastWatchMs } : {}),
+    stuckAfterS: o.stuckAfterS,
+    renotifyAfterS: o.renotifyAfterS,
+    now,
+  });
   const echo = new EchoWatcher({
     store: o.store,
     slack,
@@ -176,6 +193,7 @@ export function createBot(o: BotOptions): Bot {
     deps,
     provisioner,
     stuck,
+    fast,
     echo,
     recovery,
     tracker,
@@ -209,10 +227,12 @@ export function createBot(o: BotOptions): Bot {
         o.logger.error({ err: errorLine(err) }, 'provisioning recovery at start-up failed');
       });
       stuck.start();
+      fast.start();
       await echo.start();
     },
     async stop() {
       await stuck.stop();
+      await fast.stop();
       await echo.stop();
     },
   };

@@ -94,6 +94,8 @@ export async function startBotHarness(
     emulator?: FlyEmulatorOptions;
     stuckAfterS?: number;
     echoPollMs?: number;
+    /** VYX_FAST_WATCH_MS; the fast watcher only runs when a test starts it. */
+    fastWatchMs?: number;
     /** VYX_ALLOWED_REGISTRIES, and the registry client's dispatcher (e.g. trusting a test CA). */
     registry?: { allowedRegistries?: string[]; dispatcher?: Dispatcher };
     /** Reach each twin through this URL instead (e.g. a recording proxy in front of it). */
@@ -166,6 +168,7 @@ export async function startBotHarness(
     stuckAfterS: options.stuckAfterS ?? 60,
     renotifyAfterS: 600,
     echoPollMs: options.echoPollMs ?? 100,
+    ...(options.fastWatchMs ? { fastWatchMs: options.fastWatchMs } : {}),
     startTimeoutS: 30,
     ...(options.preflightUnverified ? { preflightUnverified: options.preflightUnverified } : {}),
   });

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMachineEnv } from '../../src/contract/machine-env.ts';
+import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
+import { FastWatcher } from '../../src/watchers/fast-watcher.ts';
+import { type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
+
+const IMAGE = (tag: string) => `registry.fly.io/vyx-app:${tag}`;
+const THRESHOLD_S = 60;
+
+/**
+ * Certain failures seen as they happen: with VYX_STUCK_AFTER_S=60 the fast watcher (its own loop,
+ * every second here) alerts a machine Fly destroyed after a failed launch long before the
+ * threshold; a healthy start is left alone; the stuck watcher (backstop) does not alert again.
+ */
+describe('the fast watcher', () => {
+  let h: BotHarness;
+  let fly: ReturnType<typeof createFlyMachinesClient>;
+
+  beforeAll(async () => {
+    h = await startBotHarness({ stuckAfterS: THRESHOLD_S, fastWatchMs: 1000 });
+    fly = createFlyMachinesClient({ baseUrl: h.emulator.baseUrl, token: h.emulator.token });
+    h.bot.fast.start();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** The web UI's way (incident 001): a row, then a Fly machine created behind the bot's back. */
+  async function webUiProvision(image: string) {
+    const machineId = `vyx-${randomBytes(4).toString('hex')}`;
+    const userId = `web-${machineId}`;
+    await h.s.twin.backend.query(
+      `insert into cloud_machines (machine_id, user_id, status, fly_app, image) values ($1, $2, 'starting', 'vyx-app', $3)`,
+      [machineId, userId, image],
+    );
+    const env = buildMachineEnv({
+      machineId,
+      userId,
+      supabaseUrl: h.s.twin.url,
+      supabaseServiceKey: h.s.twin.serviceKey,
+    });
+    const machine = await fly.create('vyx-app', {
+      region: 'ams',
+      config: { image, env, auto_destroy: true, restart: { policy: 'no' } },
+    });
+    await h.s.twin.backend.query(`update cloud_machines set fly_machine_id = $2 where machine_id = $1`, [
+      machineId,
+      machine.id,
+    ]);
+    return { machineId, flyId: machine.id };
+  }
+  const flyState = (id: string) =>
+    String(h.emulator.machines('vyx-app').find((m) => m.id === id)?.state ?? '');
+  const alertsFor = (machineId: string) =>
+    h.slack.messages(CHANNEL).filter((m) => m.text.includes(machineId) && /^[A-Z_]{6,}/.test(m.text));
+
+  it('missing image, VYX_STUCK_AFTER_S=60: IMAGE_TAG_MISSING alerted long before the threshold, row failed; the backstop does not repeat it', async () => {
+    // A second replica's fast watcher runs too: claims split the rows, dedup keeps one alert.
+    const other = new FastWatcher({
+      store: h.s.store,
+      fly: h.bot.deps.fly,
+      registry: h.bot.deps.registry,
+      logger: h.bot.deps.logger,
+      owner: 'replica-b',
+      defaultApp: 'vyx-app',
+      intervalMs: 1000,
+      stuckAfterS: THRESHOLD_S,
+    });
+    other.start();
+    try {
+      const { machineId, flyId } = await webUiProvision(IMAGE('stub'));
+      await h.until(() => flyState(flyId) === 'destroyed', 'Fly destroys the machine');
+      // Bounded well under the threshold: the stuck watcher could not have fired by then.
+      const alert = await h.until(
+        () => alertsFor(machineId).find((m) => m.text.startsWith('IMAGE_TAG_MISSING')),
+        'the IMAGE_TAG_MISSING alert',
+        { ms: 45_000 },
+      );
+      const alertedAt = Date.now();
+      const row = await h.s.store.getMachine(machineId);
+      const ageAtAlertS = (alertedAt - new Date(row.created_at).getTime()) / 1000;
+      expect(ageAtAlertS).toBeLessThan(THRESHOLD_S);
+      expect(alert.text).toContain(IMAGE('stub'));
+      expect(row.status).toBe('failed');
+
+      // The backstop, even told the row is long stuck, finds nothing new to say.
+      await other.stop();
+      const backstop = await h.bot.stuck.tick();
+      expect(backstop.diagnosed.filter((d) => d.machineId === machineId && d.notice)).toEqual([]);
+      await h.bot.echo.tick();
+      expect(alertsFor(machineId)).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('a healthy start gets no alert', async () => {
+    const { machineId } = await webUiProvision(IMAGE('latest'));
+    await h.until(
+      async () => (await h.s.store.getMachine(machineId)).status === 'running',
+      'the row running',
+    );
+    // Fast ticks that saw the row starting and after it ran: nothing certain, nothing said.
+    const seen = h.bot.fast.ticks;
+    await h.until(() => h.bot.fast.ticks >= seen + 2, 'two more fast ticks');
+    await h.bot.echo.tick();
+    expect(alertsFor(machineId)).toEqual([]);
+    expect((await h.s.store.getMachine(machineId)).status).toBe('running');
+  });
+});
