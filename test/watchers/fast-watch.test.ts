@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMachineEnv } from '../../src/contract/machine-env.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
+import { defaultImageCatalogueEntries } from '../../src/local/fly-emulator/image-catalogue.ts';
 import { FastWatcher } from '../../src/watchers/fast-watcher.ts';
 import { type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
 
+const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
 const IMAGE = (tag: string) => `registry.fly.io/vyx-app:${tag}`;
 const THRESHOLD_S = 60;
 
@@ -18,7 +20,16 @@ describe('the fast watcher', () => {
   let fly: ReturnType<typeof createFlyMachinesClient>;
 
   beforeAll(async () => {
-    h = await startBotHarness({ stuckAfterS: THRESHOLD_S, fastWatchMs: 1000 });
+    h = await startBotHarness({
+      stuckAfterS: THRESHOLD_S,
+      fastWatchMs: 1000,
+      emulator: {
+        catalogue: [
+          ...defaultImageCatalogueEntries('vyx-app'),
+          { ref: IMAGE('oom'), command: [process.execPath, fixture('watch/kill-self.ts')] },
+        ],
+      },
+    });
     fly = createFlyMachinesClient({ baseUrl: h.emulator.baseUrl, token: h.emulator.token });
     h.bot.fast.start();
   });
@@ -27,14 +38,17 @@ describe('the fast watcher', () => {
   });
 
   /** The web UI's way (incident 001): a row, then a Fly machine created behind the bot's back. */
-  async function webUiProvision(image: string) {
+  async function webUiProvision(
+    image: string,
+    o: { autoDestroy?: boolean; env?: (env: Record<string, string>) => Record<string, string> } = {},
+  ) {
     const machineId = `vyx-${randomBytes(4).toString('hex')}`;
     const userId = `web-${machineId}`;
     await h.s.twin.backend.query(
       `insert into cloud_machines (machine_id, user_id, status, fly_app, image) values ($1, $2, 'starting', 'vyx-app', $3)`,
       [machineId, userId, image],
     );
-    const env = buildMachineEnv({
+    const base: Record<string, string> = buildMachineEnv({
       machineId,
       userId,
       supabaseUrl: h.s.twin.url,
@@ -42,7 +56,12 @@ describe('the fast watcher', () => {
     });
     const machine = await fly.create('vyx-app', {
       region: 'ams',
-      config: { image, env, auto_destroy: true, restart: { policy: 'no' } },
+      config: {
+        image,
+        env: o.env ? o.env(base) : base,
+        auto_destroy: o.autoDestroy ?? true,
+        restart: { policy: 'no' },
+      },
     });
     await h.s.twin.backend.query(`update cloud_machines set fly_machine_id = $2 where machine_id = $1`, [
       machineId,
@@ -93,6 +112,37 @@ describe('the fast watcher', () => {
     } finally {
       await other.stop();
     }
+  });
+
+  /** Alerted with `code` while the row is far younger than the threshold; the row failed. */
+  async function alertedFast(machineId: string, code: string) {
+    const alert = await h.until(
+      () => alertsFor(machineId).find((m) => m.text.startsWith(code)),
+      `the ${code} alert`,
+      { ms: 45_000 },
+    );
+    const alertedAt = Date.now();
+    const row = await h.s.store.getMachine(machineId);
+    expect((alertedAt - new Date(row.created_at).getTime()) / 1000).toBeLessThan(THRESHOLD_S);
+    expect(row.status).toBe('failed');
+    return alert;
+  }
+
+  it('a config exit 78 (SUPABASE_SERVICE_ROLE_KEY instead of SUPABASE_SERVICE_KEY) → ENV_MISMATCH within seconds', async () => {
+    const { machineId } = await webUiProvision(IMAGE('latest'), {
+      autoDestroy: false,
+      env: ({ SUPABASE_SERVICE_KEY, ...rest }) => ({
+        ...rest,
+        SUPABASE_SERVICE_ROLE_KEY: SUPABASE_SERVICE_KEY!,
+      }),
+    });
+    const alert = await alertedFast(machineId, 'ENV_MISMATCH');
+    expect(JSON.stringify(alert.blocks)).not.toContain(h.s.twin.serviceKey);
+  });
+
+  it('a kernel kill → OOM_KILLED within seconds', async () => {
+    const { machineId } = await webUiProvision(IMAGE('oom'), { autoDestroy: false });
+    await alertedFast(machineId, 'OOM_KILLED');
   });
 
   it('a healthy start gets no alert', async () => {
