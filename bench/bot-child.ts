@@ -79,7 +79,7 @@ const bot = createBot({
   stuckAfterS: input.stuckAfterS,
   renotifyAfterS: 600,
   echoPollMs: input.echoPollMs,
-  ...(input.fastWatchMs ? { fastWatchMs: input.fastWatchMs } : {}),
+  ...(input.fastWatchMs !== undefined ? { fastWatchMs: input.fastWatchMs } : {}),
   startTimeoutS: 30,
   // as main.ts does on a local database: NOTIFY wakes the echo, polling is the guarantee
   subscribe: (wake) => listener.listen('vyx_machine_events', () => wake()),

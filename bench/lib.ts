@@ -217,7 +217,7 @@ export async function forkBot(
     stuckSchedule: o.stuckSchedule ?? '0 0 1 1 *',
     stuckAfterS: o.stuckAfterS ?? 60,
     echoPollMs: o.echoPollMs ?? 1000,
-    ...(o.fastWatchMs ? { fastWatchMs: o.fastWatchMs } : {}),
+    ...(o.fastWatchMs !== undefined ? { fastWatchMs: o.fastWatchMs } : {}),
     startWatchers: o.startWatchers ?? false,
   };
   const child = fork(fileURLToPath(new URL('./bot-child.ts', import.meta.url)), [JSON.stringify(input)], {

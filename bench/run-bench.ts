@@ -38,6 +38,7 @@ const P = quick
       oneChannelWrites: 20,
       detectionReps: 20,
     };
+// The stuck watcher alone (fast watcher off): the backstop's own figure.
 const DETECTION = { thresholdS: 2, intervalS: 1, schedule: '* * * * * *' };
 // The fast watcher's case: production's threshold and schedule, so only the fast loop can be quick.
 const DETECTION_FAST = { thresholdS: 60, intervalS: 15, schedule: '*/15 * * * * *', fastWatchMs: 2000 };
@@ -118,6 +119,7 @@ try {
       startWatchers: true,
       stuckSchedule: DETECTION.schedule,
       stuckAfterS: DETECTION.thresholdS,
+      fastWatchMs: 0,
     });
     try {
       results.detection = await detectionScenario(svc, {

@@ -68,7 +68,12 @@ const envSchema = z.object({
   VYX_STUCK_AFTER_S: z.coerce.number().int().min(1).default(60),
   VYX_RENOTIFY_AFTER_S: z.coerce.number().int().min(1).default(600),
   VYX_ECHO_POLL_MS: z.coerce.number().int().min(50).default(1000),
-  VYX_FAST_WATCH_MS: z.coerce.number().int().min(1000).default(2000),
+  // 0 turns it off; below 1000 a list per app would outrun Fly's limit of about one a second.
+  VYX_FAST_WATCH_MS: z.coerce
+    .number()
+    .int()
+    .refine((v) => v === 0 || v >= 1000)
+    .default(2000),
   VYX_START_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_RUNBOOK_URL: optionalText.pipe(url.optional()),
   VYX_REPLICA_ID: optionalText,
@@ -121,7 +126,8 @@ const EXPECTED: Record<string, string> = {
   VYX_STUCK_AFTER_S: 'a whole number of seconds ≥ 1',
   VYX_RENOTIFY_AFTER_S: 'a whole number of seconds ≥ 1',
   VYX_ECHO_POLL_MS: 'a whole number of milliseconds ≥ 50',
-  VYX_FAST_WATCH_MS: 'a whole number of milliseconds ≥ 1000 (Fly allows about one list a second per app)',
+  VYX_FAST_WATCH_MS:
+    '0 (off) or a whole number of milliseconds ≥ 1000 (Fly allows about one list a second per app)',
   VYX_START_TIMEOUT_S: 'a whole number of seconds ≥ 1',
   VYX_RUNBOOK_URL: 'an http(s) URL of the folder holding docs/diagnoses/',
   VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',

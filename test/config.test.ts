@@ -27,6 +27,23 @@ describe('configuration', () => {
     });
   });
 
+  it('VYX_FAST_WATCH_MS: 2000 by default, 0 turns it off, under 1000 (faster than Fly lists allow) is refused by name', () => {
+    expect(loadConfig({}).fastWatchMs).toBe(2000);
+    expect(loadConfig({ VYX_FAST_WATCH_MS: '0' }).fastWatchMs).toBe(0);
+    expect(loadConfig({ VYX_FAST_WATCH_MS: '1000' }).fastWatchMs).toBe(1000);
+    for (const bad of ['500', '-1', 'fast']) {
+      let err: unknown;
+      try {
+        loadConfig({ VYX_FAST_WATCH_MS: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(VyxError);
+      expect((err as VyxError).message).toContain('VYX_FAST_WATCH_MS');
+      expect((err as VyxError).message).toContain('≥ 1000');
+    }
+  });
+
   it('names every bad variable at once, with what it should be, and never a value', () => {
     let err: unknown;
     try {

@@ -46,7 +46,7 @@ export interface BotOptions {
   stuckAfterS: number;
   renotifyAfterS: number;
   echoPollMs: number;
-  /** VYX_FAST_WATCH_MS: how often certain failures of `starting` rows are looked for (default 2000). */
+  /** VYX_FAST_WATCH_MS: how often certain failures of `starting` rows are looked for (default 2000; 0: off, the stuck watcher alone). */
   fastWatchMs?: number;
   startTimeoutS: number;
   /** VYX_PREFLIGHT_UNVERIFIED (default warn). */
@@ -227,7 +227,7 @@ export function createBot(o: BotOptions): Bot {
         o.logger.error({ err: errorLine(err) }, 'provisioning recovery at start-up failed');
       });
       stuck.start();
-      fast.start();
+      if (o.fastWatchMs !== 0) fast.start();
       await echo.start();
     },
     async stop() {
