@@ -163,6 +163,8 @@ export function createBot(o: BotOptions): Bot {
     logger: o.logger.child({ part: 'fast' }),
     owner,
     defaultApp: o.flyApp,
+    logs: o.logs,
+    ...(o.secretValues ? { secretValues: o.secretValues } : {}),
     ...(o.fastWatchMs ? { intervalMs: o.fastWatchMs } : {}),
     stuckAfterS: o.stuckAfterS,
     renotifyAfterS: o.renotifyAfterS,

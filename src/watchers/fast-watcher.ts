@@ -2,6 +2,8 @@ import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
+import { attachLogEvidence } from '../evidence/log-evidence.ts';
+import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
@@ -20,6 +22,10 @@ export interface FastWatcherOptions {
   stuckAfterS: number;
   renotifyAfterS?: number;
   now?: () => Date;
+  /** The crash and OOM cards it posts first carry the machine's last lines, as the stuck watcher's do. */
+  logs?: FlyLogsClient;
+  /** Values to scrub from log lines besides the machine's own secret env values. */
+  secretValues?: () => readonly string[];
 }
 
 export interface FastTickReport {
@@ -45,7 +51,8 @@ const SETTLED = new Set(['destroyed', 'stopped', 'failed']);
  * possible, and rows with no machine yet (NEVER_CREATED needs time), wait for the threshold.
  */
 export class FastWatcher {
-  private readonly o: Required<FastWatcherOptions>;
+  private readonly o: Required<Omit<FastWatcherOptions, 'logs' | 'secretValues'>> &
+    Pick<FastWatcherOptions, 'logs' | 'secretValues'>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<FastTickReport | undefined> | undefined;
   private stopped = true;
@@ -110,6 +117,17 @@ export class FastWatcher {
         if (d.certainty === 'certain') found.push({ machineId: input.row.machine_id, d, input });
       }
       if (found.length === 0) return report;
+      if (this.o.logs) {
+        await attachLogEvidence(
+          found,
+          {
+            logs: this.o.logs,
+            defaultApp: this.o.defaultApp,
+            ...(this.o.secretValues ? { secretValues: this.o.secretValues() } : {}),
+          },
+          { now },
+        );
+      }
       const recorded = await store.recordDiagnoses(
         found.map(({ machineId, d }) => ({
           machineId,

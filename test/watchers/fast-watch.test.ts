@@ -142,7 +142,11 @@ describe('the fast watcher', () => {
 
   it('a kernel kill → OOM_KILLED within seconds', async () => {
     const { machineId } = await webUiProvision(IMAGE('oom'), { autoDestroy: false });
-    await alertedFast(machineId, 'OOM_KILLED');
+    const alert = await alertedFast(machineId, 'OOM_KILLED');
+    // The card it posts first carries the machine's last lines, as the backstop's would.
+    const card = JSON.stringify(alert.blocks);
+    expect(card).toContain('last log lines');
+    expect(card).toContain('allocating');
   });
 
   it('a healthy start gets no alert', async () => {
