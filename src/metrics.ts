@@ -18,7 +18,7 @@ export interface Metrics {
   watcherTickSeconds: Histogram<'watcher'>;
   /** Rows a tick claimed (stuck: machines; echo: outbox events). */
   watcherRows: Counter<'watcher'>;
-  /** Diagnoses made: code, source `watcher|provision`. */
+  /** Diagnoses made: code, source `watcher|fast|provision`. */
   diagnoses: Counter<'code' | 'source'>;
   /** Fly Machines API answers: method, route template, status (0: no answer). */
   flyRequests: Counter<'method' | 'route' | 'status'>;

@@ -169,6 +169,7 @@ export function createBot(o: BotOptions): Bot {
     stuckAfterS: o.stuckAfterS,
     renotifyAfterS: o.renotifyAfterS,
     now,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   const echo = new EchoWatcher({
     store: o.store,

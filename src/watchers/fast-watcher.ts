@@ -7,6 +7,7 @@ import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 
 export interface FastWatcherOptions {
@@ -26,6 +27,7 @@ export interface FastWatcherOptions {
   logs?: FlyLogsClient;
   /** Values to scrub from log lines besides the machine's own secret env values. */
   secretValues?: () => readonly string[];
+  metrics?: Metrics;
 }
 
 export interface FastTickReport {
@@ -51,8 +53,8 @@ const SETTLED = new Set(['destroyed', 'stopped', 'failed']);
  * possible, and rows with no machine yet (NEVER_CREATED needs time), wait for the threshold.
  */
 export class FastWatcher {
-  private readonly o: Required<Omit<FastWatcherOptions, 'logs' | 'secretValues'>> &
-    Pick<FastWatcherOptions, 'logs' | 'secretValues'>;
+  private readonly o: Required<Omit<FastWatcherOptions, 'logs' | 'secretValues' | 'metrics'>> &
+    Pick<FastWatcherOptions, 'logs' | 'secretValues' | 'metrics'>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<FastTickReport | undefined> | undefined;
   private stopped = true;
@@ -110,6 +112,7 @@ export class FastWatcher {
       if (rows.length === 0) return report;
       const gathered = await gatherEvidence(rows, this.o, { now, stuckAfterS: this.o.stuckAfterS });
       report.apps = gathered.requests.list;
+      this.o.metrics?.watcherRows.inc({ watcher: 'fast' }, rows.length);
       const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
       for (const input of gathered.inputs) {
         if (!input.machine || !SETTLED.has(input.machine.state ?? '')) continue;
@@ -128,6 +131,7 @@ export class FastWatcher {
           { now },
         );
       }
+      for (const { d } of found) this.o.metrics?.diagnoses.inc({ code: d.code, source: 'fast' });
       const recorded = await store.recordDiagnoses(
         found.map(({ machineId, d }) => ({
           machineId,
