@@ -4,6 +4,7 @@ import { buildMachineEnv } from '../../src/contract/machine-env.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { defaultImageCatalogueEntries } from '../../src/local/fly-emulator/image-catalogue.ts';
 import { FastWatcher } from '../../src/watchers/fast-watcher.ts';
+import { StuckWatcher } from '../../src/watchers/stuck-watcher.ts';
 import { type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
@@ -103,15 +104,47 @@ describe('the fast watcher', () => {
       expect(alert.text).toContain(IMAGE('stub'));
       expect(row.status).toBe('failed');
 
-      // The backstop, even told the row is long stuck, finds nothing new to say.
+      // The backstop, even if it judges the row again (here: a row put back to starting, and a
+      // threshold of 0 so it is claimed at once), records the same diagnosis without a new notice.
       await other.stop();
-      const backstop = await h.bot.stuck.tick();
-      expect(backstop.diagnosed.filter((d) => d.machineId === machineId && d.notice)).toEqual([]);
+      await h.s.twin.backend.query(`update cloud_machines set status = 'starting' where machine_id = $1`, [
+        machineId,
+      ]);
+      const backstop = await backstopWatcher().tick();
+      const again = backstop.diagnosed.filter((d) => d.machineId === machineId);
+      expect(again.map((d) => [d.code, d.notice])).toEqual([['IMAGE_TAG_MISSING', null]]);
       await h.bot.echo.tick();
       expect(alertsFor(machineId)).toHaveLength(1);
     } finally {
       await other.stop();
     }
+  });
+
+  /** The stuck watcher as another replica would run it, with a threshold of 0 (claims at once). */
+  const backstopWatcher = () =>
+    new StuckWatcher({
+      store: h.s.store,
+      fly: h.bot.deps.fly,
+      registry: h.bot.deps.registry,
+      logger: h.bot.deps.logger,
+      owner: 'replica-backstop',
+      defaultApp: 'vyx-app',
+      stuckAfterS: 0,
+    });
+
+  it('a failure that needs time (a row with no machine yet: NEVER_CREATED) is left to the backstop', async () => {
+    const machineId = `vyx-${randomBytes(4).toString('hex')}`;
+    await h.s.twin.backend.query(
+      `insert into cloud_machines (machine_id, user_id, status, fly_app) values ($1, $2, 'starting', 'vyx-app')`,
+      [machineId, `web-${machineId}`],
+    );
+    const seen = h.bot.fast.ticks;
+    await h.until(() => h.bot.fast.ticks >= seen + 2, 'two more fast ticks');
+    expect((await h.s.store.getMachine(machineId)).status).toBe('starting');
+    const report = await backstopWatcher().tick();
+    expect(report.diagnosed.filter((d) => d.machineId === machineId).map((d) => d.code)).toEqual([
+      'NEVER_CREATED',
+    ]);
   });
 
   /** Alerted with `code` while the row is far younger than the threshold; the row failed. */
