@@ -31,7 +31,14 @@ export interface GatheredEvidence {
 export async function gatherEvidence(
   rows: CloudMachine[],
   deps: GatherDeps,
-  options: { now: Date; stuckAfterS: number; signal?: AbortSignal; apps?: string[] },
+  options: {
+    now: Date;
+    stuckAfterS: number;
+    signal?: AbortSignal;
+    apps?: string[];
+    /** Which rows' images to check (default all): a frequent caller skips rows it will not judge. */
+    checkImageOf?: (row: CloudMachine, machine: Machine | null) => boolean;
+  },
 ): Promise<GatheredEvidence> {
   const appOf = (r: CloudMachine) => r.fly_app ?? deps.defaultApp;
   const apps = [...new Set([...rows.map(appOf), ...(options.apps ?? [])])];
@@ -68,7 +75,16 @@ export async function gatherEvidence(
   }
   const imageOf = (row: CloudMachine, i: number) =>
     matched[i]?.machine.config?.image ?? row.image ?? undefined;
-  const images = [...new Set(rows.map(imageOf).filter((x): x is string => x !== undefined))];
+  const wanted = (row: CloudMachine, i: number) =>
+    options.checkImageOf ? options.checkImageOf(row, matched[i]?.machine ?? null) : true;
+  const images = [
+    ...new Set(
+      rows.flatMap((row, i) => {
+        const image = wanted(row, i) ? imageOf(row, i) : undefined;
+        return image === undefined ? [] : [image];
+      }),
+    ),
+  ];
   const checks = new Map<string, ImageCheck>();
   await Promise.all(
     images.map(async (image) => {

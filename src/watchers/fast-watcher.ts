@@ -3,6 +3,7 @@ import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence } from '../evidence/log-evidence.ts';
+import type { Machine } from '../fly/fly-types.ts';
 import type { FlyLogsClient } from '../fly/logs-client.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
@@ -34,11 +35,14 @@ export interface FastTickReport {
   claimed: number;
   /** Apps listed this tick (one Fly list each). */
   apps: number;
+  /** Registry checks this tick: only the images of machines Fly has settled. */
+  registryChecks: number;
   recorded: { machineId: string; code: string; notice: 'diagnosis' | 'reminder' | null }[];
 }
 
 /** Fly has finished with the launch: nothing it does next can change a certain diagnosis. */
 const SETTLED = new Set(['destroyed', 'stopped', 'failed']);
+const settled = (m: Machine | null | undefined): m is Machine => !!m && SETTLED.has(m.state ?? '');
 
 /**
  * Sees certain failures of `starting` rows (the bot's and the web UI's) within seconds instead of
@@ -104,18 +108,24 @@ export class FastWatcher {
     // Short leases: replicas split the rows; a crashed tick frees them within seconds.
     const leaseS = Math.max(5, Math.ceil((this.o.intervalMs * 3) / 1000));
     const claimed = await store.claimStuck({ owner, olderThanS: 0, leaseS, limit: 10_000 });
-    const report: FastTickReport = { claimed: claimed.length, apps: 0, recorded: [] };
+    const report: FastTickReport = { claimed: claimed.length, apps: 0, registryChecks: 0, recorded: [] };
     if (claimed.length === 0) return report;
     try {
       const busy = new Set(await store.provisioningInProgress(claimed.map((r) => r.machine_id)));
       const rows = claimed.filter((r) => r.status === 'starting' && !busy.has(r.machine_id));
       if (rows.length === 0) return report;
-      const gathered = await gatherEvidence(rows, this.o, { now, stuckAfterS: this.o.stuckAfterS });
+      const gathered = await gatherEvidence(rows, this.o, {
+        now,
+        stuckAfterS: this.o.stuckAfterS,
+        // Only machines Fly has settled are judged here: a healthy start costs no registry check.
+        checkImageOf: (_row, machine) => settled(machine),
+      });
       report.apps = gathered.requests.list;
+      report.registryChecks = gathered.requests.registry;
       this.o.metrics?.watcherRows.inc({ watcher: 'fast' }, rows.length);
       const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
       for (const input of gathered.inputs) {
-        if (!input.machine || !SETTLED.has(input.machine.state ?? '')) continue;
+        if (!settled(input.machine)) continue;
         const d = diagnose(input);
         if (d.certainty === 'certain') found.push({ machineId: input.row.machine_id, d, input });
       }

@@ -28,6 +28,7 @@ describe('the fast watcher', () => {
         catalogue: [
           ...defaultImageCatalogueEntries('vyx-app'),
           { ref: IMAGE('oom'), command: [process.execPath, fixture('watch/kill-self.ts')] },
+          { ref: IMAGE('silent'), command: [process.execPath, fixture('fly/run-until-term.ts')] },
         ],
       },
     });
@@ -180,6 +181,22 @@ describe('the fast watcher', () => {
     const card = JSON.stringify(alert.blocks);
     expect(card).toContain('last log lines');
     expect(card).toContain('allocating');
+  });
+
+  it('a machine still up (runtime silent: a likely diagnosis) is left to the backstop, and costs no registry check', async () => {
+    const { machineId, flyId } = await webUiProvision(IMAGE('silent'), { autoDestroy: false });
+    await h.until(() => flyState(flyId) === 'started', 'Fly starts the machine');
+    const report = await h.until(async () => {
+      const r = await h.bot.fast.runTick();
+      return r && r.claimed > 0 ? r : undefined;
+    }, 'a fast tick that claims the row');
+    expect(report.apps).toBe(1);
+    expect(report.registryChecks).toBe(0);
+    expect(report.recorded).toEqual([]);
+    expect((await h.s.store.getMachine(machineId)).status).toBe('starting');
+    await h.bot.echo.tick();
+    expect(alertsFor(machineId)).toEqual([]);
+    await fly.destroy('vyx-app', flyId, { force: true });
   });
 
   it('a healthy start gets no alert', async () => {
