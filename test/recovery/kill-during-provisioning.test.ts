@@ -1,6 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../src/local/fly-emulator/fault-injector.ts';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
@@ -9,6 +7,7 @@ import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-t
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { until } from '../../testkit/until.ts';
+import { holdingSlackProxy } from '../helpers/holding-slack-proxy.ts';
 import { expectNoSecrets, secret } from '../helpers/secrets.ts';
 import { sendCommand } from '../helpers/send-command.ts';
 
@@ -27,46 +26,12 @@ const FOREVER_MS = 10 * 60_000;
 
 type Hold = 'none' | 'parent' | 'replies';
 
-/** The Slack Web API twin behind a proxy that can hold chat.postMessage unanswered: parents or thread replies. */
-async function holdingProxy(slack: SlackApiServer) {
-  let hold: Hold = 'none';
-  const held: ServerResponse[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    if (req.url?.includes('chat.postMessage') && hold !== 'none') {
-      const isReply = /thread_ts/.test(body.toString());
-      if ((hold === 'parent' && !isReply) || (hold === 'replies' && isReply)) {
-        held.push(res);
-        return;
-      }
-    }
-    const r = await fetch(`${slack.baseUrl}${req.url}`, {
-      method: req.method ?? 'POST',
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => ['content-type', 'authorization'].includes(k)),
-      ) as Record<string, string>,
-      ...(body.length ? { body } : {}),
-    });
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
-    held,
-    set(h: Hold) {
-      hold = h;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const r of held) r.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+/** Which Slack posts a step holds: parent messages, or thread replies. */
+const HOLDS: Record<Hold, ((body: string) => boolean) | undefined> = {
+  none: undefined,
+  parent: (body) => !/thread_ts/.test(body),
+  replies: (body) => /thread_ts/.test(body),
+};
 
 // `kill -9` of the bot at each step of a provisioning, the step held in place by a fault (never a
 // race), then the same replica restarted: its start-up recovery resolves what the dead process
@@ -78,7 +43,7 @@ describe('kill -9 at each step of provisioning, then a restart', () => {
   let store: VyxStore;
   let emulator: FlyEmulator;
   let slack: SlackApiServer;
-  let proxy: Awaited<ReturnType<typeof holdingProxy>>;
+  let proxy: Awaited<ReturnType<typeof holdingSlackProxy>>;
   let child: ChildProcess | undefined;
   let eventsUrl = '';
   let output = '';
@@ -129,7 +94,7 @@ describe('kill -9 at each step of provisioning, then a restart', () => {
       transcriptFile: false,
       identity: { teamId: TEAM, channelId: CHANNEL },
     });
-    proxy = await holdingProxy(slack);
+    proxy = await holdingSlackProxy(slack);
     await startBot();
   });
   afterAll(async () => {
@@ -153,7 +118,7 @@ describe('kill -9 at each step of provisioning, then a restart', () => {
     const user = `U0RECOV00${n}`;
     const userId = `vyx-recovery-${n}`;
     await store.linkIdentity({ slackTeamId: TEAM, slackUserId: user, userId, role: 'member' });
-    proxy.set(hold.slack ?? 'none');
+    proxy.hold(HOLDS[hold.slack ?? 'none']);
     emulator.faults.setRules(hold.fault ? [hold.fault] : []);
     const status = await sendCommand(eventsUrl.replace(/\/slack\/events$/, ''), signingSecret, {
       text: 'start',
@@ -170,7 +135,7 @@ describe('kill -9 at each step of provisioning, then a restart', () => {
     }, `the provisioning of ${userId} held in place`);
     await kill9();
     // The restart: nothing held any more, faults gone; the same replica takes its own back.
-    proxy.set('none');
+    proxy.hold(undefined);
     for (const r of proxy.held.splice(0)) r.destroy();
     emulator.faults.setRules([]);
     await startBot();

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 import { until } from '../../testkit/until.ts';
+import { holdingSlackProxy } from '../helpers/holding-slack-proxy.ts';
 import { expectNoSecrets, secret } from '../helpers/secrets.ts';
 import { sendCommand } from '../helpers/send-command.ts';
 
@@ -18,53 +17,12 @@ const CHANNEL = 'C0SHUTDOWN';
 const USER = 'U0SHUTUSER';
 const REPLICA = 'replica-sigterm';
 
-/**
- * The Slack Web API twin behind a proxy that can hold `chat.postMessage` requests unanswered: a
- * provisioning then stays mid-way (its row written, its parent message not yet posted) for as long
- * as the test wants.
- */
-async function holdingProxy(slack: SlackApiServer) {
-  let hold = false;
-  const held: ServerResponse[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (hold && req.url?.includes('chat.postMessage')) {
-      held.push(res);
-      return;
-    }
-    const r = await fetch(`${slack.baseUrl}${req.url}`, {
-      method: req.method ?? 'POST',
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => ['content-type', 'authorization'].includes(k)),
-      ) as Record<string, string>,
-      ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
-    });
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
-    held,
-    setHold(on: boolean) {
-      hold = on;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const r of held) r.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
 // `node src/main.ts` as production runs it (HTTP receiver, real Postgres behind the Supabase twin,
 // the Fly emulator), SIGTERMed while a `/vyx start` is mid-way and cannot finish by the deadline.
 describe('SIGTERM during a provisioning', () => {
   let db: TestDatabase;
   let slack: SlackApiServer;
-  let proxy: Awaited<ReturnType<typeof holdingProxy>>;
+  let proxy: Awaited<ReturnType<typeof holdingSlackProxy>>;
   let twin: SupabaseTwin | undefined;
   let child: ChildProcess | undefined;
   let dataDir: string;
@@ -80,7 +38,7 @@ describe('SIGTERM during a provisioning', () => {
       botToken: `xoxb-${secret('bot')}`,
       identity: { teamId: TEAM, channelId: CHANNEL, userId: USER },
     });
-    proxy = await holdingProxy(slack);
+    proxy = await holdingSlackProxy(slack);
     dataDir = mkdtempSync(join(tmpdir(), 'vyx-sigterm-'));
   });
   afterAll(async () => {
@@ -141,7 +99,7 @@ describe('SIGTERM during a provisioning', () => {
       role: 'member',
     });
 
-    proxy.setHold(true);
+    proxy.hold(() => true);
     const status = await sendCommand(base, signingSecret, {
       text: 'start',
       team: TEAM,
