@@ -4,31 +4,13 @@ import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence } from '../evidence/log-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
-import type { FlyLogsClient } from '../fly/logs-client.ts';
-import type { FlyMachinesClient } from '../fly/machines-client.ts';
-import type { RegistryClient } from '../fly/registry-client.ts';
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
-import type { VyxStore } from '../store/vyx-store.ts';
+import type { WatcherDeps } from './watcher-deps.ts';
 
-export interface FastWatcherOptions {
-  store: VyxStore;
-  fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
-  registry: Pick<RegistryClient, 'checkImage'>;
-  logger: Logger;
-  owner: string;
-  defaultApp: string;
+export interface FastWatcherOptions extends WatcherDeps {
   /** VYX_FAST_WATCH_MS: one Fly list per app holding `starting` rows, this often. */
   intervalMs?: number;
   /** Same as the stuck watcher's, so both tell the same story. */
   stuckAfterS: number;
-  renotifyAfterS?: number;
-  now?: () => Date;
-  /** The crash and OOM cards it posts first carry the machine's last lines, as the stuck watcher's do. */
-  logs?: FlyLogsClient;
-  /** Values to scrub from log lines besides the machine's own secret env values. */
-  secretValues?: () => readonly string[];
-  metrics?: Metrics;
 }
 
 export interface FastTickReport {

@@ -9,38 +9,21 @@ import { VyxError } from '../errors/vyx-error.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence } from '../evidence/log-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
-import type { FlyLogsClient } from '../fly/logs-client.ts';
-import type { FlyMachinesClient } from '../fly/machines-client.ts';
-import type { RegistryClient } from '../fly/registry-client.ts';
-import type { Logger } from '../logger.ts';
-import { type Metrics, timed } from '../metrics.ts';
+import { timed } from '../metrics.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
+import type { WatcherDeps } from './watcher-deps.ts';
 
-export interface StuckWatcherOptions {
-  store: VyxStore;
-  fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
-  registry: Pick<RegistryClient, 'checkImage'>;
-  logger: Logger;
-  owner: string;
-  defaultApp: string;
+export interface StuckWatcherOptions extends WatcherDeps {
   /** node-cron expression; default every 15 s. */
   schedule?: string;
   /** A row `starting` for longer than this is stuck. */
   stuckAfterS?: number;
-  /** A diagnosis still true after this long is re-notified, folded. */
-  renotifyAfterS?: number;
   /** Leases outlive a crashed tick by this long at most. */
   leaseS?: number;
-  now?: () => Date;
-  metrics?: Metrics;
   /** Resolves provisionings left unfinished (crash, lost create answer) at the start of each tick. */
   recovery?: Pick<ProvisionRecovery, 'run'>;
-  /** Fly's logs endpoint: crash, OOM, silence and unknown cards carry the machine's last lines. */
-  logs?: FlyLogsClient;
-  /** Values to scrub from log lines besides the machine's own secret env values (the bot's credentials). */
-  secretValues?: () => readonly string[];
 }
 
 export interface TickReport {
