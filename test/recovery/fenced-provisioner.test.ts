@@ -24,7 +24,9 @@ async function holdingFly(emulator: FlyEmulator) {
     const r = await fetch(`${emulator.baseUrl}${req.url}`, {
       method: req.method ?? 'GET',
       headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => ['content-type', 'authorization'].includes(k)),
+        Object.entries(req.headers).filter(([k]) =>
+          ['content-type', 'authorization', 'fly-machine-lease-nonce'].includes(k),
+        ),
       ) as Record<string, string>,
       ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
     });
