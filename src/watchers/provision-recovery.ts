@@ -207,7 +207,7 @@ export class ProvisionRecovery {
     await store.provisionStep(p.machine_id, owner, 'failed', { detail: `${detail}; given up` });
     const told = await this.tell(
       p,
-      `:warning: Fly machine \`${flyMachineId}\` is still up for machine \`${p.machine_id}\`, which is ${p.row.status}, but its Fly lease is held by ${holder}, so vyxbot did not destroy it (${p.takeovers} tries). When that change is done, destroy it: \`fly machine destroy ${flyMachineId} --force\`.`,
+      `:warning: Fly machine \`${flyMachineId}\` is still up for machine \`${p.machine_id}\`, which is ${p.row.status}, but its Fly lease is held by ${holder}, so vyxbot did not destroy it (${p.takeovers} tries). When that change is done, destroy it: \`fly machine destroy ${flyMachineId} -a ${app} --force\`.`,
     );
     return { ...base, outcome: 'abandoned', told };
   }
