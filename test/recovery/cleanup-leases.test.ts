@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_KEY_METADATA, createFlyMachinesClient } from '../../src/fly/machines-client.ts';
@@ -10,6 +8,7 @@ import { Provisioner } from '../../src/provision/provisioner.ts';
 import type { PostMessage } from '../../src/slack/slack-poster.ts';
 import { MAX_CLEANUP_TAKEOVERS, ProvisionRecovery } from '../../src/watchers/provision-recovery.ts';
 import { until } from '../../testkit/until.ts';
+import { holdingFlyProxy } from '../helpers/holding-fly-proxy.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
 /**
@@ -19,47 +18,6 @@ import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts'
  * lease is free, and gives up — telling the user — after MAX_CLEANUP_TAKEOVERS tries.
  * Real store (Supabase twin over PGlite) and the Fly emulator, whose leases answer 409.
  */
-
-/** The emulator behind a proxy that holds the requests `hold` picks until released. */
-async function holdingFly(emulator: FlyEmulator, hold: (method: string, path: string) => boolean) {
-  const held: { path: string; go: () => void }[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const path = req.url ?? '';
-    if (hold(req.method ?? 'GET', path)) await new Promise<void>((go) => held.push({ path, go }));
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(
-        ([k, v]) =>
-          typeof v === 'string' && ['content-type', 'authorization', 'fly-machine-lease-nonce'].includes(k),
-      ),
-    ) as Record<string, string>;
-    const r = await fetch(`${emulator.baseUrl}${path}`, {
-      method: req.method ?? 'GET',
-      headers,
-      ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
-    });
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** Lets the held request whose path matches through. */
-    release(match: RegExp) {
-      const i = held.findIndex((h) => match.test(h.path));
-      if (i === -1) throw new Error(`nothing held matches ${match}`);
-      held.splice(i, 1)[0]!.go();
-    },
-    isHeld: (match: RegExp) => held.some((h) => match.test(h.path)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const h of held.splice(0)) h.go();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 describe('cleanup destroys under the Fly lease', () => {
   let s: StoreUnderTest;
@@ -206,7 +164,7 @@ describe('cleanup destroys under the Fly lease', () => {
   it('provisioner: the machine of a row destroyed meanwhile is leased by someone → handed to recovery', async () => {
     const createOrLease = (method: string, path: string) =>
       method === 'POST' && /^\/v1\/apps\/vyx-app\/machines(\/[^/]+\/lease)?$/.test(path);
-    const proxy = await holdingFly(emulator, createOrLease);
+    const proxy = await holdingFlyProxy(emulator, createOrLease);
     try {
       const provisioner = new Provisioner({
         store: s.store,
