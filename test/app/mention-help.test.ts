@@ -4,8 +4,17 @@
  * The bot runs as production does with the HTTP receiver; the Slack twin makes the event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appMentionBody } from '../../src/local/slack-twin/app-mention.ts';
+import { type RunningBot, startBot } from '../../src/app/run-bot.ts';
+import { loadConfig } from '../../src/config.ts';
+import { appMentionBody, deliverAppMention } from '../../src/local/slack-twin/app-mention.ts';
+import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
+import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
+import { until } from '../../testkit/until.ts';
 import { type BotHarness, CHANNEL, MEMBER, startBotHarness } from '../helpers/bot-harness.ts';
+import { logSink } from '../helpers/log-sink.ts';
+import { secret } from '../helpers/secrets.ts';
 
 let h: BotHarness;
 
@@ -70,5 +79,62 @@ describe('app_mention', () => {
     }, 'the retry audited as a duplicate');
     expect(replies(message.ts)).toHaveLength(1);
     expect(replies(fromBot.message.ts)).toEqual([]);
+  });
+});
+
+// The manifest's default: Socket Mode. The twin delivers the mention in an `events_api` envelope.
+describe('app_mention over Socket Mode', () => {
+  let db: TestDatabase;
+  let supabase: SupabaseTwin;
+  let slack: SlackApiServer;
+  let bot: RunningBot;
+  const appToken = `xapp-${secret('app')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('vyx_mention');
+    const serviceKey = secret('service-key');
+    supabase = await startSupabaseTwin({ dataDir: null, databaseUrl: db.url, serviceKey });
+    slack = await startSlackApiServer({ transcriptFile: false, botToken: `xoxb-${secret('bot')}`, appToken });
+    const env = {
+      SUPABASE_URL: supabase.url,
+      SUPABASE_SERVICE_KEY: serviceKey,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: appToken,
+      SLACK_API_URL: slack.apiUrl,
+      FLY_LOCAL_PORT: '0',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      VYX_STUCK_SCHEDULE: '0 0 1 1 *',
+    };
+    bot = await startBot(loadConfig(env), {
+      logger: createLogger({ level: 'warn', destination: logSink().stream }),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await bot?.shutdown('test over');
+    await slack?.close();
+    await supabase?.close();
+    await db?.drop();
+  });
+
+  it('the envelope is acknowledged once and the help lands in the mention thread', async () => {
+    const { message, envelope } = deliverAppMention(slack, { text: 'hi' });
+    const channel = slack.identity.channelId;
+    const [reply] = await until(() => {
+      const r = slack.thread(channel, message.ts).slice(1);
+      return r.length > 0 && r;
+    }, 'the help reply');
+    expect(reply!.text).toContain('/vyx start');
+    await until(
+      () =>
+        slack.socketMode!.envelopes().find((e) => e.envelopeId === envelope.envelopeId)?.state === 'acked',
+      'the envelope acknowledged',
+    );
+    const acked = slack.socketMode!.envelopes().find((e) => e.envelopeId === envelope.envelopeId)!;
+    expect({ type: acked.type, deliveries: acked.deliveries, acks: acked.acks }).toEqual({
+      type: 'events_api',
+      deliveries: 1,
+      acks: 1,
+    });
   });
 });
