@@ -122,6 +122,7 @@ export function createBot(o: BotOptions): Bot {
     provisioner,
     logger: o.logger,
     now,
+    owner,
     config: {
       flyApp: o.flyApp,
       defaultImage: o.flyImage,

@@ -24,6 +24,8 @@ export interface BotDeps {
   provisioner: Provisioner;
   logger: Logger;
   now: () => Date;
+  /** This replica's name (VYX_REPLICA_ID): leases it takes say so, so whoever is refused learns who. */
+  owner?: string;
   config: {
     flyApp: string;
     /** FLY_IMAGE: what `/vyx start` runs when no image is named. */

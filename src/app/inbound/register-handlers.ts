@@ -10,6 +10,7 @@ import { failureText } from '../../slack/cards/failure-text.ts';
 import type { Card } from '../../slack/cards/status-card.ts';
 import type { SlackIdentity } from '../../store/store-schemas.ts';
 import { createDeliveryDedupe } from './delivery-dedupe.ts';
+import { registerMentionHelp } from './mention-help.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
 export interface WorkTracker {
@@ -152,5 +153,6 @@ export function registerHandlers(
       tracker.inFlight--;
     }
   });
+  registerMentionHelp(app, deps, firstDelivery, tracker);
   return tracker;
 }
