@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { authUserAnswer } from './auth-user.ts';
 import {
   type CatalogueFunction,
   loadFunctionCatalogue,
@@ -276,6 +277,12 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(url.pathname);
     const table = /^\/rest\/v1\/([^/]+)$/.exec(url.pathname);
     let anonymous = true;
+    if (url.pathname === '/auth/v1/user') {
+      // Supabase Auth's "who is this token": the edge function's authentication.
+      const { status, body } = authUserAnswer(req, keys);
+      res.writeHead(status, { 'content-type': JSON_TYPE }).end(JSON.stringify(body));
+      return;
+    }
     const work = async () => {
       if (!rpc && !table) {
         throw new HttpError(

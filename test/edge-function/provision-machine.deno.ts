@@ -1,0 +1,148 @@
+// The provision-machine edge function under real Deno, against the Fly emulator and the Supabase
+// twin that test/edge-function/edge-function.test.ts starts and describes in VYX_EDGE_TEST.
+// Run only from there (`deno test`, loopback only). Its few asserts are its own: no remote
+// module (jsr:@std/assert) and no node: types to fetch.
+
+import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env.ts';
+import { METADATA_MACHINE_ID, METADATA_USER_ID } from '../../src/contract/machine-metadata.ts';
+import { createHandler } from '../../supabase/functions/provision-machine/handler.ts';
+
+interface Setup {
+  env: Record<string, string>;
+  fly: { url: string; token: string; app: string };
+  users: Record<'healthy' | 'missingTag' | 'misnamed' | 'unsigned', { id: string; jwt: string }>;
+  /** A token signed with another secret. */
+  forgedJwt: string;
+}
+
+const assert = {
+  ok(value: unknown, what = 'expected a truthy value') {
+    if (!value) throw new Error(what);
+  },
+  equal(actual: unknown, expected: unknown, what = '') {
+    if (actual !== expected)
+      throw new Error(`${what} expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  },
+  deepEqual(actual: unknown, expected: unknown, what = '') {
+    const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+    if (a !== e) throw new Error(`${what} expected ${e}, got ${a}`);
+  },
+  match(text: string, pattern: RegExp) {
+    if (!pattern.test(text)) throw new Error(`expected ${JSON.stringify(text)} to match ${pattern}`);
+  },
+};
+
+const setup = JSON.parse(Deno.env.get('VYX_EDGE_TEST') ?? 'null') as Setup;
+const quiet = () => {};
+
+async function start(env: Record<string, string>, jwt?: string, body: unknown = {}) {
+  const handler = createHandler({ env, log: quiet });
+  const res = await handler(
+    new Request('http://127.0.0.1/functions/v1/provision-machine', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
+      body: JSON.stringify(body),
+    }),
+  );
+  return { status: res.status, body: await res.json() };
+}
+
+async function rpc(fn: string, args: Record<string, unknown>) {
+  const res = await fetch(`${setup.env.SUPABASE_URL}/rest/v1/rpc/${fn}`, {
+    method: 'POST',
+    headers: {
+      apikey: setup.env.SUPABASE_SERVICE_ROLE_KEY,
+      authorization: `Bearer ${setup.env.SUPABASE_SERVICE_ROLE_KEY}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(args),
+  });
+  assert.equal(res.status, 200, `${fn}: ${res.status}`);
+  return await res.json();
+}
+
+async function flyMachinesOf(userId: string) {
+  const res = await fetch(
+    `${setup.fly.url}/v1/apps/${setup.fly.app}/machines?include_deleted=true&metadata.${METADATA_USER_ID}=${userId}`,
+    { headers: { authorization: `Bearer ${setup.fly.token}` } },
+  );
+  assert.equal(res.status, 200);
+  return (await res.json()) as Array<{
+    id: string;
+    name: string;
+    state: string;
+    config: { env: Record<string, string>; metadata: Record<string, string> };
+  }>;
+}
+
+async function nothingCreatedFor(userId: string) {
+  assert.deepEqual(await rpc('vyx_list_machines', { p_user_id: userId }), [], 'no row');
+  assert.deepEqual(await flyMachinesOf(userId), [], 'no Fly machine');
+}
+
+Deno.test('no JWT, or a forged one: 401 and nothing created', async () => {
+  const none = await start(setup.env);
+  assert.equal(none.status, 401);
+  assert.equal(none.body.error.code, 'UNAUTHENTICATED');
+  const forged = await start(setup.env, setup.forgedJwt);
+  assert.equal(forged.status, 401);
+  await nothingCreatedFor(setup.users.unsigned.id);
+});
+
+Deno.test('healthy start: the row and a started machine whose MACHINE_ID is the row', async () => {
+  const user = setup.users.healthy;
+  const res = await start(setup.env, user.jwt, { region: 'ord' });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const machine = res.body.machine;
+  assert.match(machine.machine_id, /^vyx-/);
+  const row = await rpc('vyx_get_machine', { p_machine_id: machine.machine_id });
+  assert.equal(row.user_id, user.id);
+  assert.equal(row.fly_app, setup.fly.app);
+  assert.ok(row.fly_machine_id, 'the row knows its Fly machine');
+
+  const [fly, ...more] = await flyMachinesOf(user.id);
+  assert.equal(more.length, 0);
+  assert.equal(fly.id, row.fly_machine_id);
+  assert.equal(fly.state, 'started');
+  assert.equal(fly.name, row.machine_id, 'named after the row');
+  assert.equal(fly.config.metadata[METADATA_MACHINE_ID], row.machine_id);
+  assert.equal(fly.config.env.MACHINE_ID, row.machine_id);
+  assert.equal(fly.config.env.USER_ID, user.id);
+  // The names the machine received: the contract's list, and (written out, so that renaming a
+  // variable in the contract breaks this side too) exactly these.
+  const received = Object.keys(fly.config.env).sort();
+  for (const name of REQUIRED_MACHINE_ENV_NAMES) assert.ok(received.includes(name), `${name} received`);
+  assert.deepEqual(received, ['MACHINE_ID', 'SUPABASE_SERVICE_KEY', 'SUPABASE_URL', 'USER_ID']);
+
+  const again = await start(setup.env, user.jwt);
+  assert.equal(again.status, 200);
+  assert.equal(again.body.existing, true);
+  assert.equal(again.body.machine.machine_id, row.machine_id);
+  assert.equal((await flyMachinesOf(user.id)).length, 1, 'no second machine');
+});
+
+Deno.test('DOCKER_IMAGE naming a missing tag: refused with IMAGE_TAG_MISSING, nothing created', async () => {
+  const user = setup.users.missingTag;
+  const env = { ...setup.env, DOCKER_IMAGE: 'registry.fly.io/vyx-app:stub' };
+  const res = await start(env, user.jwt);
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  assert.equal(res.body.error.code, 'IMAGE_TAG_MISSING');
+  assert.match(res.body.error.summary, /registry\.fly\.io\/vyx-app:stub/);
+  assert.ok(res.body.error.fix.length > 0);
+  await nothingCreatedFor(user.id);
+});
+
+Deno.test('the service key under the wrong name: refused naming the variable, nothing created', async () => {
+  const user = setup.users.misnamed;
+  const { MACHINE_SUPABASE_SERVICE_KEY: key, ...rest } = setup.env;
+  const env = { ...rest, MACHINE_SUPABASE_SERVICE_ROLE_KEY: key };
+  const res = await start(env, user.jwt);
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  assert.equal(res.body.error.code, 'ENV_MISMATCH');
+  assert.match(res.body.error.summary, /SUPABASE_SERVICE_KEY/);
+  const evidence = res.body.error.evidence.map((e: { value: string }) => e.value).join('\n');
+  assert.match(evidence, /SUPABASE_SERVICE_KEY is missing \(SUPABASE_SERVICE_ROLE_KEY is set/);
+  assert.match(res.body.error.fix, /supabase secrets set MACHINE_SUPABASE_SERVICE_KEY=/);
+  assert.ok(!JSON.stringify(res.body).includes(key), 'no secret value in the answer');
+  await nothingCreatedFor(user.id);
+});
