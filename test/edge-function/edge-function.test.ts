@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,16 @@ import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
 import { until } from '../../testkit/until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DENO = path.join(ROOT, 'node_modules', '.bin', 'deno');
+// npm's `deno` ships the binary in its platform package; its bin shim is the fallback elsewhere.
+const PLATFORM_DENO = path.join(ROOT, 'node_modules/@deno/linux-x64-glibc/deno');
+const DENO = existsSync(PLATFORM_DENO) ? PLATFORM_DENO : path.join(ROOT, 'node_modules/.bin/deno');
 const CONFIG = path.join(ROOT, 'supabase/functions/provision-machine/deno.json');
 
-/** Runs the pinned Deno (npm `deno`) offline: its cache in a temporary directory, no update check, a dead npm registry. */
+/**
+ * Runs the pinned Deno (npm `deno`) offline: its cache in a temporary directory, no update check,
+ * npm packages (zod) from this repository's node_modules (`--node-modules-dir=manual`: the flag,
+ * not deno.json, because Supabase's bundler has no node_modules) and a dead npm registry.
+ */
 function deno(
   args: string[],
   env: Record<string, string> = {},
@@ -70,6 +76,7 @@ describe('the provision-machine edge function', () => {
   it('type-checks under the pinned Deno with the contract imported from src/', async () => {
     const { code, output } = await deno([
       'check',
+      '--node-modules-dir=manual',
       '--config',
       CONFIG,
       'supabase/functions/provision-machine/index.ts',
@@ -107,6 +114,7 @@ describe('the provision-machine edge function', () => {
     const { code, output } = await deno(
       [
         'test',
+        '--node-modules-dir=manual',
         '--config',
         CONFIG,
         '--no-prompt',
