@@ -63,17 +63,15 @@ describe('deploying the edge function with the pinned Supabase CLI', () => {
             String(req.headers['content-type']),
           );
           uploads.push({ url, metadata: JSON.parse(fields.get('metadata') ?? '{}'), files });
-          res
-            .writeHead(201, { 'content-type': 'application/json' })
-            .end(
-              JSON.stringify({
-                id: 'fn-1',
-                slug: 'provision-machine',
-                name: 'provision-machine',
-                status: 'ACTIVE',
-                version: 1,
-              }),
-            );
+          res.writeHead(201, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              id: 'fn-1',
+              slug: 'provision-machine',
+              name: 'provision-machine',
+              status: 'ACTIVE',
+              version: 1,
+            }),
+          );
           return;
         }
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
