@@ -20,6 +20,7 @@
 //   the PGRST301 message texts are PostgREST 12's; Supabase's new opaque `sb_secret_…` keys are
 //   modelled by `secretKeys` (run as service_role);
 // - errors of the API gateway (Kong) carry PostgREST's body shape here, not Kong's `{"message"}`;
+// - of Supabase Auth, only `GET /auth/v1/user` (auth-user.ts: who a session token names);
 // - no `db-pre-request` hook, no response GUCs (`response.status`, `response.headers`), no
 //   statement timeout per role, no `db-max-rows` cap.
 import { randomBytes } from 'node:crypto';
