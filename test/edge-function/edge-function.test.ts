@@ -93,7 +93,14 @@ describe('the provision-machine edge function', () => {
       const claims = { sub: id, role: 'authenticated', aud: 'authenticated', iat: now, exp: now + 3600 };
       return { id, jwt: signJwt(claims, twin.jwtSecret) };
     };
-    const users = { healthy: user(), missingTag: user(), misnamed: user(), unsigned: user() };
+    const users = {
+      healthy: user(),
+      missingTag: user(),
+      misnamed: user(),
+      unsigned: user(),
+      unverifiedRefused: user(),
+      unverifiedWarned: user(),
+    };
     const setup = {
       env: {
         SUPABASE_URL: twin.url,
@@ -125,7 +132,7 @@ describe('the provision-machine edge function', () => {
       ],
       { VYX_EDGE_TEST: JSON.stringify(setup) },
     );
-    expect(output).toMatch(/ok \| 4 passed \| 0 failed/);
+    expect(output).toMatch(/ok \| 7 passed \| 0 failed/);
     expect(code).toBe(0);
 
     // The machine's runtime (runtime/, parsing its env with the same contract) accepted what the
@@ -136,9 +143,11 @@ describe('the provision-machine edge function', () => {
         store.getActiveMachine(users.healthy.id),
       'the web-started machine reporting running',
     );
+    // Two machines were made (the healthy start and the unverified one let through): no refusal made one.
     const sent = emulator.machines('vyx-app');
-    expect(sent).toHaveLength(1);
-    const env = (sent[0]!.config as { env: Record<string, string> }).env;
+    expect(sent).toHaveLength(2);
+    const envOf = (m: Record<string, unknown>) => (m.config as { env: Record<string, string> }).env;
+    const env = envOf(sent.find((m) => envOf(m).USER_ID === users.healthy.id)!);
     expect(Object.keys(env).sort()).toEqual([...REQUIRED_MACHINE_ENV_NAMES].sort());
     expect(env.MACHINE_ID).toBe(row!.machine_id);
     // The same table `/vyx list` reads.

@@ -10,7 +10,10 @@ import { createHandler } from '../../supabase/functions/provision-machine/handle
 interface Setup {
   env: Record<string, string>;
   fly: { url: string; token: string; app: string };
-  users: Record<'healthy' | 'missingTag' | 'misnamed' | 'unsigned', { id: string; jwt: string }>;
+  users: Record<
+    'healthy' | 'missingTag' | 'misnamed' | 'unsigned' | 'unverifiedRefused' | 'unverifiedWarned',
+    { id: string; jwt: string }
+  >;
   /** A token signed with another secret. */
   forgedJwt: string;
 }
@@ -144,5 +147,52 @@ Deno.test('the service key under the wrong name: refused naming the variable, no
   assert.match(evidence, /SUPABASE_SERVICE_KEY is missing \(SUPABASE_SERVICE_ROLE_KEY is set/);
   assert.match(res.body.error.fix, /supabase secrets set MACHINE_SUPABASE_SERVICE_KEY=/);
   assert.ok(!JSON.stringify(res.body).includes(key), 'no secret value in the answer');
+  await nothingCreatedFor(user.id);
+});
+
+// The registry cannot be asked (nothing listens where it is said to be): as the bot does,
+// VYX_PREFLIGHT_UNVERIFIED decides, and never as "missing".
+const DEAD_REGISTRY = 'http://127.0.0.1:9';
+
+Deno.test('the registry cannot answer and VYX_PREFLIGHT_UNVERIFIED=refuse: IMAGE_UNVERIFIED, nothing created', async () => {
+  const user = setup.users.unverifiedRefused;
+  const env = { ...setup.env, FLY_REGISTRY_URL: DEAD_REGISTRY, VYX_PREFLIGHT_UNVERIFIED: 'refuse' };
+  const res = await start(env, user.jwt);
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  assert.equal(res.body.error.code, 'IMAGE_UNVERIFIED');
+  await nothingCreatedFor(user.id);
+});
+
+Deno.test('the registry cannot answer and warn (the default): started, and the answer says so', async () => {
+  const user = setup.users.unverifiedWarned;
+  const res = await start({ ...setup.env, FLY_REGISTRY_URL: DEAD_REGISTRY }, user.jwt);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.match(res.body.warning, /could not check the image registry\.fly\.io\/vyx-app:latest/);
+  const [fly] = await flyMachinesOf(user.id);
+  assert.equal(fly.config.env.MACHINE_ID, res.body.machine.machine_id);
+});
+
+Deno.test('bad requests: a clear answer and no side effect', async () => {
+  const handler = createHandler({ env: setup.env, log: quiet });
+  const url = 'http://127.0.0.1/functions/v1/provision-machine';
+  const preflight = await handler(new Request(url, { method: 'OPTIONS' }));
+  assert.equal(preflight.status, 200);
+  assert.match(String(preflight.headers.get('access-control-allow-headers')), /authorization/);
+  await preflight.body?.cancel();
+  const get = await handler(new Request(url));
+  assert.equal(get.status, 405);
+  await get.body?.cancel();
+  const user = setup.users.unsigned;
+  const badRegion = await start(setup.env, user.jwt, { region: 'Chicago' });
+  assert.equal(badRegion.status, 400);
+  assert.equal(badRegion.body.error.code, 'BAD_REQUEST');
+  const badCpu = await start(setup.env, user.jwt, { cpuPriority: 'very high' });
+  assert.equal(badCpu.status, 400);
+  assert.match(badCpu.body.error.summary, /CPU_PRIORITY is malformed/);
+  const { FLY_API_TOKEN: _token, ...noToken } = setup.env;
+  const unset = await start(noToken, user.jwt);
+  assert.equal(unset.status, 500);
+  assert.equal(unset.body.error.code, 'CONFIG_MISSING');
+  assert.match(unset.body.error.summary, /FLY_API_TOKEN is missing/);
   await nothingCreatedFor(user.id);
 });
