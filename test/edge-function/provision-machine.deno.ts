@@ -1,87 +1,11 @@
 // The provision-machine edge function under real Deno, against the Fly emulator and the Supabase
 // twin that test/edge-function/edge-function.test.ts starts and describes in VYX_EDGE_TEST.
-// Run only from there (`deno test`, loopback only). Its few asserts are its own: no remote
-// module (jsr:@std/assert) and no node: types to fetch.
+// Run only from there (`deno test`, loopback only).
 
 import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env.ts';
-import { METADATA_MACHINE_ID, METADATA_USER_ID } from '../../src/contract/machine-metadata.ts';
+import { METADATA_MACHINE_ID } from '../../src/contract/machine-metadata.ts';
 import { createHandler } from '../../supabase/functions/provision-machine/handler.ts';
-
-interface Setup {
-  env: Record<string, string>;
-  fly: { url: string; token: string; app: string };
-  users: Record<
-    'healthy' | 'missingTag' | 'misnamed' | 'unsigned' | 'unverifiedRefused' | 'unverifiedWarned',
-    { id: string; jwt: string }
-  >;
-  /** A token signed with another secret. */
-  forgedJwt: string;
-}
-
-const assert = {
-  ok(value: unknown, what = 'expected a truthy value') {
-    if (!value) throw new Error(what);
-  },
-  equal(actual: unknown, expected: unknown, what = '') {
-    if (actual !== expected)
-      throw new Error(`${what} expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-  },
-  deepEqual(actual: unknown, expected: unknown, what = '') {
-    const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
-    if (a !== e) throw new Error(`${what} expected ${e}, got ${a}`);
-  },
-  match(text: string, pattern: RegExp) {
-    if (!pattern.test(text)) throw new Error(`expected ${JSON.stringify(text)} to match ${pattern}`);
-  },
-};
-
-const setup = JSON.parse(Deno.env.get('VYX_EDGE_TEST') ?? 'null') as Setup;
-const quiet = () => {};
-
-async function start(env: Record<string, string>, jwt?: string, body: unknown = {}) {
-  const handler = createHandler({ env, log: quiet });
-  const res = await handler(
-    new Request('http://127.0.0.1/functions/v1/provision-machine', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
-      body: JSON.stringify(body),
-    }),
-  );
-  return { status: res.status, body: await res.json() };
-}
-
-async function rpc(fn: string, args: Record<string, unknown>) {
-  const res = await fetch(`${setup.env.SUPABASE_URL}/rest/v1/rpc/${fn}`, {
-    method: 'POST',
-    headers: {
-      apikey: setup.env.SUPABASE_SERVICE_ROLE_KEY,
-      authorization: `Bearer ${setup.env.SUPABASE_SERVICE_ROLE_KEY}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(args),
-  });
-  assert.equal(res.status, 200, `${fn}: ${res.status}`);
-  return await res.json();
-}
-
-async function flyMachinesOf(userId: string) {
-  const res = await fetch(
-    `${setup.fly.url}/v1/apps/${setup.fly.app}/machines?include_deleted=true&metadata.${METADATA_USER_ID}=${userId}`,
-    { headers: { authorization: `Bearer ${setup.fly.token}` } },
-  );
-  assert.equal(res.status, 200);
-  return (await res.json()) as Array<{
-    id: string;
-    name: string;
-    state: string;
-    config: { env: Record<string, string>; metadata: Record<string, string> };
-  }>;
-}
-
-async function nothingCreatedFor(userId: string) {
-  assert.deepEqual(await rpc('vyx_list_machines', { p_user_id: userId }), [], 'no row');
-  assert.deepEqual(await flyMachinesOf(userId), [], 'no Fly machine');
-}
+import { assert, flyMachinesOf, nothingCreatedFor, quiet, rpc, setup, start } from './deno-kit.deno.ts';
 
 Deno.test('no JWT, or a forged one: 401 and nothing created', async () => {
   const none = await start(setup.env);

@@ -16,10 +16,14 @@ import type { Settings } from './settings.ts';
  */
 export interface FlyApi {
   create(input: CreateMachineInput): Promise<Machine>;
-  get(flyMachineId: string): Promise<Machine>;
-  /** Waits for `started` (looping over Fly's ≤ 60 s waits); the state reached, or `failed` when Fly says it cannot get there. */
+  /** Waits for `started` (looping over short server waits): reached, `failed` when the machine stopped or failed instead, or `timeout`. */
   waitStarted(flyMachineId: string, timeoutMs: number): Promise<'started' | 'failed' | 'timeout'>;
 }
+
+/** States from which a machine does not go on to `started` by itself. */
+const NOT_STARTING = new Set(['stopped', 'stopping', 'failed', 'destroyed', 'destroying', 'suspended']);
+/** Longest single server wait; Fly allows up to 60 s. */
+const WAIT_CALL_S = 10;
 
 export function flyApi(settings: Settings, fetchFn: typeof fetch, timeoutMs = 30_000): FlyApi {
   const base = `${settings.flyApiUrl.replace(/\/+$/, '')}/v1/apps/${encodeURIComponent(settings.flyApp)}/machines`;
@@ -65,26 +69,32 @@ export function flyApi(settings: Settings, fetchFn: typeof fetch, timeoutMs = 30
     return parsed.data;
   }
 
+  const get = async (id: string) => ok(MachineSchema, await send('GET', `/${encodeURIComponent(id)}`));
+
   return {
     async create(input) {
       return ok(MachineSchema, await send('POST', '', input));
-    },
-    async get(id) {
-      return ok(MachineSchema, await send('GET', `/${encodeURIComponent(id)}`));
     },
     async waitStarted(id, totalMs) {
       const deadline = Date.now() + totalMs;
       for (;;) {
         const remainingS = Math.floor((deadline - Date.now()) / 1000);
         if (remainingS < 1) return 'timeout';
-        const seconds = Math.min(60, remainingS);
+        // Short server waits: a machine that already stopped or failed before the wait began is
+        // not reported by the wait itself, so its state is read between two waits.
+        const seconds = Math.min(WAIT_CALL_S, remainingS);
         const r = await send(
           'GET',
           `/${encodeURIComponent(id)}/wait?state=started&timeout=${seconds}`,
           undefined,
           seconds * 1000 + 5_000,
         );
-        if (r.res.status === 408) continue;
+        if (r.res.status === 408) {
+          const machine = await get(id);
+          if (machine.state === 'started') return 'started';
+          if (NOT_STARTING.has(machine.state)) return 'failed';
+          continue;
+        }
         // Fly answers 400 "machine failed to reach desired state" when it stopped or failed instead.
         const said = (r.json as { error?: unknown } | undefined)?.error;
         if (r.res.status === 400 && /desired state/.test(String(said))) return 'failed';
