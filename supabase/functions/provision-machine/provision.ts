@@ -52,7 +52,7 @@ export async function provisionMachine(
   const envInput = (machineId: string): MachineEnvInput => ({
     machineId,
     userId: req.userId,
-    ...(settings.machine.supabaseUrl ? { supabaseUrl: settings.machine.supabaseUrl } : { supabaseUrl: '' }),
+    supabaseUrl: settings.machine.supabaseUrl,
     ...(settings.machine.supabaseServiceKey
       ? { supabaseServiceKey: settings.machine.supabaseServiceKey }
       : {}),
@@ -159,7 +159,7 @@ function preflightEnv(settings: Settings, input: MachineEnvInput, now: Date): Di
   const names = [
     'MACHINE_ID',
     'USER_ID',
-    ...(input.supabaseUrl ? ['SUPABASE_URL'] : []),
+    ...(input.supabaseUrl.trim() !== '' ? ['SUPABASE_URL'] : []),
     ...(input.supabaseServiceKey ? ['SUPABASE_SERVICE_KEY'] : []),
     // What the operator set under MACHINE_* (a misnamed secret shows up here as its alias).
     ...settings.machineSecretNames,

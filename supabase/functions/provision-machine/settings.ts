@@ -28,7 +28,7 @@ export interface Settings {
   startTimeoutMs: number;
   /** The machine-bound values, by contract input field (names checked by the contract at preflight). */
   machine: {
-    supabaseUrl: string | undefined;
+    supabaseUrl: string;
     supabaseServiceKey: string | undefined;
     geminiApiKey: string | undefined;
   };
