@@ -11,6 +11,8 @@ export interface Setup {
   users: Record<string, { id: string; jwt: string }>;
   /** A token signed with another secret. */
   forgedJwt: string;
+  /** A validly signed token whose subject is not a user id (Supabase Auth answers 400). */
+  nonUserJwt: string;
 }
 
 export const assert = {

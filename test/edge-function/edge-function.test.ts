@@ -74,6 +74,7 @@ describe('the provision-machine edge function', () => {
           { sub: users.unsigned.id, role: 'authenticated' },
           randomBytes(32).toString('hex'),
         ),
+        nonUserJwt: signJwt({ sub: 'vyx-admin', role: 'authenticated' }, twin.jwtSecret),
       };
       const { code, output } = await runDenoTest('provision-machine.deno.ts', setup);
       expect(output).toMatch(/ok \| 7 passed \| 0 failed/);

@@ -13,6 +13,11 @@ Deno.test('no JWT, or a forged one: 401 and nothing created', async () => {
   assert.equal(none.body.error.code, 'UNAUTHENTICATED');
   const forged = await start(setup.env, setup.forgedJwt);
   assert.equal(forged.status, 401);
+  // A project key names no user: it cannot start a machine for anyone.
+  const key = await start(setup.env, setup.env.SUPABASE_SERVICE_ROLE_KEY);
+  assert.equal(key.status, 401);
+  assert.ok(setup.nonUserJwt, 'a token naming no user is given');
+  assert.equal((await start(setup.env, setup.nonUserJwt)).status, 401);
   await nothingCreatedFor(setup.users.unsigned.id);
 });
 

@@ -37,6 +37,7 @@ describe('a failed start from the web, seen by the bot', () => {
         fly: { url: h.emulator.baseUrl, token: h.emulator.token, app: 'vyx-app' },
         users: { web: { id, jwt } },
         forgedJwt: '',
+        nonUserJwt: '',
       };
       const { code, output } = await runDenoTest('web-failure.deno.ts', setup);
       expect(output).toMatch(/ok \| 1 passed \| 0 failed/);

@@ -100,8 +100,9 @@ export function supabaseApi(settings: Settings, fetchFn: typeof fetch, timeoutMs
         );
       }
       const body: unknown = await res.json().catch(() => null);
-      // Auth answers 401/403 for a missing, malformed, badly signed or expired token, or a deleted user.
-      if (res.status === 401 || res.status === 403) return null;
+      // Auth answers 401/403 for a missing, malformed, badly signed or expired token or a deleted
+      // user, and 400 for a token whose subject is no user id (a project key, say).
+      if (res.status === 400 || res.status === 401 || res.status === 403) return null;
       const user = authUserSchema.safeParse(body);
       if (!res.ok || !user.success) {
         throw new VyxError(
