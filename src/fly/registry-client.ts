@@ -21,7 +21,6 @@ import {
 import { type ImageCheck, MANIFEST_MEDIA_TYPES, MISSING_CODES, registryError } from './registry-answer.ts';
 
 export type { ImageCheck } from './registry-answer.ts';
-export { MANIFEST_MEDIA_TYPES };
 
 export interface RegistryClientOptions {
   /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix), only to `policy.credentialHosts`. */
