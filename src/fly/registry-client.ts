@@ -18,18 +18,9 @@ import {
   parseImage,
   type RegistryPolicy,
 } from './image-ref.ts';
+import { type ImageCheck, MANIFEST_MEDIA_TYPES, MISSING_CODES, registryError } from './registry-answer.ts';
 
-export const MANIFEST_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-];
-
-export type ImageCheck =
-  | { status: 'exists'; digest: string | undefined; imageRef: string }
-  | { status: 'missing'; reason: string; imageRef: string; httpStatus: number; errorCode?: string }
-  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number; errorCode?: string };
+export type { ImageCheck } from './registry-answer.ts';
 
 export interface RegistryClientOptions {
   /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix), only to `policy.credentialHosts`. */
@@ -47,8 +38,6 @@ export interface RegistryClient {
   readonly policy: RegistryPolicy;
   checkImage(ref: string | ImageRef, options?: { signal?: AbortSignal }): Promise<ImageCheck>;
 }
-
-const MISSING_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'TAG_UNKNOWN']);
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const baseUrlFor = options.baseUrlFor ?? ((host: string) => `https://${host}`);
@@ -183,20 +172,4 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 function digestOf(headers: Record<string, string | string[] | undefined>, ref: ImageRef): string | undefined {
   const digest = headers['docker-content-digest'];
   return (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest;
-}
-
-function registryError(text: string): { code: string; message: string } | undefined {
-  try {
-    const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    // Codes are OCI's upper-case names; anything else (a hostile or broken registry) is not kept,
-    // and the message is cut short: both end up in Slack.
-    const first = body.errors?.find(
-      (entry) => typeof entry.code === 'string' && /^[A-Z_]{1,40}$/.test(entry.code),
-    );
-    if (!first) return undefined;
-    const message = typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
-    return { code: String(first.code), message };
-  } catch {
-    return undefined;
-  }
 }
