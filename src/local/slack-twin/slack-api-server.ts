@@ -14,7 +14,6 @@
  * Every call goes to the transcript (never the token). State is in `workspace`; `activity()` tells
  * the shell whether Slack calls are still coming.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
@@ -28,6 +27,7 @@ import {
   type SlackTranscript,
   type SlackTranscriptEntry,
 } from './slack-transcript.ts';
+import { createSlackViews, type SlackViews, type SubmissionOutcome } from './slack-views.ts';
 import { handleWebApiMethod, type MethodContext, type MethodResult } from './slack-web-methods.ts';
 import {
   createSlackWorkspace,
@@ -36,7 +36,13 @@ import {
   type SlackWorkspace,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
-import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
+import {
+  appHomeOpenedPayload,
+  blockActionsPayload,
+  slashCommandPayload,
+  type ViewAnswers,
+  viewSubmissionPayload,
+} from './socket-mode-payloads.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -117,6 +123,22 @@ export interface SlackApiServer {
   command(c: TwinCommand): EnvelopeRecord;
   /** Delivers a `block_actions` press of a button over Socket Mode. */
   pressButton(b: TwinButton): EnvelopeRecord;
+  /** Home tabs, modals, trigger ids (`views.*`). */
+  readonly views: SlackViews;
+  /** The `app_home_opened` event of `user` (default the identity's) opening the Home tab. */
+  homeOpenedBody(user?: string): Record<string, unknown>;
+  /** The `view_submission` payload of open modal `viewId` with the person's answers (its owner submits). */
+  viewSubmissionBody(viewId: string, answers: ViewAnswers): Record<string, unknown>;
+  /** Delivers `app_home_opened` over Socket Mode. */
+  openHome(user?: string): EnvelopeRecord;
+  /**
+   * Delivers a modal's `view_submission` over Socket Mode; `outcome` settles once the app acked it
+   * (closed, errors shown inline, updated, or refused as Slack would refuse the ack).
+   */
+  submitView(
+    viewId: string,
+    answers: ViewAnswers,
+  ): { envelope: EnvelopeRecord; outcome: Promise<SubmissionOutcome> };
   close(): Promise<void>;
 }
 
@@ -135,10 +157,12 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   });
   let idCounter = 0;
   const nextId = () => `b${(++idCounter).toString(36).padStart(4, '0')}`;
+  const views = createSlackViews({ identity, now, nextId });
   const ctx: MethodContext = {
     workspace,
     identity,
     nextId,
+    views,
     rateLimiter: options.rateLimit ? createChannelRateLimiter(options.rateLimit, now) : undefined,
   };
   const responseUrls = createResponseUrls({ workspace, identity, now, nextId });
@@ -210,10 +234,18 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
         activity.lastCallAt = now();
       });
   });
+  // A view_submission's acknowledgement decides what the person sees next (closed, errors inline).
+  const submissions = new Map<string, { viewId: string; settle: (o: SubmissionOutcome) => void }>();
   const hub = options.appToken
     ? createSocketModeHub({
         appId: identity.appId,
         appToken: options.appToken,
+        onAck: (record) => {
+          const waiting = submissions.get(record.envelopeId);
+          if (!waiting) return;
+          submissions.delete(record.envelopeId);
+          waiting.settle(views.answerSubmission(waiting.viewId, record.response));
+        },
         ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       })
     : undefined;
@@ -246,7 +278,21 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     if (!hub) throw new Error('Socket Mode is off: start the Slack twin with an appToken');
     return hub;
   };
-  const trigger = () => `${Date.now()}.${randomBytes(4).toString('hex')}`;
+  const homeOpenedBody = (user = identity.userId) => {
+    const home = views.home(user);
+    const { user: _owner, ...view } = home ?? { user };
+    return appHomeOpenedPayload(identity, { user, view: home ? view : undefined, now: now() });
+  };
+  const viewSubmissionBody = (viewId: string, answers: ViewAnswers) => {
+    const view = views.modal(viewId);
+    if (!view) throw new Error(`no open modal ${viewId}`);
+    return viewSubmissionPayload(identity, {
+      user: view.user,
+      view: view as unknown as Record<string, unknown> & { blocks: Record<string, unknown>[] },
+      answers,
+      triggerId: views.issueTrigger(view.user),
+    });
+  };
   let closed: Promise<void> | undefined;
 
   return {
@@ -270,7 +316,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
           user,
           channel: { id: channelId, name: channel?.name ?? 'unknown' },
           responseUrl: createResponseUrl({ kind: 'command', channel: channelId, user }),
-          triggerId: trigger(),
+          triggerId: views.issueTrigger(user),
         }),
       );
     },
@@ -284,9 +330,22 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
           channelName: workspace.resolveChannel(b.channel)?.name ?? 'unknown',
           message: workspace.message(b.channel, b.messageTs),
           responseUrl: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
-          triggerId: trigger(),
+          triggerId: views.issueTrigger(user),
         }),
       );
+    },
+    views,
+    homeOpenedBody,
+    viewSubmissionBody,
+    openHome(user) {
+      return needHub().deliver('events_api', homeOpenedBody(user));
+    },
+    submitView(viewId, answers) {
+      const envelope = needHub().deliver('interactive', viewSubmissionBody(viewId, answers));
+      const outcome = new Promise<SubmissionOutcome>((settle) => {
+        submissions.set(envelope.envelopeId, { viewId, settle });
+      });
+      return { envelope, outcome };
     },
     record,
     transcript: () => transcript.entries(),
