@@ -20,10 +20,12 @@ describe('the start dialog', () => {
         payload: JSON.stringify(h.slack.viewSubmissionBody(viewId, answers)),
       }).toString(),
     );
-  const options = (view: { blocks: Record<string, unknown>[] }, blockId: string) =>
-    (
-      view.blocks.find((b) => b.block_id === blockId)?.element as { options: { value: string }[] }
-    ).options.map((o) => o.value);
+  const options = (view: { blocks: Record<string, unknown>[] }, blockId: string) => {
+    const element = view.blocks.find((b) => b.block_id === blockId)?.element as
+      | { options: { value: string }[] }
+      | undefined;
+    return (element?.options ?? []).map((o) => o.value);
+  };
 
   it('opens with Fly’s regions and the registry’s tags, refuses an unknown region inline, then starts', async () => {
     await h.command('start', MEMBER);
