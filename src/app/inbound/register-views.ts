@@ -12,6 +12,7 @@ import { failureText } from '../../slack/cards/failure-text.ts';
 import type { Card } from '../../slack/cards/status-card.ts';
 import { readStartSubmission, START_MODAL } from '../../slack/views/start-modal.ts';
 import type { HomeRefresher } from '../../watchers/home-refresher.ts';
+import { createDeliveryDedupe } from './delivery-dedupe.ts';
 import type { WorkTracker } from './register-handlers.ts';
 
 /** A submission is answered within Slack's 3 s: a region check that takes longer is left to Fly. */
@@ -79,6 +80,11 @@ export function registerViewHandlers(
   tracker: WorkTracker,
   metrics?: Metrics,
 ): void {
+  // A Socket Mode redelivery or HTTP retry of the same submission (same trigger id) starts nothing twice.
+  const firstDelivery = createDeliveryDedupe({
+    store: deps.store,
+    logger: deps.logger.child({ part: 'dedupe' }),
+  });
   app.event('app_home_opened', async ({ event, body }) => {
     // The Messages tab opens this event too; only the Home tab is ours to draw.
     if (event.tab !== 'home') return;
@@ -91,7 +97,7 @@ export function registerViewHandlers(
     }
   });
 
-  app.view(START_MODAL.callbackId, async ({ ack, body, view }) => {
+  app.view(START_MODAL.callbackId, async ({ ack, body, view, context }) => {
     const endAck = metrics?.ackSeconds.startTimer({ kind: 'view' });
     tracker.inFlight++;
     try {
@@ -122,6 +128,10 @@ export function registerViewHandlers(
       }
       await ack();
       endAck?.();
+      if (!(await firstDelivery({ body, context }))) {
+        metrics?.commands.inc({ kind: 'view', name: 'start', outcome: 'duplicate' });
+        return;
+      }
       const channel = asked.channel!;
       const ctx: CommandContext = {
         deps: { ...deps, logger: deps.logger.child({ requestId }) },

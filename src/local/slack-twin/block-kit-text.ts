@@ -45,6 +45,8 @@ const EMOJI: Record<string, string> = {
   warning: '⚠️',
   white_check_mark: '✅',
   x: '❌',
+  ghost: '👻',
+  no_bell: '🔕',
 };
 
 /** Slack markup to plain text. */
