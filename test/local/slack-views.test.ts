@@ -119,21 +119,23 @@ describe('Slack twin views', () => {
     expectValidSlackTranscript(server.transcript());
   });
 
-  it('publishes a Home tab (no input blocks there), updates by id with Slack’s hash rule, not_found for others', async () => {
+  it('publishes a Home tab, refuses input blocks in a message, updates by id with Slack’s hash rule, not_found for others', async () => {
     const home = {
       type: 'home' as const,
       blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }],
     };
     const first = await client.views.publish({ user_id: USER, view: home });
     expect(server.views.home(USER)?.blocks[0]).toMatchObject({ text: { text: 'hi' } });
+    // Input blocks belong to views: a message holding one is refused.
     const inputs = await slackError(
-      client.views.publish({
-        user_id: USER,
-        view: { ...modal(), type: 'home', title: undefined, submit: undefined } as never,
+      client.chat.postMessage({
+        channel: server.identity.channelId,
+        text: 'x',
+        blocks: modal().blocks as never,
       }),
     );
-    expect(inputs.error).toBe('invalid_arguments');
-    expect(inputs.response_metadata?.messages?.join()).toContain('input blocks are only allowed in modals');
+    expect(inputs.error).toBe('invalid_blocks');
+    expect(JSON.stringify(inputs)).toContain('input blocks are not allowed in messages');
     expect((await slackError(client.views.publish({ user_id: 'nobody', view: home }))).error).toBe(
       'invalid_arguments',
     );

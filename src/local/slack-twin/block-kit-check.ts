@@ -4,8 +4,8 @@
  * the blocks and elements the bot uses (header, section, context, actions, divider, image,
  * markdown, rich_text, input; buttons with confirm dialogs, static_select, plain_text_input).
  * Limits are Slack's (reference §6; Block Kit reference for input, static_select and
- * plain_text_input). Messages hold 50 blocks, views (modal, Home tab) 100; input blocks only in
- * modals. Blocks without `block_id` and elements without `action_id` get generated ones, as Slack
+ * plain_text_input). Messages hold 50 blocks, views (modal, Home tab) 100; input blocks go in
+ * views, not messages. Blocks without `block_id` and elements without `action_id` get generated ones, as Slack
  * does.
  */
 import type { SlackBlock } from './slack-workspace.ts';
@@ -121,7 +121,8 @@ export function checkBlocks(
         if (typeof block.text !== 'string' || block.text === '') err('must provide text', `${at}/text`);
         break;
       case 'input':
-        if (surface !== 'modal') err('input blocks are only allowed in modals', `${at}/type`);
+        // Block Kit's input block reference: modals and Home tabs, not messages.
+        if (surface === 'message') err('input blocks are not allowed in messages', `${at}/type`);
         checkText(block.label, `${at}/label`, err, { plainOnly: true, max: 2000, required: true });
         checkText(block.hint, `${at}/hint`, err, { plainOnly: true, max: 2000 });
         if (block.optional !== undefined && typeof block.optional !== 'boolean')
