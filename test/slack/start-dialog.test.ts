@@ -1,4 +1,7 @@
+import { appendFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlackRenderer } from '../../src/local/slack-twin/slack-renderer.ts';
 import { START_MODAL } from '../../src/slack/views/start-modal.ts';
 import { type BotHarness, CHANNEL, MEMBER, startBotHarness } from '../helpers/bot-harness.ts';
 import { expectValidSlackTranscript } from '../helpers/slack-spec.ts';
@@ -47,6 +50,16 @@ describe('the start dialog', () => {
       kind: 'errors',
       errors: answer.errors,
     });
+    // As the terminal twin draws it: the error under its field.
+    const renderer = createSlackRenderer({
+      workspace: h.slack.workspace,
+      identity: h.slack.identity,
+      output: new PassThrough(),
+    });
+    const screen = renderer.showView(h.slack.views.modal(modal.id)!, answer.errors);
+    renderer.close();
+    expect(screen).toContain('│   ✗ Fly has no region');
+    if (process.env.VYX_SCREENS_FILE) appendFileSync(process.env.VYX_SCREENS_FILE, `${screen}\n`);
     expect(await h.s.store.listMachines({ userId: 'vyx-member' })).toEqual([]);
 
     // A tag the dialog did not offer is refused the same way.
