@@ -36,13 +36,8 @@ import {
   type SlackWorkspace,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
-import {
-  appHomeOpenedPayload,
-  blockActionsPayload,
-  slashCommandPayload,
-  type ViewAnswers,
-  viewSubmissionPayload,
-} from './socket-mode-payloads.ts';
+import { blockActionsPayload, slashCommandPayload, type ViewAnswers } from './socket-mode-payloads.ts';
+import { createViewDeliveries } from './view-deliveries.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -234,18 +229,11 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
         activity.lastCallAt = now();
       });
   });
-  // A view_submission's acknowledgement decides what the person sees next (closed, errors inline).
-  const submissions = new Map<string, { viewId: string; settle: (o: SubmissionOutcome) => void }>();
   const hub = options.appToken
     ? createSocketModeHub({
         appId: identity.appId,
         appToken: options.appToken,
-        onAck: (record) => {
-          const waiting = submissions.get(record.envelopeId);
-          if (!waiting) return;
-          submissions.delete(record.envelopeId);
-          waiting.settle(views.answerSubmission(waiting.viewId, record.response));
-        },
+        onAck: (record) => viewDeliveries.acked(record),
         ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       })
     : undefined;
@@ -278,21 +266,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     if (!hub) throw new Error('Socket Mode is off: start the Slack twin with an appToken');
     return hub;
   };
-  const homeOpenedBody = (user = identity.userId) => {
-    const home = views.home(user);
-    const { user: _owner, ...view } = home ?? { user };
-    return appHomeOpenedPayload(identity, { user, view: home ? view : undefined, now: now() });
-  };
-  const viewSubmissionBody = (viewId: string, answers: ViewAnswers) => {
-    const view = views.modal(viewId);
-    if (!view) throw new Error(`no open modal ${viewId}`);
-    return viewSubmissionPayload(identity, {
-      user: view.user,
-      view: view as unknown as Record<string, unknown> & { blocks: Record<string, unknown>[] },
-      answers,
-      triggerId: views.issueTrigger(view.user),
-    });
-  };
+  const viewDeliveries = createViewDeliveries({ identity, views, now, hub: needHub });
   let closed: Promise<void> | undefined;
 
   return {
@@ -335,18 +309,10 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       );
     },
     views,
-    homeOpenedBody,
-    viewSubmissionBody,
-    openHome(user) {
-      return needHub().deliver('events_api', homeOpenedBody(user));
-    },
-    submitView(viewId, answers) {
-      const envelope = needHub().deliver('interactive', viewSubmissionBody(viewId, answers));
-      const outcome = new Promise<SubmissionOutcome>((settle) => {
-        submissions.set(envelope.envelopeId, { viewId, settle });
-      });
-      return { envelope, outcome };
-    },
+    homeOpenedBody: viewDeliveries.homeOpenedBody,
+    viewSubmissionBody: viewDeliveries.viewSubmissionBody,
+    openHome: viewDeliveries.openHome,
+    submitView: viewDeliveries.submitView,
     record,
     transcript: () => transcript.entries(),
     messages(channel) {
