@@ -8,7 +8,7 @@ import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { countSlackCalls } from '../observability/slack-metrics.ts';
+import { countSlackCalls, countViewCalls } from '../observability/slack-metrics.ts';
 import type { AbandonedProvision } from '../provision/abandon-provision.ts';
 import { type MachineCredentials, Provisioner } from '../provision/provisioner.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
@@ -122,7 +122,7 @@ export function createBot(o: BotOptions): Bot {
     },
   });
   const regions = createRegionCatalogue(o.fly);
-  const views = o.views ?? viewPublisherFrom(o.app.client);
+  const views = countViewCalls(o.views ?? viewPublisherFrom(o.app.client), o.metrics);
   const deps: BotDeps = {
     store: o.store,
     fly: o.fly,
