@@ -3,7 +3,8 @@ import { z } from 'zod';
 /** What `/vyx …` can ask, parsed and validated. Nothing here has side effects. */
 export type VyxCommand =
   | { name: 'help' }
-  | { name: 'start'; region?: string; image?: string }
+  /** `dialog`: typed with no options at all (the start dialog may open instead). */
+  | { name: 'start'; region?: string; image?: string; dialog?: true }
   | { name: 'status'; machineId?: string }
   | { name: 'list' }
   | { name: 'destroy'; machineId?: string }
@@ -201,7 +202,7 @@ export function parseCommand(text: string): ParseResult {
     case 'list':
       return { ok: true, command: { name } };
     case 'start': {
-      const command: VyxCommand = { name: 'start' };
+      const command: VyxCommand = { name: 'start', ...(rest.length === 0 ? { dialog: true as const } : {}) };
       const r = flags.get('region');
       if (r !== undefined) {
         const c = check(region, r, 'region');

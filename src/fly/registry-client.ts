@@ -34,9 +34,16 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
 }
 
+export type TagList = { status: 'listed'; tags: string[] } | { status: 'unknown'; reason: string };
+
 export interface RegistryClient {
   readonly policy: RegistryPolicy;
   checkImage(ref: string | ImageRef, options?: { signal?: AbortSignal }): Promise<ImageCheck>;
+  /**
+   * The tags of an image's repository (OCI `GET /v2/<repo>/tags/list`), at most `limit` (sorted),
+   * for the start dialog. `unknown` when the registry cannot list them (refused, down, not allowed).
+   */
+  listTags(ref: string, options?: { limit?: number }): Promise<TagList>;
 }
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
@@ -166,7 +173,56 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
   }
 
-  return { policy, checkImage };
+  async function listTags(input: string, call: { limit?: number } = {}): Promise<TagList> {
+    let ref: ImageRef;
+    try {
+      ref = parseImage(input, policy);
+    } catch (error) {
+      return { status: 'unknown', reason: (error as Error).message };
+    }
+    const authorization = isCredentialHost(ref.registry, policy) ? basic : undefined;
+    const limit = call.limit ?? 100;
+    const url = `${baseUrlFor(ref.registry).replace(/\/+$/, '')}/v2/${ref.repository}/tags/list?n=${limit}`;
+    try {
+      const r = await request(url, {
+        method: 'GET',
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'vyxbot',
+          ...(authorization ? { authorization } : {}),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+      const text = await r.body.text();
+      if (r.statusCode !== 200) {
+        const error = registryError(text);
+        return {
+          status: 'unknown',
+          reason: `the registry answered ${r.statusCode}${error ? ` ${error.code}` : ''} when asked for tags`,
+        };
+      }
+      const body = JSON.parse(text) as { tags?: unknown };
+      // Tags end up in Slack: only well-formed ones (OCI's tag grammar), never more than asked for.
+      const tags = Array.isArray(body.tags)
+        ? body.tags.filter(
+            (t): t is string => typeof t === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t),
+          )
+        : [];
+      return { status: 'listed', tags: [...new Set(tags)].sort().slice(0, limit) };
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      return {
+        status: 'unknown',
+        reason:
+          name === 'TimeoutError' || name === 'AbortError'
+            ? `the registry did not answer within ${timeoutMs} ms`
+            : `could not list tags: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  return { policy, checkImage, listTags };
 }
 
 function digestOf(headers: Record<string, string | string[] | undefined>, ref: ImageRef): string | undefined {

@@ -10,6 +10,8 @@ import {
   claimedEventSchema,
   diagnosisRecordSchema,
   type EvidenceItem,
+  type FleetGlance,
+  fleetGlanceSchema,
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
@@ -186,6 +188,19 @@ export class VyxStore extends MachineStore {
   /** Unclaims a notice whose message could not be sent. */
   async releaseOwnerNotice(eventId: number): Promise<void> {
     await this.call('vyx_release_owner_notice', { p_event_id: eventId }, z.unknown());
+  }
+
+  /**
+   * An admin's App Home: machines starting, stuck, failed, orphans and silenced diagnoses, each
+   * counted in full with its oldest `perGroup` (oldest first). Groups with nothing are absent.
+   */
+  fleetGlance(stuckAfterS: number, perGroup: number): Promise<FleetGlance> {
+    return this.call(
+      'vyx_fleet_glance',
+      { p_stuck_after_s: stuckAfterS, p_per_group: perGroup },
+      fleetGlanceSchema,
+      true,
+    );
   }
 
   /** `/vyx notify on|off`; false when the Slack user is not linked. */

@@ -36,6 +36,8 @@ export interface EchoWatcherOptions {
   /** Transient Slack failures are retried after this many seconds, doubling up to `retryMaxS`. */
   retryBaseS?: number;
   retryMaxS?: number;
+  /** Every machine whose events a tick handled (the App Home refresher listens); must not throw. */
+  onMachineChanged?: (e: { userId: string; machineId: string }) => void;
 }
 
 /** Token and scope errors: the whole app is refused, so nothing is set aside; it waits for a fix. */
@@ -66,9 +68,12 @@ interface Outgoing {
  */
 export class EchoWatcher {
   private readonly o: Required<
-    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>
+    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged'>
   > &
-    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>;
+    Pick<
+      EchoWatcherOptions,
+      'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged'
+    >;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -167,6 +172,8 @@ export class EchoWatcher {
     let handled = 0;
     for (const machineEvents of byMachine.values()) {
       handled += await this.deliverMachine(machineEvents);
+      const head = machineEvents[0]!;
+      if (head.user_id) this.o.onMachineChanged?.({ userId: head.user_id, machineId: head.machine_id });
     }
     this.pending = 0;
     return handled;

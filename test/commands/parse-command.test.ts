@@ -122,7 +122,8 @@ describe('parseCommand', () => {
   it('each command in its plain form, the name in any case, words split on any whitespace', () => {
     expect(parsed('list')).toEqual({ name: 'list' });
     expect(parsed('LIST')).toEqual({ name: 'list' });
-    expect(parsed('start')).toEqual({ name: 'start' });
+    // No options at all: the start dialog may open instead (VYX_START_DIALOG).
+    expect(parsed('start')).toEqual({ name: 'start', dialog: true });
     expect(parsed('status')).toEqual({ name: 'status' });
     expect(parsed('status vyx-63eea370')).toEqual({ name: 'status', machineId: 'vyx-63eea370' });
     expect(parsed('destroy')).toEqual({ name: 'destroy' });
