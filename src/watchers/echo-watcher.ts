@@ -36,6 +36,8 @@ export interface EchoWatcherOptions {
   /** Transient Slack failures are retried after this many seconds, doubling up to `retryMaxS`. */
   retryBaseS?: number;
   retryMaxS?: number;
+  /** Called once per outbox event handled (posted, acknowledged or set aside), e.g. to refresh App Home. Must not throw. */
+  onMachineChanged?: (e: { userId: string; machineId: string }) => void;
 }
 
 /** Token and scope errors: the whole app is refused, so nothing is set aside; it waits for a fix. */
@@ -66,9 +68,12 @@ interface Outgoing {
  */
 export class EchoWatcher {
   private readonly o: Required<
-    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>
+    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged'>
   > &
-    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>;
+    Pick<
+      EchoWatcherOptions,
+      'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged'
+    >;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -166,7 +171,9 @@ export class EchoWatcher {
     for (const e of events) byMachine.set(e.machine_id, [...(byMachine.get(e.machine_id) ?? []), e]);
     let handled = 0;
     for (const machineEvents of byMachine.values()) {
-      handled += await this.deliverMachine(machineEvents);
+      const n = await this.deliverMachine(machineEvents);
+      handled += n;
+      this.changed(machineEvents.slice(0, n));
     }
     this.pending = 0;
     return handled;
@@ -353,6 +360,20 @@ export class EchoWatcher {
     }
     if (statusChanged && threadTs) await this.updateParent(head.machine_id, channel, threadTs);
     return done;
+  }
+
+  /** Tells the hook (App Home) about each handled event of a row with an owner. */
+  private changed(events: ClaimedEvent[]): void {
+    const hook = this.o.onMachineChanged;
+    if (!hook) return;
+    for (const e of events) {
+      if (!e.user_id) continue;
+      try {
+        hook({ userId: e.user_id, machineId: e.machine_id });
+      } catch (err) {
+        this.o.logger.warn({ err: errorLine(err), machineId: e.machine_id }, 'echo: onMachineChanged failed');
+      }
+    }
   }
 
   private render(events: ClaimedEvent[], hasRow: boolean) {
