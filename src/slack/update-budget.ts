@@ -10,7 +10,7 @@ export class UpdateBudget {
   private readonly perMinute: number;
   private readonly burst: number;
 
-  constructor(perMinute = 40, burst = 20) {
+  constructor(perMinute = 40, burst = 40) {
     this.perMinute = perMinute;
     this.burst = burst;
     this.tokens = burst;

@@ -93,7 +93,7 @@ export class EchoWatcher {
     };
     const { store, slack, logger, owner, claimLeaseS } = this.o;
     const pacer = new ChannelPacer(this.o.perChannelPerSecond, this.o.perChannelBurst);
-    const budget = new UpdateBudget(this.o.updatesPerMinute, 20);
+    const budget = new UpdateBudget(this.o.updatesPerMinute, 40);
     this.fallback = new FallbackPoster({
       slack,
       store,
@@ -272,7 +272,8 @@ export class EchoWatcher {
       };
       const group = { events: machineEvents, shown: shownOf(machineEvents, machineEvents), place };
       groups.push(group);
-      if (!threadTs) unthreaded.push(group);
+      // A story message (a flapping machine) keeps taking its changes where it is.
+      if (!threadTs && !this.stories.live(head.machine_id)) unthreaded.push(group);
     }
     if (unthreaded.length > 0) {
       const cards = await store

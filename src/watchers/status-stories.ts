@@ -86,6 +86,12 @@ export class StatusStories {
     return { card, commit: () => {} };
   }
 
+  /** Whether the machine has a story message still taking its changes (they stay where it is). */
+  live(machineId: string, nowMs = Date.now()): boolean {
+    const s = this.stories.get(machineId);
+    return !!s && nowMs - s.lastAt <= this.windowMs;
+  }
+
   /** Whether the machine's live story holds a restart (its running is no recovery). */
   flapping(machineId: string, nowMs = Date.now()): boolean {
     const s = this.stories.get(machineId);
