@@ -1,4 +1,5 @@
 import { errorLine } from '../errors/error-line.ts';
+import { isVyxError } from '../errors/vyx-error.ts';
 import type { Logger } from '../logger.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
@@ -69,7 +70,9 @@ export class CardRefresher {
           blocks: card.blocks,
         });
       } catch (err) {
-        this.o.logger.warn({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
+        // A row deleted since has no card to keep current.
+        const level = isVyxError(err, 'STORE_NOT_FOUND') ? 'debug' : 'warn';
+        this.o.logger[level]({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
       }
     }
   }
