@@ -11,7 +11,8 @@ import type { VyxStore } from '../store/vyx-store.ts';
 import { AlertResolver } from './alert-resolver.ts';
 import { BurstFold, type FoldGroup } from './burst-fold.ts';
 import { CardRefresher } from './card-refresher.ts';
-import { EchoDelivery, type EchoPlace, shownOf } from './echo-delivery.ts';
+import { EchoDelivery } from './echo-delivery.ts';
+import { byChannel, type EchoRouting, routeEvents } from './echo-routing.ts';
 import { ownerNotifier } from './owner-notifier.ts';
 import { StatusStories } from './status-stories.ts';
 
@@ -49,9 +50,6 @@ export interface EchoWatcherOptions {
 
 type Optional = 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged';
 
-/** How long events of a row with a channel but no thread yet wait for the parent message. */
-const THREAD_GRACE_MS = 15_000;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -74,6 +72,7 @@ export class EchoWatcher {
   private readonly cards: CardRefresher;
   private readonly delivery: EchoDelivery;
   private readonly folds: BurstFold;
+  private readonly routing: EchoRouting;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -110,6 +109,15 @@ export class EchoWatcher {
       now: this.o.now,
       refused: (channel, ts) => this.fallback.refused(channel, ts),
     });
+    this.routing = {
+      store,
+      logger,
+      owner,
+      ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
+      stories: this.stories,
+      notifyOwner: this.notifyOwner,
+      handled: (events) => this.handled(events),
+    };
     this.folds = new BurstFold({ store, slack, pacer, budget, logger, owner, claimLeaseS });
     this.delivery = new EchoDelivery({
       ...this.o,
@@ -194,7 +202,7 @@ export class EchoWatcher {
     this.o.metrics?.watcherRows.inc({ watcher: 'echo' }, events.length);
     this.pending = events.length;
     if (events.length === 0) return 0;
-    const routed = await this.route(events);
+    const routed = await routeEvents(events, this.routing);
     let handled = routed.handled;
     let groups = routed.groups;
     // A burst starting in a channel: give the rest of it a moment to arrive, to say it in one message.
@@ -202,13 +210,13 @@ export class EchoWatcher {
       await sleep(this.o.foldGatherMs);
       const more = await this.claim();
       if (more.length > 0) {
-        const next = await this.route(more);
+        const next = await routeEvents(more, this.routing);
         handled += next.handled;
         groups = [...groups, ...next.groups];
       }
     }
     const perMachine: FoldGroup[] = [];
-    for (const [channel, inChannel] of this.byChannel(groups)) {
+    for (const [channel, inChannel] of byChannel(groups)) {
       const foldable = inChannel.filter((g) => this.foldable(g));
       if (this.o.foldGatherMs > 0 && this.folds.wants(channel, foldable.length)) {
         const { delivered, rest } = await this.folds.fold(channel, foldable);
@@ -225,78 +233,6 @@ export class EchoWatcher {
     return handled;
   }
 
-  /**
-   * Where each machine's events go. Events with nowhere to go are acknowledged (and logged); those of
-   * a row whose parent message is being posted wait for its thread; a row with no thread of its own
-   * follows up in its alert card's thread, so the channel gets nothing else.
-   */
-  private async route(events: ClaimedEvent[]): Promise<{ groups: FoldGroup[]; handled: number }> {
-    const { store, logger, owner } = this.o;
-    const byMachine = new Map<string, ClaimedEvent[]>();
-    for (const e of events) byMachine.set(e.machine_id, [...(byMachine.get(e.machine_id) ?? []), e]);
-    const groups: FoldGroup[] = [];
-    let handled = 0;
-    const unthreaded: FoldGroup[] = [];
-    for (const machineEvents of byMachine.values()) {
-      const head = machineEvents[0]!;
-      const channel = head.slack_channel ?? this.o.alertChannel;
-      if (!channel) {
-        // Nowhere to say it: acknowledge so it does not block the machine's queue, and log it.
-        logger.warn(
-          { machineId: head.machine_id, events: machineEvents.map((e) => e.kind) },
-          'echo: no channel for these events',
-        );
-        await this.notifyOwner(machineEvents);
-        await store.ackEvents(
-          owner,
-          machineEvents.map((e) => ({ id: e.id, slackTs: null })),
-        );
-        this.handled(machineEvents);
-        handled += machineEvents.length;
-        continue;
-      }
-      const threadTs = head.slack_channel ? (head.slack_thread_ts ?? undefined) : undefined;
-      if (head.slack_channel && !threadTs && Date.parse(head.created_at) > Date.now() - THREAD_GRACE_MS) {
-        // The provisioner is posting the parent message right now: wait for its thread.
-        await store.releaseEvents(
-          owner,
-          machineEvents.map((e) => e.id),
-          1,
-        );
-        continue;
-      }
-      const place: EchoPlace = {
-        channel,
-        ...(threadTs ? { threadTs, parentTs: threadTs } : {}),
-        hasRow: Boolean(head.slack_channel),
-      };
-      const group = { events: machineEvents, shown: shownOf(machineEvents, machineEvents), place };
-      groups.push(group);
-      // A story message (a flapping machine) keeps taking its changes where it is.
-      if (!threadTs && !this.stories.live(head.machine_id)) unthreaded.push(group);
-    }
-    if (unthreaded.length > 0) {
-      const cards = await store
-        .alertCards(unthreaded.map((g) => g.events[0]!.machine_id))
-        .catch((err: unknown) => {
-          logger.warn({ err: errorLine(err) }, 'echo: could not look up alert cards; posting in the channel');
-          return [];
-        });
-      const byId = new Map(cards.map((c) => [c.machine_id, c]));
-      for (const g of unthreaded) {
-        const card = byId.get(g.events[0]!.machine_id);
-        if (card) g.place = { ...g.place, channel: card.channel, threadTs: card.ts };
-      }
-    }
-    return { groups, handled };
-  }
-
-  private byChannel(groups: FoldGroup[]): Map<string, FoldGroup[]> {
-    const out = new Map<string, FoldGroup[]>();
-    for (const g of groups) out.set(g.place.channel, [...(out.get(g.place.channel) ?? []), g]);
-    return out;
-  }
-
   /** Plain status changes, first delivery, no story of their own: these may share a burst message. */
   private foldable(g: FoldGroup): boolean {
     const id = g.events[0]!.machine_id;
@@ -310,7 +246,7 @@ export class EchoWatcher {
   }
 
   private burstStarting(groups: FoldGroup[]): boolean {
-    for (const [channel, inChannel] of this.byChannel(groups)) {
+    for (const [channel, inChannel] of byChannel(groups)) {
       if (this.folds.hasLive(channel)) continue;
       if (this.folds.wants(channel, inChannel.filter((g) => this.foldable(g)).length)) return true;
     }
