@@ -23,12 +23,12 @@ export interface BurstFoldDeps {
   logger: Logger;
   owner: string;
   claimLeaseS: number;
+  /** A burst message takes later changes (edited in place) this long after its last one. */
+  liveMs: number;
 }
 
 /** A change this soon after the echo's last post into the channel is part of a burst. */
 const RECENT_MS = 1_500;
-/** A burst message takes later changes (edited in place) this long after its last one. */
-const LIVE_MS = 3_000;
 
 interface Digest {
   ts: string;
@@ -63,7 +63,7 @@ export class BurstFold {
 
   private live(channel: string, nowMs: number): Digest | undefined {
     const d = this.digests.get(channel);
-    return d && nowMs - d.lastAt <= LIVE_MS && d.machines.size < DIGEST_MAX_MACHINES ? d : undefined;
+    return d && nowMs - d.lastAt <= this.d.liveMs && d.machines.size < DIGEST_MAX_MACHINES ? d : undefined;
   }
 
   /** Whether `count` foldable machines in this channel are a burst (fold them). */
@@ -160,7 +160,7 @@ export class BurstFold {
     }
     if (this.digests.size > 1_000) {
       const now = Date.now();
-      for (const [c, d] of this.digests) if (now - d.lastAt > LIVE_MS) this.digests.delete(c);
+      for (const [c, d] of this.digests) if (now - d.lastAt > this.d.liveMs) this.digests.delete(c);
     }
     return { delivered, rest };
   }

@@ -145,7 +145,8 @@ export class EchoDelivery {
         this.d.handled(out);
         done += out.length;
         if (out.some((e) => e.kind === 'status')) {
-          statusChanged = true;
+          // The card already says what nobody is told (a row's first `starting`).
+          if (shown.some((e) => e.kind === 'status')) statusChanged = true;
           await this.resolveAfter(out);
         }
       } catch (err) {

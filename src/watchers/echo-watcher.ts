@@ -36,6 +36,8 @@ export interface EchoWatcherOptions {
   updatesPerMinute?: number;
   /** How long a burst in one channel is given to arrive before it is folded into one message; 0 = never fold. */
   foldGatherMs?: number;
+  /** How long after its last change a burst message is edited with further changes instead of followed. */
+  foldLiveMs?: number;
   /** How long claimed events stay ours; a crashed replica's come back after this. */
   claimLeaseS?: number;
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
@@ -85,6 +87,7 @@ export class EchoWatcher {
       perChannelBurst: 3,
       updatesPerMinute: 40,
       foldGatherMs: 400,
+      foldLiveMs: 3_000,
       ...options,
       claimLeaseS: options.claimLeaseS ?? 30,
       retryBaseS: options.retryBaseS ?? 5,
@@ -118,7 +121,16 @@ export class EchoWatcher {
       notifyOwner: this.notifyOwner,
       handled: (events) => this.handled(events),
     };
-    this.folds = new BurstFold({ store, slack, pacer, budget, logger, owner, claimLeaseS });
+    this.folds = new BurstFold({
+      store,
+      slack,
+      pacer,
+      budget,
+      logger,
+      owner,
+      claimLeaseS,
+      liveMs: this.o.foldLiveMs,
+    });
     this.delivery = new EchoDelivery({
       ...this.o,
       ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
