@@ -80,7 +80,8 @@ async function run(
     if (e.method !== 'chat.postMessage' && e.method !== 'chat.update') return;
     if (!channels.has(String(e.args.channel))) return;
     if (e.status === 429) counts.rate_limited++;
-    if (e.status !== 200) return;
+    // Slack answers a refused call with 200 and ok: false (cant_update_message, msg_too_long…).
+    if (e.status !== 200 || (e.response as { ok?: boolean } | undefined)?.ok !== true) return;
     if (e.method === 'chat.update' && parents.has(String(e.args.ts))) {
       counts.card_updates++;
       return;
