@@ -58,7 +58,7 @@ export type CloudMachine = z.infer<typeof cloudMachineSchema>;
 export const provisionResultSchema = z.object({ created: z.boolean(), machine: cloudMachineSchema });
 export type ProvisionResult = z.infer<typeof provisionResultSchema>;
 
-export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning']);
+export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning', 'resolved']);
 export type EventKind = z.infer<typeof eventKindSchema>;
 
 /** What every outbox event says about itself. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MachineStore } from './machine-store.ts';
+import { AlertStore } from './alert-store.ts';
 import type { VyxStoreOptions } from './rpc-store.ts';
 import { storableText } from './storable-text.ts';
 import {
@@ -54,7 +54,7 @@ export interface AuditInput {
  * identities, deliveries and the audit log). Results are validated with zod; failures become coded VyxErrors (STORE_NOT_FOUND,
  * STORE_CONFLICT, STORE_INVALID, STORE_UNAUTHORIZED, STORE_UNAVAILABLE, STORE_FAILED).
  */
-export class VyxStore extends MachineStore {
+export class VyxStore extends AlertStore {
   recordDiagnosis(input: RecordDiagnosisInput): Promise<RecordDiagnosisResult> {
     return this.call(
       'vyx_record_diagnosis',
