@@ -216,6 +216,8 @@ export class MachineStore extends RpcStore {
     leaseS: number;
     limit: number;
     after?: { statusChangedAt: string; machineId: string };
+    /** Leave rows a live provisioning is still working on unclaimed (`provisioningInProgress`). */
+    skipProvisioning?: boolean;
   }): Promise<CloudMachine[]> {
     return this.call(
       'vyx_claim_stuck_page',
@@ -228,6 +230,7 @@ export class MachineStore extends RpcStore {
         p_limit: input.limit,
         p_after_at: input.after?.statusChangedAt,
         p_after_id: input.after?.machineId,
+        p_skip_provisioning: input.skipProvisioning,
       },
       z.array(cloudMachineSchema),
     );

@@ -30,6 +30,8 @@ export interface StuckWatcherOptions extends WatcherDeps {
   leaseS?: number;
   /** Resolves provisionings left unfinished (crash, lost create answer) at the start of each tick. */
   recovery?: Pick<ProvisionRecovery, 'run'>;
+  /** Stuck rows claimed per SQL call; default PAGE_ROWS. */
+  pageRows?: number;
 }
 
 export interface TickReport {
@@ -53,7 +55,7 @@ export interface TickReport {
 /** Stuck rows claimed per SQL call: a tick holds one page (and its diagnoses) per app at a time. */
 export const PAGE_ROWS = 1_000;
 /** Apps judged at once, each holding its machine list (watched fields only) while its rows are paged. */
-const APPS_AT_ONCE = 2;
+const APPS_AT_ONCE = 4;
 
 /** What one tick carries from app to app. */
 interface TickState {
@@ -94,6 +96,7 @@ export class StuckWatcher {
       stuckAfterS: 60,
       renotifyAfterS: 600,
       leaseS: 60,
+      pageRows: PAGE_ROWS,
       now: () => new Date(),
       ...options,
     };
@@ -222,10 +225,12 @@ export class StuckWatcher {
         defaultApp,
         olderThanS: this.o.stuckAfterS,
         leaseS: this.o.leaseS,
-        limit: PAGE_ROWS,
+        limit: this.o.pageRows,
         ...(after ? { after } : {}),
+        // A provisioning still under its lease is the provisioner's to finish (or recovery's, later).
+        skipProvisioning: this.o.recovery !== undefined,
       });
-      more = claimed.length === PAGE_ROWS;
+      more = claimed.length === this.o.pageRows;
       const last = claimed.at(-1);
       if (last) after = { statusChangedAt: last.status_changed_at, machineId: last.machine_id };
       if (claimed.length === 0) break;
@@ -251,17 +256,12 @@ export class StuckWatcher {
 
   /** One page of one app's claimed rows: evidence, diagnosis, the logs some want, the record. */
   private async judgePage(
-    claimed: CloudMachine[],
+    rows: CloudMachine[],
     listed: AppMachines,
     looping: Set<string>,
     tick: TickState,
   ): Promise<void> {
     const { now, report } = tick;
-    // A provisioning still under its lease is the provisioner's to finish (or recovery's, later).
-    const busy = new Set(
-      this.o.recovery ? await this.o.store.provisioningInProgress(claimed.map((r) => r.machine_id)) : [],
-    );
-    const rows = claimed.filter((r) => !busy.has(r.machine_id));
     this.o.metrics?.watcherRows.inc({ watcher: 'stuck' }, rows.length);
     report.claimed += rows.length;
     for (const r of rows) if (r.fly_machine_id) looping.delete(r.fly_machine_id);
@@ -277,8 +277,11 @@ export class StuckWatcher {
       if (d.code === 'UNKNOWN' && ['created', 'starting'].includes(input.machine?.state ?? '')) continue;
       found.push({ machineId: input.row.machine_id, d, input });
     }
-    const logs = await this.attachLogs(found, now, tick.logBudget.rows);
-    tick.logBudget.rows -= logs;
+    // Taken from the budget before the requests go out: pages of other apps run meanwhile.
+    const allowed = tick.logBudget.rows;
+    tick.logBudget.rows = 0;
+    const logs = await this.attachLogs(found, now, allowed);
+    tick.logBudget.rows += allowed - logs;
     report.logRequests += logs;
     for (const r of await this.record(found)) {
       report.diagnosed.push({
@@ -370,7 +373,9 @@ export class StuckWatcher {
       const d = diagnose(input);
       if (d.code !== 'UNKNOWN') found.push({ machineId: row.machine_id, d, input });
     }
-    budget.loops -= await this.attachLogs(found, now, budget.loops);
+    const allowed = budget.loops;
+    budget.loops = 0;
+    budget.loops += allowed - (await this.attachLogs(found, now, allowed));
     const recorded = await this.record(found, false);
     return recorded.map((r) => ({
       machineId: r.machine_id,

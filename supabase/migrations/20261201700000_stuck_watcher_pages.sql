@@ -22,7 +22,9 @@ $$;
 -- One page of one app's stuck rows, claimed with a lease exactly as vyx_claim_stuck claims (skip
 -- locked: concurrent claimers never receive the same row), in (status_changed_at, machine_id)
 -- order after the page before (p_after_at, p_after_id): a row whose lease the tick gave back
--- after its page is not claimed again by the same tick. The page comes back in that order.
+-- after its page is not claimed again by the same tick. The page comes back in that order. With
+-- p_skip_provisioning, rows a live provisioning is still working on (vyx_provisioning_in_progress)
+-- are left to it, unclaimed: one call per page instead of two.
 create or replace function public.vyx_claim_stuck_page(
   p_owner text,
   p_fly_app text,
@@ -31,7 +33,8 @@ create or replace function public.vyx_claim_stuck_page(
   p_lease_s int default 30,
   p_limit int default 1000,
   p_after_at timestamptz default null,
-  p_after_id text default null
+  p_after_id text default null,
+  p_skip_provisioning boolean default false
 ) returns setof public.cloud_machines
 language plpgsql volatile set search_path = public as $$
 begin
@@ -44,6 +47,10 @@ begin
       and (lease_until is null or lease_until < now())
       and (fly_app = p_fly_app or (fly_app is null and p_fly_app = p_default_app))
       and (p_after_at is null or (status_changed_at, machine_id) > (p_after_at, p_after_id))
+      and not (p_skip_provisioning and exists (
+        select 1 from public.vyx_provisionings p
+        where p.machine_id = cloud_machines.machine_id and p.step not in ('done', 'failed')
+          and p.lease_until >= now()))
     order by status_changed_at, machine_id
     limit p_limit
     for update skip locked
