@@ -1,8 +1,6 @@
 import { type ScheduledTask, schedule, validate } from 'node-cron';
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
-import { crashLooping } from '../diagnose/restart-history.ts';
-import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import { watcherBlind } from '../diagnose/rules/watcher-blind.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { VyxError } from '../errors/vyx-error.ts';
@@ -14,11 +12,11 @@ import {
   listApp,
 } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence, LOG_FETCHES_PER_TICK } from '../evidence/log-evidence.ts';
-import type { Machine } from '../fly/fly-types.ts';
 import { timed } from '../metrics.ts';
 import type { CloudMachine, UnmatchedWrite } from '../store/store-schemas.ts';
-import type { VyxStore } from '../store/vyx-store.ts';
+import { crashLoopingIds, crashLoopsOf, orphansOf } from './fleet-checks.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
+import { recordInChunks } from './record-in-chunks.ts';
 import type { WatcherDeps } from './watcher-deps.ts';
 
 export interface StuckWatcherOptions extends WatcherDeps {
@@ -69,10 +67,6 @@ interface TickState {
   /** Log requests left this tick: for stuck rows, and for crash loops. */
   logBudget: { rows: number; loops: number };
 }
-
-/** Diagnoses recorded per SQL call, at most; and at most about this many bytes of them. */
-const RECORD_CHUNK = 1_000;
-const RECORD_CHUNK_BYTES = 512 * 1024;
 
 /** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
 export const WATCHER_KEY = 'watcher:fly';
@@ -216,7 +210,7 @@ export class StuckWatcher {
       return;
     }
     // Crash loops are judged whatever the row says; those whose row is stuck here are judged with it.
-    const looping = new Set(listed.machines.filter((m) => crashLooping(m, now)).map((m) => m.id));
+    const looping = crashLoopingIds(listed.machines, now);
     let after: { statusChangedAt: string; machineId: string } | undefined;
     for (let more = tick.stuck.has(app); more; ) {
       const claimed = await store.claimStuckPage({
@@ -250,8 +244,16 @@ export class StuckWatcher {
           });
       }
     }
-    report.diagnosed.push(...(await this.crashLoops(listed.machines, looping, now, tick.logBudget)));
-    report.orphans += await this.orphans(app, listed.machines, now);
+    const checks = {
+      store,
+      stuckAfterS: this.o.stuckAfterS,
+      record: (found: { machineId: string; d: Diagnosis }[], markFailed: boolean) =>
+        this.record(found, markFailed),
+      attachLogs: (found: { d: Diagnosis; input: DiagnosisInput }[], at: Date, limit: number) =>
+        this.attachLogs(found, at, limit),
+    };
+    report.diagnosed.push(...(await crashLoopsOf(listed.machines, looping, now, tick.logBudget, checks)));
+    report.orphans += await orphansOf(app, listed.machines, now, checks);
   }
 
   /** One page of one app's claimed rows: evidence, diagnosis, the logs some want, the record. */
@@ -293,24 +295,6 @@ export class StuckWatcher {
     }
   }
 
-  /** Machines of one app that no row points at (vyxbot's metadata, old enough): one diagnosis each. */
-  private async orphans(app: string, machines: Machine[], now: Date): Promise<number> {
-    const candidates = machines.filter(
-      (m) =>
-        m.state !== 'destroyed' &&
-        Date.parse(m.created_at ?? '') <= now.getTime() - this.o.stuckAfterS * 1000 &&
-        orphanMachine({ machine: m, app, now }) !== null,
-    );
-    if (candidates.length === 0) return 0;
-    const known = new Set(await this.o.store.knownFlyIds(candidates.map((m) => m.id)));
-    const orphans: { machineId: string; d: Diagnosis }[] = [];
-    for (const m of candidates) {
-      if (!known.has(m.id))
-        orphans.push({ machineId: `fly:${m.id}`, d: orphanMachine({ machine: m, app, now })! });
-    }
-    return (await this.record(orphans)).length;
-  }
-
   /** The machines' last log lines on the diagnoses that want them (bounded per tick). */
   private async attachLogs(
     found: { d: Diagnosis; input: DiagnosisInput }[],
@@ -347,77 +331,13 @@ export class StuckWatcher {
     }
   }
 
-  /**
-   * Machines Fly keeps restarting (a crash loop) are diagnosed whatever their row says — the row
-   * flips running/failed with each restart, so it is never `starting` for long. One diagnosis per
-   * row and code (dedup in the database); the row is not marked failed: Fly is still restarting it.
-   */
-  private async crashLoops(
-    machines: Machine[],
-    looping: Set<string>,
-    now: Date,
-    budget: { loops: number },
-  ): Promise<TickReport['diagnosed']> {
-    const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
-    for (const machine of machines) {
-      if (!looping.has(machine.id)) continue;
-      const row = await this.o.store.findMachine({ flyMachineId: machine.id });
-      if (!row || row.status === 'destroyed') continue;
-      const input: DiagnosisInput = {
-        row,
-        machine,
-        matchedBy: 'fly_machine_id',
-        now,
-        stuckAfterS: this.o.stuckAfterS,
-      };
-      const d = diagnose(input);
-      if (d.code !== 'UNKNOWN') found.push({ machineId: row.machine_id, d, input });
-    }
-    const allowed = budget.loops;
-    budget.loops = 0;
-    budget.loops += allowed - (await this.attachLogs(found, now, allowed));
-    const recorded = await this.record(found, false);
-    return recorded.map((r) => ({
-      machineId: r.machine_id,
-      code: r.code,
-      notice: r.notice,
-      markedFailed: r.marked_failed,
-    }));
-  }
-
-  /**
-   * Records diagnoses in chunks, one SQL call each (one call per row made a 10,000-row tick ~14×
-   * slower). A chunk is bounded by count and by size: evidence grows with what Fly says, and a
-   * request body past PostgREST's gateway limit would fail the whole chunk.
-   */
-  private async record(found: { machineId: string; d: Diagnosis }[], markFailed = true) {
-    const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
-    const items = found.map(({ machineId, d }) => ({
-      machineId,
-      code: d.code,
-      summary: d.summary,
-      evidence: d.evidence,
-      fix: d.fix,
-      certainty: d.certainty,
-      markFailed: markFailed && d.certainty === 'certain',
-    }));
-    let chunk: typeof items = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      for (const item of chunk) this.o.metrics?.diagnoses.inc({ code: item.code, source: 'watcher' });
-      out.push(...(await this.o.store.recordDiagnoses(chunk, this.o.renotifyAfterS)));
-      chunk = [];
-      bytes = 0;
-    };
-    for (const item of items) {
-      const size = JSON.stringify(item).length;
-      if (chunk.length >= RECORD_CHUNK || bytes + size > RECORD_CHUNK_BYTES) await flush();
-      chunk.push(item);
-      bytes += size;
-    }
-    await flush();
-    return out;
+  private record(found: { machineId: string; d: Diagnosis }[], markFailed = true) {
+    return recordInChunks(found, {
+      store: this.o.store,
+      renotifyAfterS: this.o.renotifyAfterS,
+      markFailed,
+      ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
+    });
   }
 
   private async recordBlind(failedApps: Map<string, unknown>, now: Date): Promise<void> {

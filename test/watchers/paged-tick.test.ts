@@ -41,7 +41,6 @@ function buildFleet(emulator: FlyEmulator): Fixture {
     const good = `registry.fly.io/${app}:latest`;
     const missing = `registry.fly.io/${app}:no-such-tag`;
     const one = (
-      id: string,
       state: 'created' | 'started' | 'stopped' | 'destroyed',
       e: Record<string, string>,
       o: { image?: string; metadata?: Record<string, string> } = {},
@@ -60,45 +59,45 @@ function buildFleet(emulator: FlyEmulator): Fixture {
       const rowApp = app === DEFAULT_APP && k % 4 === 0 ? null : app;
       switch (k % 12) {
         case 0: // started, silent
-          row(id, rowApp, one(id, 'started', env(id)), good);
+          row(id, rowApp, one('started', env(id)), good);
           break;
         case 1: // destroyed under the row
-          row(id, rowApp, one(id, 'destroyed', env(id)), good);
+          row(id, rowApp, one('destroyed', env(id)), good);
           break;
         case 2: // Fly never heard of the recorded id
           row(id, rowApp, `gone-${app}-${k}`, good);
           break;
         case 3: // found by vyxbot's metadata
-          one(id, 'started', env(id), { metadata: { vyx_machine_id: id } });
+          one('started', env(id), { metadata: { vyx_machine_id: id } });
           row(id, rowApp, null, good);
           break;
         case 4: // found by env MACHINE_ID
-          one(id, 'stopped', env(id));
+          one('stopped', env(id));
           row(id, rowApp, null, good);
           break;
         case 5: // found by USER_ID only, booted with another MACHINE_ID
-          one(id, 'started', env(id, { machineId: `${id}-other` }));
+          one('started', env(id, { machineId: `${id}-other` }));
           row(id, rowApp, null, good);
           break;
         case 6: // its env lacks the service key
-          row(id, rowApp, one(id, 'started', env(id, { key: false })), good);
+          row(id, rowApp, one('started', env(id, { key: false })), good);
           break;
         case 7: // an image whose tag does not exist
-          row(id, rowApp, one(id, 'created', env(id), { image: missing }), missing);
+          row(id, rowApp, one('created', env(id), { image: missing }), missing);
           break;
         case 8: // never created: no machine anywhere
           row(id, rowApp, null, good);
           break;
         case 9: // still being created by Fly (nothing to say yet)
-          row(id, rowApp, one(id, 'created', env(id)), good);
+          row(id, rowApp, one('created', env(id)), good);
           break;
         case 10: // two machines of the same user: the newer live one is taken
-          one(id, 'destroyed', env(id, { machineId: '' }));
-          one(id, 'started', env(id, { machineId: '' }));
+          one('destroyed', env(id, { machineId: '' }));
+          one('started', env(id, { machineId: '' }));
           row(id, rowApp, null, good);
           break;
         default: // an orphan of ours beside a row stuck with no machine
-          one(`${id}-orphan`, 'started', env(`${id}-orphan`), {
+          one('started', env(`${id}-orphan`), {
             metadata: { vyx_machine_id: `${id}-orphan` },
           });
           row(id, rowApp, null, good);
