@@ -35,7 +35,7 @@ import {
 } from './fly-types.ts';
 import { jsonArrayElements } from './json-array-stream.ts';
 import { type LeaseCalls, leaseCalls } from './lease-calls.ts';
-import { watchedFields } from './watched-machine.ts';
+import { readWatchedMachine, watchedFields } from './watched-machine.ts';
 
 /** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
 export const CREATE_KEY_METADATA = 'vyx_create_key';
@@ -182,7 +182,9 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
       let status = 0;
       try {
         for await (const text of jsonArrayElements(reply.body)) {
-          onMachine(parseValue(MachineSchema, watchedFields(JSON.parse(text)), reply, spec));
+          const raw = JSON.parse(text);
+          // The fast reading; the schema's (whose error names the field) only when that fails.
+          onMachine(readWatchedMachine(raw) ?? parseValue(MachineSchema, watchedFields(raw), reply, spec));
           count++;
         }
         status = reply.status;
