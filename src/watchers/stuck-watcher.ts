@@ -33,6 +33,7 @@ export interface StuckWatcherOptions extends WatcherDeps {
 }
 
 export interface TickReport {
+  /** Stuck rows taken up: claimed and judged, or, in an app Fly could not list, counted unclaimed. */
   claimed: number;
   diagnosed: {
     machineId: string;
