@@ -69,8 +69,9 @@ const post = (method: string, params?: object) =>
 if (session)
   await post('HeapProfiler.startSampling', {
     samplingInterval: 64 * 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    // TICK_ALLOC_LIVE=1: only what is still alive when the tick ends (what it retains).
+    includeObjectsCollectedByMajorGC: !process.env.TICK_ALLOC_LIVE,
+    includeObjectsCollectedByMinorGC: !process.env.TICK_ALLOC_LIVE,
   });
 const t0 = performance.now();
 const report = await bot.stuck.tick();
