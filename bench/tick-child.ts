@@ -1,6 +1,8 @@
 // One stuck-watcher tick in a process of its own, so its RSS is the bot's alone (the database, the
 // Supabase gateway and the Fly emulator stay in the parent). Prints one JSON line on stdout.
 // Input (argv[2], JSON): { supabaseUrl, serviceKey, flyUrl, flyToken }.
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
@@ -55,9 +57,29 @@ const bot = createBot({
 // Warm the connections and the code paths with a call each, as a running bot has.
 await store.pendingEvents();
 const rssBefore = process.memoryUsage().rss;
+// With TICK_ALLOC_PROFILE=<file>: every allocation of the tick, sampled, collected or not (where the
+// churn that raises peak RSS comes from), written as a .heapprofile.
+const allocProfile = process.env.TICK_ALLOC_PROFILE;
+const session = allocProfile ? new inspector.Session() : undefined;
+session?.connect();
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    session?.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+if (session)
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 64 * 1024,
+    // TICK_ALLOC_LIVE=1: only what is still alive when the tick ends (what it retains).
+    includeObjectsCollectedByMajorGC: !process.env.TICK_ALLOC_LIVE,
+    includeObjectsCollectedByMinorGC: !process.env.TICK_ALLOC_LIVE,
+  });
 const t0 = performance.now();
 const report = await bot.stuck.tick();
 const wallMs = performance.now() - t0;
+if (session && allocProfile) {
+  const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+  writeFileSync(allocProfile, JSON.stringify(profile));
+}
 process.stdout.write(
   `${JSON.stringify({
     wallMs,

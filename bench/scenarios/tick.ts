@@ -4,9 +4,20 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gatherEvidence } from '../../src/evidence/gather-evidence.ts';
-import { r1, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
+import { PAGE_ROWS } from '../../src/watchers/stuck-watcher.ts';
+import { r1, r2, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
 
 export const APPS = 20;
+
+/**
+ * The sizes a full `npm run bench` runs the tick at: the growth table's points, up to the issue's
+ * 100,000 rows (issue #17: memory flat in the number of rows). The naive per-row comparison runs
+ * only up to NAIVE_MAX_ROWS (it makes one Fly request per row).
+ */
+export const FULL_TICK_SIZES = [1_000, 5_000, 10_000, 100_000];
+export const NAIVE_MAX_ROWS = 10_000;
+/** The issue's `memory.rss_mb` size: the young-generation comparison runs there (not at 100,000). */
+export const MEMORY_ROWS = 10_000;
 
 export interface ChildResult {
   wallMs: number;
@@ -44,7 +55,7 @@ export async function runTickChild(
     execFile(
       process.execPath,
       [...flags, CHILD, arg],
-      { timeout: 300_000, maxBuffer: 1 << 20, env: { ...process.env, LOG_LEVEL: 'silent' } },
+      { timeout: 1_200_000, maxBuffer: 1 << 20, env: { ...process.env, LOG_LEVEL: 'silent' } },
       (err, out, errOut) => (err ? reject(new Error(`tick child: ${err.message}\n${errOut}`)) : resolve(out)),
     );
   });
@@ -111,13 +122,19 @@ export interface TickSize {
   codes: Record<string, number>;
   rss_mb: number;
   rss_before_tick_mb: number;
+  /** Wall time per row (µs) and peak RSS above the idle bot per row (KB): the growth table's columns. */
+  wall_us_per_row: number;
+  rss_over_before_mb: number;
+  rss_kb_per_row: number;
+  /** Stuck rows claimed per SQL call (the tick's page), from the watcher. */
+  page_rows: number;
   naive_fly_requests: number;
   naive_wall_ms: number;
   batched_evidence_wall_ms: number;
   batched_evidence_fly_requests: number;
   ratio_requests_naive_over_tick: number;
   ratio_wall_naive_over_batched_evidence: number;
-  /** The tick again over the same rows with V8's young generation capped (`--max-semi-space-size=8`); largest size only. */
+  /** The tick again over the same rows with V8's young generation capped (`--max-semi-space-size=8`); at MEMORY_ROWS (else the largest size) only. */
   small_young_gen_rss_mb?: number;
   small_young_gen_wall_ms?: number;
 }
@@ -148,6 +165,10 @@ export async function tickScenario(
       codes: cur.codes,
       rss_mb: r1(cur.peakRssMb),
       rss_before_tick_mb: r1(cur.rssBeforeMb),
+      wall_us_per_row: r2((cur.wallMs / n) * 1000),
+      rss_over_before_mb: r1(cur.peakRssMb - cur.rssBeforeMb),
+      rss_kb_per_row: r2(((cur.peakRssMb - cur.rssBeforeMb) * 1024) / n),
+      page_rows: PAGE_ROWS,
       naive_fly_requests: 0,
       naive_wall_ms: 0,
       batched_evidence_wall_ms: 0,
@@ -155,7 +176,7 @@ export async function tickScenario(
       ratio_requests_naive_over_tick: 0,
       ratio_wall_naive_over_batched_evidence: 0,
     };
-    if (n === sizes.at(-1)) {
+    if (n === (sizes.includes(MEMORY_ROWS) ? MEMORY_ROWS : sizes.at(-1))) {
       await resetDiagnoses(svc);
       const small = await runTickChild(svc, { nodeFlags: ['--max-semi-space-size=8'] });
       if (small.diagnosed !== cur.diagnosed)
@@ -168,7 +189,7 @@ export async function tickScenario(
         `  tick r${n} with --max-semi-space-size=8: ${r1(small.wallMs)} ms, peak RSS ${r1(small.peakRssMb)} MB`,
       );
     }
-    if (o.naive) {
+    if (o.naive && n <= NAIVE_MAX_ROWS) {
       await resetDiagnoses(svc);
       const batched = await batchedEvidence(svc);
       const naive = await naiveEvidence(svc);

@@ -3,10 +3,10 @@ import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { ImageCheck, RegistryClient } from '../fly/registry-client.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import { indexMachines, type MachineFound } from './match-machine.ts';
+import { indexMachines, type MachineFound, type MachineIndex } from './match-machine.ts';
 
 export interface GatherDeps {
-  fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
+  fly: Pick<FlyMachinesClient, 'listEach' | 'listSecretNames'>;
   registry: Pick<RegistryClient, 'checkImage'>;
   /** The app to look in when a row names none. */
   defaultApp: string;
@@ -21,6 +21,98 @@ export interface GatheredEvidence {
   failedApps: Map<string, unknown>;
   /** Requests made: one list and one secrets call per app, one registry check per distinct image. */
   requests: { list: number; secrets: number; registry: number };
+}
+
+/** One app as Fly lists it: its machines (watched fields only), an index over them, its secret names. */
+export interface AppMachines {
+  app: string;
+  machines: Machine[];
+  index: MachineIndex;
+  /** Undefined when Fly would not say: the env rule then says "likely", not "certain". */
+  secretNames: string[] | undefined;
+}
+
+/**
+ * One list (include_deleted, streamed) and one secret-names call for an app: two requests however
+ * many machines it has. Rejects when the list fails (the app cannot be judged this time).
+ */
+export async function listApp(
+  app: string,
+  deps: Pick<GatherDeps, 'fly'>,
+  signal?: AbortSignal,
+): Promise<AppMachines> {
+  const machines: Machine[] = [];
+  const [listed, secrets] = await Promise.allSettled([
+    deps.fly.listEach(app, (m) => machines.push(m), { includeDeleted: true, ...(signal ? { signal } : {}) }),
+    deps.fly.listSecretNames(app, { ...(signal ? { signal } : {}) }),
+  ]);
+  if (listed.status === 'rejected') throw listed.reason;
+  return {
+    app,
+    machines,
+    index: indexMachines(machines),
+    secretNames: secrets.status === 'fulfilled' ? secrets.value : undefined,
+  };
+}
+
+/** One registry check per distinct image, however many rows and pages ask (a failed check is `unknown`). */
+export function imageChecks(deps: Pick<GatherDeps, 'registry'>, signal?: AbortSignal) {
+  const checks = new Map<string, Promise<ImageCheck>>();
+  return {
+    get requests() {
+      return checks.size;
+    },
+    check(image: string): Promise<ImageCheck> {
+      let check = checks.get(image);
+      if (!check) {
+        check = deps.registry
+          .checkImage(image, { signal })
+          .catch((err: unknown) => ({ status: 'unknown', reason: (err as Error).message, imageRef: image }));
+        checks.set(image, check);
+      }
+      return check;
+    },
+  };
+}
+export type ImageChecks = ReturnType<typeof imageChecks>;
+
+/**
+ * The DiagnosisInputs of rows of one app, matched together against the app's index, with their
+ * image checks. `checkImageOf` picks which rows' images to check (default all).
+ */
+export async function inputsForApp(
+  rows: CloudMachine[],
+  app: AppMachines,
+  images: ImageChecks,
+  options: {
+    now: Date;
+    stuckAfterS: number;
+    checkImageOf?: (row: CloudMachine, machine: Machine | null) => boolean;
+  },
+): Promise<DiagnosisInput[]> {
+  const matched: (MachineFound | null)[] = app.index.matchAll(rows);
+  const imageOf = (row: CloudMachine, i: number) =>
+    matched[i]?.machine.config?.image ?? row.image ?? undefined;
+  const checks = await Promise.all(
+    rows.map((row, i) => {
+      const image = imageOf(row, i);
+      const wanted = options.checkImageOf ? options.checkImageOf(row, matched[i]?.machine ?? null) : true;
+      return image !== undefined && wanted ? images.check(image) : undefined;
+    }),
+  );
+  return rows.map((row, i): DiagnosisInput => {
+    const m = matched[i];
+    const check = checks[i];
+    return {
+      row,
+      machine: m?.machine ?? null,
+      ...(m ? { matchedBy: m.by } : {}),
+      ...(check ? { imageCheck: check } : {}),
+      ...(app.secretNames ? { secretNames: app.secretNames } : {}),
+      now: options.now,
+      stuckAfterS: options.stuckAfterS,
+    };
+  });
 }
 
 /**
@@ -42,73 +134,48 @@ export async function gatherEvidence(
 ): Promise<GatheredEvidence> {
   const appOf = (r: CloudMachine) => r.fly_app ?? deps.defaultApp;
   const apps = [...new Set([...rows.map(appOf), ...(options.apps ?? [])])];
-  const machinesByApp = new Map<string, Machine[]>();
-  const secretsByApp = new Map<string, string[] | undefined>();
+  const listed = new Map<string, AppMachines>();
   const failedApps = new Map<string, unknown>();
-  const requests = { list: 0, secrets: 0, registry: 0 };
   const signal = options.signal;
 
   await Promise.all(
     apps.map(async (app) => {
-      requests.list++;
-      requests.secrets++;
-      const [machines, secrets] = await Promise.allSettled([
-        deps.fly.list(app, { includeDeleted: true, ...(signal ? { signal } : {}) }),
-        deps.fly.listSecretNames(app, { ...(signal ? { signal } : {}) }),
-      ]);
-      if (machines.status === 'fulfilled') machinesByApp.set(app, machines.value);
-      else failedApps.set(app, machines.reason);
-      // Secret names are a refinement: without them the env rule says "likely", not "certain".
-      secretsByApp.set(app, secrets.status === 'fulfilled' ? secrets.value : undefined);
+      try {
+        listed.set(app, await listApp(app, deps, signal));
+      } catch (err) {
+        failedApps.set(app, err);
+      }
     }),
   );
 
   // Each app's rows are matched together, so the weakest key (USER_ID) skips machines that a
   // stronger key ties to another row.
-  const matched: (MachineFound | null)[] = rows.map(() => null);
-  for (const [app, machines] of machinesByApp) {
-    const mine = rows.flatMap((row, i) => (appOf(row) === app ? [i] : []));
-    const found = indexMachines(machines).matchAll(mine.map((i) => rows[i]!));
-    mine.forEach((rowIndex, k) => {
-      matched[rowIndex] = found[k] ?? null;
-    });
-  }
-  const imageOf = (row: CloudMachine, i: number) =>
-    matched[i]?.machine.config?.image ?? row.image ?? undefined;
-  const wanted = (row: CloudMachine, i: number) =>
-    options.checkImageOf ? options.checkImageOf(row, matched[i]?.machine ?? null) : true;
-  const images = [
-    ...new Set(
-      rows.flatMap((row, i) => {
-        const image = wanted(row, i) ? imageOf(row, i) : undefined;
-        return image === undefined ? [] : [image];
-      }),
-    ),
-  ];
-  const checks = new Map<string, ImageCheck>();
+  const images = imageChecks(deps, signal);
+  const inputs: (DiagnosisInput | undefined)[] = rows.map(() => undefined);
   await Promise.all(
-    images.map(async (image) => {
-      requests.registry++;
-      try {
-        checks.set(image, await deps.registry.checkImage(image, { signal }));
-      } catch (err) {
-        checks.set(image, { status: 'unknown', reason: (err as Error).message, imageRef: image });
-      }
+    apps.map(async (app) => {
+      const mine = rows.flatMap((row, i) => (appOf(row) === app ? [i] : []));
+      const evidence = listed.get(app) ?? {
+        app,
+        machines: [],
+        index: indexMachines([]),
+        secretNames: undefined,
+      };
+      const got = await inputsForApp(
+        mine.map((i) => rows[i]!),
+        evidence,
+        images,
+        options,
+      );
+      mine.forEach((rowIndex, k) => {
+        inputs[rowIndex] = got[k];
+      });
     }),
   );
-
-  const inputs = rows.map((row, i): DiagnosisInput => {
-    const m = matched[i];
-    const image = imageOf(row, i);
-    return {
-      row,
-      machine: m?.machine ?? null,
-      ...(m ? { matchedBy: m.by } : {}),
-      ...(image && checks.has(image) ? { imageCheck: checks.get(image)! } : {}),
-      ...(secretsByApp.get(appOf(row)) ? { secretNames: secretsByApp.get(appOf(row))! } : {}),
-      now: options.now,
-      stuckAfterS: options.stuckAfterS,
-    };
-  });
-  return { inputs, machinesByApp, failedApps, requests };
+  return {
+    inputs: inputs as DiagnosisInput[],
+    machinesByApp: new Map([...listed].map(([app, a]) => [app, a.machines])),
+    failedApps,
+    requests: { list: apps.length, secrets: apps.length, registry: images.requests },
+  };
 }

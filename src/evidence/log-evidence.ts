@@ -33,11 +33,16 @@ export function scrubbedLines(page: LogLine[], lines: number, known: readonly st
 export async function attachLogEvidence(
   found: { d: Diagnosis; input: DiagnosisInput }[],
   deps: { logs: FlyLogsClient; defaultApp: string; secretValues?: readonly string[] },
-  options: { now: Date; concurrency?: number },
+  options: {
+    now: Date;
+    concurrency?: number;
+    /** Requests allowed (default LOG_FETCHES_PER_TICK): what a tick judging in pages has left. */
+    limit?: number;
+  },
 ): Promise<{ requests: number }> {
   const wanted = found
     .filter(({ d, input }) => LOG_CODES.has(d.code) && input.machine !== null)
-    .slice(0, LOG_FETCHES_PER_TICK);
+    .slice(0, Math.max(0, options.limit ?? LOG_FETCHES_PER_TICK));
   let next = 0;
   const at = options.now.toISOString();
   const worker = async () => {

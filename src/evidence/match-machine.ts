@@ -54,9 +54,15 @@ export function matchMachine(row: MatchableRow, machines: Machine[]): MachineFou
  * naming another row), live before destroyed, newest first. The list is indexed once, not searched
  * once per row.
  */
-export function indexMachines(machines: Machine[]): {
+export interface MachineIndex {
+  /**
+   * Matches a batch of rows. Machines taken by one call stay taken for the next (a watcher tick
+   * matches an app's rows page by page); one call with every row is the one-batch match.
+   */
   matchAll(rows: MatchableRow[]): (MachineFound | null)[];
-} {
+}
+
+export function indexMachines(machines: Machine[]): MachineIndex {
   const byId = new Map<string, Machine>();
   const byMeta = new Map<string, Machine>();
   const byName = new Map<string, Machine>();
@@ -93,10 +99,11 @@ export function indexMachines(machines: Machine[]): {
     return null;
   };
 
+  const taken = new Set<string>();
   return {
     matchAll(rows) {
       const found = rows.map(strong);
-      const taken = new Set(found.filter((f) => f !== null).map((f) => f.machine.id));
+      for (const f of found) if (f) taken.add(f.machine.id);
       const rowIds = new Set(rows.map((r) => r.machine_id));
       return rows.map((row, i) => {
         if (found[i] || row.fly_machine_id) return found[i] ?? null;

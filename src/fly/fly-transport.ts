@@ -83,6 +83,23 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
 
   /** One HTTP attempt; throws the transport error (or an AbortError at the deadline). */
   async function send(spec: CallSpec, deadlineAt: number, signal: AbortSignal | undefined): Promise<Reply> {
+    const reply = await open(spec, deadlineAt, signal);
+    let text: string;
+    try {
+      text = await reply.body.text();
+    } catch (error) {
+      reply.report(0);
+      throw error;
+    }
+    reply.report(reply.status);
+    return { status: reply.status, headers: reply.headers, text, requestId: reply.requestId };
+  }
+
+  /**
+   * One HTTP attempt up to the response's head; the body is left to the caller (read it, or
+   * `dump()` it), still under the deadline. `report` is called once the body has been read.
+   */
+  async function open(spec: CallSpec, deadlineAt: number, signal: AbortSignal | undefined) {
     const remaining = deadlineAt - now();
     if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { name: 'AbortError' });
     const timeout = AbortSignal.timeout(remaining);
@@ -103,7 +120,6 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
     const report = (status: number) =>
       options.onResponse?.({ method: spec.method, route: flyRouteTemplate(spec.path), status });
     let response: Awaited<ReturnType<typeof request>>;
-    let text: string;
     try {
       response = await request(url, {
         method: spec.method,
@@ -112,19 +128,54 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
         signal: combined,
         ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       });
-      text = await response.body.text();
     } catch (error) {
       report(0);
       throw error;
     }
-    report(response.statusCode);
     const requestId = response.headers['fly-request-id'];
     return {
       status: response.statusCode,
       headers: response.headers,
-      text,
+      body: response.body,
       requestId: Array.isArray(requestId) ? requestId[0] : requestId,
+      report,
     };
+  }
+
+  /**
+   * An idempotent call whose 2xx body is streamed: retried like `callIdempotent` until an answer's
+   * head is a success (a failure after the body has begun is the caller's to report, not retried:
+   * part of it was already read). Other answers are read whole and handled as `callIdempotent` does.
+   */
+  async function openIdempotent(
+    spec: CallSpec,
+    call: CallOptions | undefined,
+    extra: Record<string, unknown> = {},
+    deadlineAt = now() + (call?.deadlineMs ?? defaultDeadline),
+  ) {
+    for (let attempt = 0; ; attempt++) {
+      let opened: Awaited<ReturnType<typeof open>> | undefined;
+      let reply: Reply | undefined;
+      try {
+        opened = await open(spec, deadlineAt, call?.signal);
+        if (opened.status >= 200 && opened.status < 300) return { ...opened, attempts: attempt + 1 };
+        const text = await opened.body.text();
+        opened.report(opened.status);
+        reply = { status: opened.status, headers: opened.headers, text, requestId: opened.requestId };
+      } catch (error) {
+        opened?.report(0);
+        if (isAbort(error) || !isRetryableTransportError(error)) {
+          throw transportError(spec, error, attempt + 1, extra);
+        }
+        if (!(await backoff(attempt, undefined, deadlineAt, call?.signal))) {
+          throw transportError(spec, error, attempt + 1, extra);
+        }
+        continue;
+      }
+      if (!RETRYABLE_STATUS(reply.status) || !(await backoff(attempt, reply, deadlineAt, call?.signal))) {
+        throw statusError(spec, reply, attempt + 1, extra);
+      }
+    }
   }
 
   function isAbort(error: unknown): boolean {
@@ -225,6 +276,16 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
         },
       );
     }
+    return parseValue(schema, json, reply, spec);
+  }
+
+  /** Validates an answer (or one element of it) already read as JSON. */
+  function parseValue<T extends z.ZodType>(
+    schema: T,
+    json: unknown,
+    reply: Pick<Reply, 'status' | 'requestId'>,
+    spec: CallSpec,
+  ): z.output<T> {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new VyxError(
@@ -249,11 +310,13 @@ export function createFlyTransport(options: FlyMachinesClientOptions) {
     now,
     defaultDeadline,
     send,
+    openIdempotent,
     isAbort,
     statusError,
     transportError,
     backoff,
     callIdempotent,
     parse,
+    parseValue,
   };
 }

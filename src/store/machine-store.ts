@@ -191,6 +191,51 @@ export class MachineStore extends RpcStore {
     );
   }
 
+  /** The apps with claimable stuck rows (a row naming no app counts for `defaultApp`), how many, since when. */
+  stuckApps(input: {
+    defaultApp: string;
+    olderThanS: number;
+  }): Promise<{ fly_app: string; stuck: number; oldest: string }[]> {
+    return this.call(
+      'vyx_stuck_apps',
+      { p_default_app: input.defaultApp, p_older_than_s: input.olderThanS },
+      z.array(z.object({ fly_app: z.string(), stuck: z.coerce.number().int(), oldest: z.string() })),
+      true,
+    );
+  }
+
+  /**
+   * One page of one app's stuck rows, claimed like `claimStuck`, in (status_changed_at, machine_id)
+   * order after `after` (the previous page's last row): pages never repeat a row within a tick.
+   */
+  claimStuckPage(input: {
+    owner: string;
+    app: string;
+    defaultApp: string;
+    olderThanS: number;
+    leaseS: number;
+    limit: number;
+    after?: { statusChangedAt: string; machineId: string };
+    /** Leave rows a live provisioning is still working on unclaimed (`provisioningInProgress`). */
+    skipProvisioning?: boolean;
+  }): Promise<CloudMachine[]> {
+    return this.call(
+      'vyx_claim_stuck_page',
+      {
+        p_owner: input.owner,
+        p_fly_app: input.app,
+        p_default_app: input.defaultApp,
+        p_older_than_s: input.olderThanS,
+        p_lease_s: input.leaseS,
+        p_limit: input.limit,
+        p_after_at: input.after?.statusChangedAt,
+        p_after_id: input.after?.machineId,
+        p_skip_provisioning: input.skipProvisioning,
+      },
+      z.array(cloudMachineSchema),
+    );
+  }
+
   releaseLeases(owner: string, machineIds?: string[]): Promise<number> {
     return this.call('vyx_release_leases', { p_owner: owner, p_machine_ids: machineIds }, z.number().int());
   }

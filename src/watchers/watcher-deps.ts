@@ -8,7 +8,7 @@ import type { VyxStore } from '../store/vyx-store.ts';
 /** What the stuck watcher and the fast watcher both judge rows with. */
 export interface WatcherDeps {
   store: VyxStore;
-  fly: Pick<FlyMachinesClient, 'list' | 'listSecretNames'>;
+  fly: Pick<FlyMachinesClient, 'listEach' | 'listSecretNames'>;
   registry: Pick<RegistryClient, 'checkImage'>;
   logger: Logger;
   /** The name leases and claims are held under. */
