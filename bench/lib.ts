@@ -190,6 +190,9 @@ export interface BotStats {
   heapUsedMb: number;
   externalMb: number;
   logLines: number;
+  /** The bot's event-loop delay since it started (p99, max); absent for the bare app. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 /**

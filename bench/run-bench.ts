@@ -100,15 +100,25 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
       log(
         'ack: signed `/vyx help` to the HTTP receiver, vyxbot and a bare Bolt app (each in its own process)',
       );
-      const bot = await forkBot(svc, {});
-      const bare = await forkBot(svc, { bare: true });
+      const prof = profileDir ? { cpuProfDir: `${profileDir}/ack` } : {};
+      const bot = await forkBot(svc, prof);
+      const bare = await forkBot(svc, { bare: true, ...prof });
       try {
         const a = await ackScenario(
           svc,
           { bot, bare },
           { requests: P.ackRequests, levels: P.ackLevels, log },
         );
-        out.ack = { command: '/vyx help', ...a.vyxbot, bot_rss_after_mb: r1((await bot.stats()).rssMb) };
+        const st = await bot.stats();
+        out.ack = {
+          command: '/vyx help',
+          ...a.vyxbot,
+          bot_rss_after_mb: r1(st.rssMb),
+          bot_loop_delay_ms: {
+            p99: r2(st.loopDelayP99Ms ?? Number.NaN),
+            max: r2(st.loopDelayMaxMs ?? Number.NaN),
+          },
+        };
         out.ack_baseline = { app: 'bare Bolt HTTPReceiver, ack only', rounds: a.rounds, ...a.baseline };
       } finally {
         await bare.stop();
