@@ -55,7 +55,8 @@ const logs = createFlyLogsClient({ baseUrl: input.flyUrl, token: input.flyToken 
 const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
 const listener = createPostgresBackend(input.databaseUrl);
 // As production runs it: Bolt's HTTPReceiver behind the request guard, follow-ups after the acks.
-const ackFirst = new AckFirst();
+// VYX_BENCH_NO_ACK_FIRST=1: follow-ups start at once after ack() (the A/B of the gate, side by side).
+const ackFirst = process.env.VYX_BENCH_NO_ACK_FIRST ? undefined : new AckFirst();
 const app = new App({
   token: input.slackToken,
   receiver: new GuardedHttpReceiver({

@@ -1,22 +1,17 @@
 /**
  * Acks before follow-ups. Slack waits at most 3 s for each request's ack; what a command does after
  * `ack()` (the duplicate check, the answer, the audit row) can wait. The receiver counts requests
- * that are in but not yet answered; a follow-up starts only once none is (so its CPU does not sit
- * between a request and its ack), or after `maxWaitMs` at the latest (so it never starves). Nothing
- * is dropped and order is kept: follow-ups start in the order they asked.
+ * that are in but not yet answered. Once per turn of the event loop (after its I/O, so requests
+ * already readable get their acks first) the queued follow-ups start: all of them when no request
+ * awaits its ack, else only the oldest — never a burst of them between requests and their acks, and
+ * never starved. Nothing is dropped; follow-ups start in the order they asked.
  */
 export class AckFirst {
   private awaitingAck = 0;
-  private readonly queue: { start: () => void; since: number }[] = [];
+  private readonly queue: (() => void)[] = [];
   private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly maxWaitMs: number;
 
-  constructor(o: { maxWaitMs?: number } = {}) {
-    this.maxWaitMs = o.maxWaitMs ?? 250;
-  }
-
-  /** A request is in; call the returned function once it is answered (any status). */
+  /** A request is in; call the returned function once it is answered (any status; twice is once). */
   requestArrived(): () => void {
     this.awaitingAck++;
     let done = false;
@@ -24,14 +19,14 @@ export class AckFirst {
       if (done) return;
       done = true;
       this.awaitingAck--;
-      if (this.awaitingAck === 0) this.schedule();
+      if (this.awaitingAck === 0 && this.queue.length > 0) this.schedule();
     };
   }
 
   /** Resolves when this follow-up may start. */
   turn(): Promise<void> {
     return new Promise((resolve) => {
-      this.queue.push({ start: resolve, since: Date.now() });
+      this.queue.push(resolve);
       this.schedule();
     });
   }
@@ -41,29 +36,14 @@ export class AckFirst {
     return this.awaitingAck;
   }
 
-  // After the I/O of this turn of the event loop: requests already readable get their acks first.
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.release();
+      const n = this.awaitingAck === 0 ? this.queue.length : 1;
+      for (const start of this.queue.splice(0, n)) start();
+      if (this.queue.length > 0) this.schedule();
     });
-  }
-
-  private release(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const now = Date.now();
-    while (this.queue.length > 0) {
-      const first = this.queue[0]!;
-      if (this.awaitingAck > 0 && now - first.since < this.maxWaitMs) break;
-      this.queue.shift();
-      first.start();
-    }
-    if (this.queue.length > 0) {
-      const wait = Math.max(1, this.maxWaitMs - (now - this.queue[0]!.since));
-      this.timer = setTimeout(() => this.release(), wait);
-    }
   }
 }
