@@ -62,6 +62,8 @@ export async function startServices(extraChannels: SlackChannel[] = []): Promise
       transcriptFile: false,
       identity: { teamId: TEAM, channelId: CHANNEL },
       channels: extraChannels,
+      // Slack's limits (1 message/s per channel after a burst of 3; chat.update 50/min): 429 past them.
+      rateLimit: {},
       onEntry: (e) => {
         for (const f of onSlack) f(e);
       },

@@ -80,6 +80,7 @@ const envSchema = z.object({
   VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_SHUTDOWN_TIMEOUT_S: z.coerce.number().min(1).default(10),
   VYX_PREFLIGHT_UNVERIFIED: z.enum(['refuse', 'warn']).default('warn'),
+  VYX_START_DIALOG: z.enum(['on', 'off']).optional(),
   VYX_OPS_TOKEN: optionalText,
   VYX_OPS_PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -133,6 +134,7 @@ const EXPECTED: Record<string, string> = {
   VYX_SHELL_TIMEOUT_S: 'a whole number of seconds ≥ 1',
   VYX_SHUTDOWN_TIMEOUT_S: 'a number of seconds ≥ 1',
   VYX_PREFLIGHT_UNVERIFIED: 'refuse or warn',
+  VYX_START_DIALOG: 'on or off',
 };
 
 export type SupabaseConfig =
@@ -195,6 +197,8 @@ export interface Config {
   shutdownTimeoutS: number;
   /** /vyx start when the registry cannot say whether the image exists: refuse, or warn and go ahead. */
   preflightUnverified: 'refuse' | 'warn';
+  /** `/vyx start` with no options opens the start dialog (VYX_START_DIALOG; default on with Slack, off with the local chat). */
+  startDialog: boolean;
   /** Bearer token for /metrics and detailed /readyz on PORT. */
   opsToken?: string;
   /** An internal port serving /healthz, detailed /readyz and /metrics without a token. */
@@ -332,6 +336,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shellTimeoutS: e.VYX_SHELL_TIMEOUT_S,
     shutdownTimeoutS: e.VYX_SHUTDOWN_TIMEOUT_S,
     preflightUnverified: e.VYX_PREFLIGHT_UNVERIFIED,
+    // On with Slack itself; off with the local terminal chat, whose piped scripts type `/vyx start`.
+    startDialog: e.VYX_START_DIALOG ? e.VYX_START_DIALOG === 'on' : slack.mode !== 'twin',
     ...opt('opsToken', e.VYX_OPS_TOKEN),
     ...opt('opsPort', e.VYX_OPS_PORT),
     dbWaitS: e.VYX_DB_WAIT_S,

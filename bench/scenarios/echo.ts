@@ -1,11 +1,16 @@
-// echo: runtime status writes (store.reportStatus, as the runtime does) → thread replies in the
-// Slack twin, timed from the committed write to the reply's arrival at the Slack Web API twin. The
+// echo: runtime status writes (store.reportStatus, as the runtime does) → the change visible in the
+// Slack twin (the first message carrying it: its thread reply, or the burst message a channel's burst
+// is folded into, posted or edited), timed from the committed write to the call's arrival at the
+// Slack Web API twin, which enforces Slack's rate limits (run-bench's startServices). The
 // bot runs in its own process with the echo as main.ts wires it on a local database (LISTEN wakes
 // it; polling every VYX_ECHO_POLL_MS = 1000 ms is the guarantee) and the default per-channel pacing
 // (perChannelPerSecond, perChannelBurst: EchoWatcher's defaults, recorded in the results).
 import type { SlackTranscriptEntry } from '../../src/local/slack-twin/slack-transcript.ts';
 import { until } from '../../testkit/until.ts';
 import { type BotProcess, pct, r1, resetTables, type Services, sleep, TEAM } from '../lib.ts';
+
+/** The Slack twin's bot user (its default identity): the echo may edit only the bot's own messages. */
+const BOT_USER = 'U0VYXBOT01';
 
 export const echoChannel = (i: number) => `C0ECHO${String(i).padStart(4, '0')}`;
 /** A channel of its own for the one-channel run, so its pacing bucket starts full. */
@@ -18,7 +23,14 @@ export interface EchoResult {
   p50_ms: number;
   p95_ms: number;
   max_ms: number;
+  /** Changes seen in Slack (each machine's first message carrying its new status). */
   replies: number;
+  /** Slack messages posted or edited to carry the changes (edits of the machines' own cards apart). */
+  messages: number;
+  /** Edits of the machines' own cards (thread parents) by the time every change was visible and the outbox drained. */
+  card_updates: number;
+  /** Calls Slack's rate limits refused (429) during the run. */
+  rate_limited: number;
 }
 
 /**
@@ -39,7 +51,8 @@ async function run(
   for (let i = 0; i < o.writes; i++) {
     const machineId = `vyx-echo-${o.label}-${i}`;
     const channel = o.channels === 1 ? SOLO_CHANNEL : echoChannel(i % o.channels);
-    const parent = svc.slack.workspace.post({ channel, user: 'U0BOT00001', text: `Machine ${machineId}` });
+    // Posted as the bot, as the provisioner does: the echo keeps these cards current with chat.update.
+    const parent = svc.slack.workspace.post({ channel, user: BOT_USER, text: `Machine ${machineId}` });
     threads.set(`${channel} ${parent.ts}`, machineId);
     ids.push(machineId);
     mids.push(machineId);
@@ -60,10 +73,29 @@ async function run(
 
   const written = new Map<string, number>();
   const replied = new Map<string, number>();
+  const parents = new Set(tss);
+  const channels = new Set(chans);
+  const counts = { messages: 0, card_updates: 0, rate_limited: 0 };
   const listener = (e: SlackTranscriptEntry) => {
-    if (e.method !== 'chat.postMessage' || !e.args.thread_ts) return;
-    const id = threads.get(`${String(e.args.channel)} ${String(e.args.thread_ts)}`);
-    if (id && !replied.has(id)) replied.set(id, performance.now());
+    if (e.method !== 'chat.postMessage' && e.method !== 'chat.update') return;
+    if (!channels.has(String(e.args.channel))) return;
+    if (e.status === 429) counts.rate_limited++;
+    // Slack answers a refused call with 200 and ok: false (cant_update_message, msg_too_long…).
+    if (e.status !== 200 || (e.response as { ok?: boolean } | undefined)?.ok !== true) return;
+    if (e.method === 'chat.update' && parents.has(String(e.args.ts))) {
+      counts.card_updates++;
+      return;
+    }
+    counts.messages++;
+    // A reply names its machine; a burst message names every machine in it (`id` in backticks).
+    const text = String(e.args.text ?? '');
+    const t = performance.now();
+    if (e.method === 'chat.postMessage' && e.args.thread_ts) {
+      const id = threads.get(`${String(e.args.channel)} ${String(e.args.thread_ts)}`);
+      if (id && !replied.has(id)) replied.set(id, t);
+      return;
+    }
+    for (const id of ids) if (!replied.has(id) && text.includes(`\`${id}\``)) replied.set(id, t);
   };
   svc.onSlack.add(listener);
   try {
@@ -84,7 +116,8 @@ async function run(
     }
     await Promise.all(pending);
     const bound = 60_000 + (o.writes / Math.max(1, o.channels)) * 1500;
-    await until(() => replied.size >= ids.length, `${ids.length} thread replies`, bound);
+    await until(() => replied.size >= ids.length, `${ids.length} changes visible`, bound);
+    await until(async () => (await svc.store.pendingEvents()).count === 0, 'the outbox to drain', bound);
   } finally {
     svc.onSlack.delete(listener);
   }
@@ -97,6 +130,7 @@ async function run(
     p95_ms: r1(pct(lat, 0.95)),
     max_ms: r1(Math.max(...lat)),
     replies: replied.size,
+    ...counts,
   };
 }
 
@@ -120,7 +154,7 @@ export async function echoScenario(
   if (o.oneChannelWrites > 0) {
     one = await run(svc, { writes: o.oneChannelWrites, channels: 1, ratePerS: 0, label: 'one' });
     o.log(
-      `  echo ${o.oneChannelWrites} writes at once into one channel (default pacing): p50 ${one.p50_ms} p95 ${one.p95_ms} ms`,
+      `  echo ${o.oneChannelWrites} writes at once into one channel (folded): ${one.messages} messages, p50 ${one.p50_ms} p95 ${one.p95_ms} ms, ${one.rate_limited} refused (429)`,
     );
   }
   return { main, burst, ...(one ? { one_channel: one } : {}) };

@@ -10,6 +10,7 @@ import { slackLogger } from '../observability/bolt-logger.ts';
 import { createHealth, type Health } from '../observability/health.ts';
 import { slackStatus } from '../observability/slack-metrics.ts';
 import { slackPosterFrom } from '../slack/slack-poster.ts';
+import { viewPublisherFrom } from '../slack/views/view-publisher.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
 import { type Bot, createBot } from './create-bot.ts';
 import { AckFirst } from './inbound/ack-first.ts';
@@ -194,6 +195,8 @@ export async function assembleBot(
     logs,
     ...(options.secrets ? { secretValues: options.secrets } : {}),
     slack: slackPosterFrom(slackClient),
+    views: viewPublisherFrom(slackClient),
+    startDialog: config.startDialog,
     logger,
     metrics,
     ackFirst,

@@ -8,17 +8,20 @@ import { createRegionCatalogue } from '../fly/region-catalogue.ts';
 import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { countSlackCalls } from '../observability/slack-metrics.ts';
+import { countSlackCalls, countViewCalls } from '../observability/slack-metrics.ts';
 import type { AbandonedProvision } from '../provision/abandon-provision.ts';
 import { type MachineCredentials, Provisioner } from '../provision/provisioner.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import { type ViewPublisher, viewPublisherFrom } from '../slack/views/view-publisher.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { EchoWatcher } from '../watchers/echo-watcher.ts';
 import { FastWatcher } from '../watchers/fast-watcher.ts';
+import { HomeRefresher } from '../watchers/home-refresher.ts';
 import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
 import type { AckFirst } from './inbound/ack-first.ts';
 import { registerHandlers, type WorkTracker } from './inbound/register-handlers.ts';
+import { registerViewHandlers } from './inbound/register-views.ts';
 
 export interface BotOptions {
   app: App;
@@ -30,6 +33,12 @@ export interface BotOptions {
   /** The bot's own secret values, scrubbed from machine log lines too. */
   secretValues?: () => readonly string[];
   slack: SlackPoster;
+  /** views.open / views.publish; default: the Bolt app's own client. */
+  views?: ViewPublisher;
+  /** VYX_START_DIALOG: `/vyx start` with no options opens the start dialog. Default false. */
+  startDialog?: boolean;
+  /** App Home re-renders of one person are at most this often (default 1 000 ms). */
+  homeDebounceMs?: number;
   logger: Logger;
   now?: () => Date;
   replicaId?: string;
@@ -67,6 +76,8 @@ export interface Bot {
   /** Certain failures of `starting` rows within seconds; the stuck watcher is the backstop. */
   fast: FastWatcher;
   echo: EchoWatcher;
+  /** App Home: rendered when opened, re-rendered when the machines it shows change. */
+  home: HomeRefresher;
   /** Resolves provisionings a crash or a lost Fly answer left unfinished (start-up and every tick). */
   recovery: ProvisionRecovery;
   tracker: WorkTracker;
@@ -114,6 +125,7 @@ export function createBot(o: BotOptions): Bot {
     },
   });
   const regions = createRegionCatalogue(o.fly);
+  const views = countViewCalls(o.views ?? viewPublisherFrom(o.app.client), o.metrics);
   const deps: BotDeps = {
     store: o.store,
     fly: o.fly,
@@ -122,17 +134,30 @@ export function createBot(o: BotOptions): Bot {
     secretValues: o.secretValues ?? (() => []),
     regions,
     slack,
+    views,
     provisioner,
     logger: o.logger,
     now,
+    owner,
     config: {
       flyApp: o.flyApp,
       defaultImage: o.flyImage,
+      defaultRegion: o.flyRegion,
+      startDialog: o.startDialog ?? false,
       stuckAfterS: o.stuckAfterS,
       ...(o.runbookUrl ? { runbookBaseUrl: o.runbookUrl } : {}),
     },
   };
   const tracker = registerHandlers(o.app, deps, { inFlight: 0 }, o.metrics, o.ackFirst);
+  const home = new HomeRefresher({
+    store: o.store,
+    views,
+    logger: o.logger.child({ part: 'home' }),
+    now,
+    stuckAfterS: o.stuckAfterS,
+    ...(o.homeDebounceMs !== undefined ? { debounceMs: o.homeDebounceMs } : {}),
+  });
+  registerViewHandlers(o.app, deps, home, tracker, o.metrics);
   const recovery = new ProvisionRecovery({
     store: o.store,
     fly: o.fly,
@@ -185,6 +210,7 @@ export function createBot(o: BotOptions): Bot {
     now,
     ...(o.subscribe ? { subscribe: o.subscribe } : {}),
     ...(o.metrics ? { metrics: o.metrics } : {}),
+    onMachineChanged: (e) => home.machineChanged(e),
   });
 
   /** Machines started here that are still starting. */
@@ -201,13 +227,14 @@ export function createBot(o: BotOptions): Bot {
     stuck,
     fast,
     echo,
+    home,
     recovery,
     tracker,
     owner,
     busy: () => tracker.inFlight > 0 || provisioner.busy(),
     abandonProvisions: (why) => provisioner.abandonAll(why, o.logger.child({ part: 'shutdown' })),
     async idle() {
-      if (tracker.inFlight > 0 || provisioner.busy()) return false;
+      if (tracker.inFlight > 0 || provisioner.busy() || home.busy()) return false;
       // Only the news of machines started here: rows other people or earlier runs started are not
       // this session's work (and an undeliverable event is set aside, never waited on).
       const startedHere = provisioner.machinesStartedHere();
@@ -240,6 +267,7 @@ export function createBot(o: BotOptions): Bot {
       await stuck.stop();
       await fast.stop();
       await echo.stop();
+      await home.stop();
     },
   };
 }

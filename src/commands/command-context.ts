@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Provisioner } from '../provision/provisioner.ts';
 import type { Card } from '../slack/cards/status-card.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { ViewPublisher } from '../slack/views/view-publisher.ts';
 import type { SlackIdentity } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 
@@ -21,13 +22,21 @@ export interface BotDeps {
   /** Fly's regions, cached: `--region` is checked against them before anything is created. */
   regions: RegionCatalogue;
   slack: SlackPoster;
+  /** views.open / views.publish (the start dialog, App Home). */
+  views: ViewPublisher;
   provisioner: Provisioner;
   logger: Logger;
   now: () => Date;
+  /** This replica's name (VYX_REPLICA_ID): leases it takes say so, so whoever is refused learns who. */
+  owner?: string;
   config: {
     flyApp: string;
     /** FLY_IMAGE: what `/vyx start` runs when no image is named. */
     defaultImage: string;
+    /** FLY_REGION: where `/vyx start` runs when no region is named (the dialog's preselection). */
+    defaultRegion: string;
+    /** VYX_START_DIALOG: `/vyx start` with no options opens a dialog (when Slack sent a trigger_id). */
+    startDialog: boolean;
     stuckAfterS: number;
     runbookBaseUrl?: string;
   };
@@ -40,6 +49,8 @@ export interface CommandContext {
   slackUserId: string;
   channelId: string;
   requestId: string;
+  /** Slack's trigger_id of the command or click (opens a dialog once, within 3 s); absent in some paths. */
+  triggerId?: string;
   /** Null: not linked (deny by default). */
   identity: SlackIdentity | null;
   /** An answer only the asker sees (response_url). */

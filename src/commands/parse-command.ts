@@ -3,7 +3,8 @@ import { z } from 'zod';
 /** What `/vyx …` can ask, parsed and validated. Nothing here has side effects. */
 export type VyxCommand =
   | { name: 'help' }
-  | { name: 'start'; region?: string; image?: string }
+  /** `dialog`: typed with no options at all (the start dialog may open instead). */
+  | { name: 'start'; region?: string; image?: string; dialog?: true }
   | { name: 'status'; machineId?: string }
   | { name: 'list' }
   | { name: 'destroy'; machineId?: string }
@@ -105,11 +106,11 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The command a typo most likely meant: within 2 edits (1 for short words), or a prefix of it. */
-function closestCommand(word: string): VyxCommand['name'] | undefined {
+/** The word a typo most likely meant: within 2 edits (1 for short words), or a prefix of it. */
+function closest<T extends string>(word: string, candidates: readonly T[]): T | undefined {
   if (word.length > 20) return undefined;
-  let best: { name: VyxCommand['name']; d: number } | undefined;
-  for (const name of Object.keys(USAGE) as VyxCommand['name'][]) {
+  let best: { name: T; d: number } | undefined;
+  for (const name of candidates) {
     const d = word.length >= 3 && name.startsWith(word) ? 0 : distance(word, name);
     if (d <= (name.length <= 4 ? 1 : 2) && (!best || d < best.d)) best = { name, d };
   }
@@ -133,13 +134,14 @@ function splitFlags(
     const key = (eq === -1 ? w.slice(2) : w.slice(2, eq)).toLowerCase();
     // An unknown option is named as such, before its value is looked at.
     if (!known.includes(key)) {
+      const guess = closest(key, known);
+      const takes = known.length > 0 ? known.map((k) => `--${k}`).join(', ') : 'none';
       return {
         flags,
         positional,
-        problem:
-          known.length > 0
-            ? `\`--${key.slice(0, 40)}\` is not an option; this command takes ${known.map((k) => `--${k}`).join(', ')}`
-            : `\`--${key.slice(0, 40)}\` is not an option; this command takes none`,
+        problem: guess
+          ? `\`--${key.slice(0, 40)}\` is not an option. Did you mean \`--${guess}\`?`
+          : `\`--${key.slice(0, 40)}\` is not an option; this command takes ${takes}`,
       };
     }
     const value = eq === -1 ? words[++i] : w.slice(eq + 1);
@@ -163,11 +165,11 @@ function check<T>(schema: z.ZodType<T>, value: string, what: string): { value: T
 export function parseCommand(text: string): ParseResult {
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [sub, ...rest] = words;
-  if (sub === undefined || sub.toLowerCase() === 'help') return { ok: true, command: { name: 'help' } };
+  if (sub === undefined) return { ok: true, command: { name: 'help' } };
   const name = sub.toLowerCase() as VyxCommand['name'];
   // Own properties only: `constructor` or `__proto__` are not commands (Object's prototype has them).
   if (!Object.hasOwn(USAGE, name)) {
-    const guess = closestCommand(name);
+    const guess = closest(name, Object.keys(USAGE) as VyxCommand['name'][]);
     return guess
       ? fail(guess, `I don't know \`${sub.slice(0, 40)}\`. Did you mean \`/vyx ${guess}\`?`)
       : fail(undefined, `I don't know \`${sub.slice(0, 40)}\`. These are the commands:`);
@@ -200,7 +202,7 @@ export function parseCommand(text: string): ParseResult {
     case 'list':
       return { ok: true, command: { name } };
     case 'start': {
-      const command: VyxCommand = { name: 'start' };
+      const command: VyxCommand = { name: 'start', ...(rest.length === 0 ? { dialog: true as const } : {}) };
       const r = flags.get('region');
       if (r !== undefined) {
         const c = check(region, r, 'region');

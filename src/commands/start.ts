@@ -7,17 +7,25 @@ import { statusCard } from '../slack/cards/status-card.ts';
 import { cannotPostHere, classifySlackError } from '../slack/slack-errors.ts';
 import { authorize } from './authorize.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
+import { openStartDialog } from './start-dialog.ts';
 
-/** `/vyx start [--region R] [--image TAG]`: one active machine per user; a doomed one is refused at preflight. */
+/**
+ * `/vyx start [--region R] [--image TAG]`: one active machine per user; a doomed one is refused at
+ * preflight. With no options at all, the start dialog opens instead (VYX_START_DIALOG, and only
+ * with a trigger_id: without one, e.g. a command relayed by something other than Slack, the
+ * defaults are started as before).
+ */
 export async function start(
   ctx: CommandContext,
-  options: { region?: string; image?: string },
+  options: { region?: string; image?: string; dialog?: true },
 ): Promise<Outcome> {
   const auth = authorize(ctx.identity, { verb: 'start machines' });
   if (!auth.ok) {
     await ctx.reply(auth.reason);
     return { outcome: 'denied', detail: 'not linked' };
   }
+  if (options.dialog && ctx.deps.config.startDialog && ctx.triggerId)
+    return openStartDialog(ctx, ctx.triggerId);
   const { provisioner, now, config, registry } = ctx.deps;
   let image: string | undefined;
   try {

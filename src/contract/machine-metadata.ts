@@ -6,6 +6,8 @@ export const METADATA_MACHINE_ID = 'vyx_machine_id';
 export const METADATA_USER_ID = 'vyx_user_id';
 export const METADATA_MANAGED_BY = 'vyx_managed_by';
 export const MANAGED_BY_VYXBOT = 'vyxbot';
+/** The key each create carries so an ambiguous create can be found instead of repeated (and recovery can find it). */
+export const METADATA_CREATE_KEY = 'vyx_create_key';
 
 export function machineMetadata(machineId: string, userId: string): Record<string, string> {
   return {

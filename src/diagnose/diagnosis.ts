@@ -1,5 +1,5 @@
 import type { Machine } from '../fly/fly-types.ts';
-import type { ImageCheck } from '../fly/registry-client.ts';
+import type { ImageCheck } from '../fly/registry-answer.ts';
 import type { CloudMachine, UnmatchedWrite } from '../store/store-schemas.ts';
 
 /** The diagnosis catalogue (DESIGN §5). Codes are stable: dedup, runbooks and cards key on them. */

@@ -1,5 +1,5 @@
 import { parseImageRef } from '../fly/image-ref.ts';
-import type { ImageCheck } from '../fly/registry-client.ts';
+import type { ImageCheck } from '../fly/registry-answer.ts';
 
 // The fixes of the three image codes, shared by the watcher's rules and /vyx start's preflight so
 // both say the same thing. Each names a command or the exact outside step.

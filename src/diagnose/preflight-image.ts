@@ -1,4 +1,4 @@
-import type { ImageCheck } from '../fly/registry-client.ts';
+import type { ImageCheck } from '../fly/registry-answer.ts';
 import type { Diagnosis, Evidence } from './diagnosis.ts';
 import { registryAnswer } from './evidence.ts';
 import {

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { METADATA_CREATE_KEY } from '../contract/machine-metadata.ts';
 import { VyxError } from '../errors/vyx-error.ts';
 import {
   type CallOptions,
@@ -36,7 +37,7 @@ import {
 import { type LeaseCalls, leaseCalls } from './lease-calls.ts';
 
 /** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
-export const CREATE_KEY_METADATA = 'vyx_create_key';
+export const CREATE_KEY_METADATA = METADATA_CREATE_KEY;
 
 export type { CallOptions, FlyMachinesClientOptions } from './fly-transport.ts';
 export { flyRouteTemplate } from './fly-transport.ts';

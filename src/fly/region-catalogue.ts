@@ -6,8 +6,14 @@ export type RegionCheck =
   /** Fly could not list its regions: the create itself will tell. */
   | { status: 'unverified'; code: string; reason: string };
 
+export type RegionList =
+  | { status: 'listed'; regions: { code: string; name: string }[] }
+  | { status: 'unverified'; reason: string };
+
 export interface RegionCatalogue {
   check(code: string): Promise<RegionCheck>;
+  /** Fly's current (not deprecated) regions by code, for the start dialog. */
+  list(): Promise<RegionList>;
   /** Fetch now (at start-up), so the first `--region` costs no Fly request. */
   warm(): Promise<void>;
 }
@@ -41,12 +47,25 @@ export function createRegionCatalogue(
         inFlight = undefined;
       }));
 
+  const fresh = async () => {
+    const stale = !cached || now() - cached.at > ttlMs;
+    const mayAsk = !failed || now() - failed.at > retryMs;
+    if (stale && mayAsk) await refresh();
+  };
+
   return {
     warm: refresh,
+    async list() {
+      await fresh();
+      if (!cached) return { status: 'unverified', reason: failed?.reason ?? 'no answer yet' };
+      const regions = [...cached.regions]
+        .filter(([, r]) => !r.deprecated)
+        .map(([code, r]) => ({ code, name: r.name }))
+        .sort((a, b) => a.code.localeCompare(b.code));
+      return { status: 'listed', regions };
+    },
     async check(code) {
-      const stale = !cached || now() - cached.at > ttlMs;
-      const mayAsk = !failed || now() - failed.at > retryMs;
-      if (stale && mayAsk) await refresh();
+      await fresh();
       if (!cached) return { status: 'unverified', code, reason: failed?.reason ?? 'no answer yet' };
       const found = cached.regions.get(code);
       if (found) return { status: 'known', code, name: found.name, deprecated: found.deprecated };

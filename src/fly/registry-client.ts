@@ -18,18 +18,9 @@ import {
   parseImage,
   type RegistryPolicy,
 } from './image-ref.ts';
+import { type ImageCheck, MANIFEST_MEDIA_TYPES, MISSING_CODES, registryError } from './registry-answer.ts';
 
-export const MANIFEST_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-];
-
-export type ImageCheck =
-  | { status: 'exists'; digest: string | undefined; imageRef: string }
-  | { status: 'missing'; reason: string; imageRef: string; httpStatus: number; errorCode?: string }
-  | { status: 'unknown'; reason: string; imageRef: string; httpStatus?: number; errorCode?: string };
+export type { ImageCheck } from './registry-answer.ts';
 
 export interface RegistryClientOptions {
   /** Fly token; sent as Basic `x:<token>` (without a `FlyV1 ` prefix), only to `policy.credentialHosts`. */
@@ -43,12 +34,17 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
 }
 
+export type TagList = { status: 'listed'; tags: string[] } | { status: 'unknown'; reason: string };
+
 export interface RegistryClient {
   readonly policy: RegistryPolicy;
   checkImage(ref: string | ImageRef, options?: { signal?: AbortSignal }): Promise<ImageCheck>;
+  /**
+   * The tags of an image's repository (OCI `GET /v2/<repo>/tags/list`), at most `limit` (sorted),
+   * for the start dialog. `unknown` when the registry cannot list them (refused, down, not allowed).
+   */
+  listTags(ref: string, options?: { limit?: number }): Promise<TagList>;
 }
-
-const MISSING_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'TAG_UNKNOWN']);
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const baseUrlFor = options.baseUrlFor ?? ((host: string) => `https://${host}`);
@@ -177,26 +173,59 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
   }
 
-  return { policy, checkImage };
+  async function listTags(input: string, call: { limit?: number } = {}): Promise<TagList> {
+    let ref: ImageRef;
+    try {
+      ref = parseImage(input, policy);
+    } catch (error) {
+      return { status: 'unknown', reason: (error as Error).message };
+    }
+    const authorization = isCredentialHost(ref.registry, policy) ? basic : undefined;
+    const limit = call.limit ?? 100;
+    const url = `${baseUrlFor(ref.registry).replace(/\/+$/, '')}/v2/${ref.repository}/tags/list?n=${limit}`;
+    try {
+      const r = await request(url, {
+        method: 'GET',
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'vyxbot',
+          ...(authorization ? { authorization } : {}),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+      const text = await r.body.text();
+      if (r.statusCode !== 200) {
+        const error = registryError(text);
+        return {
+          status: 'unknown',
+          reason: `the registry answered ${r.statusCode}${error ? ` ${error.code}` : ''} when asked for tags`,
+        };
+      }
+      const body = JSON.parse(text) as { tags?: unknown };
+      // Tags end up in Slack: only well-formed ones (OCI's tag grammar), never more than asked for.
+      const tags = Array.isArray(body.tags)
+        ? body.tags.filter(
+            (t): t is string => typeof t === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t),
+          )
+        : [];
+      return { status: 'listed', tags: [...new Set(tags)].sort().slice(0, limit) };
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      return {
+        status: 'unknown',
+        reason:
+          name === 'TimeoutError' || name === 'AbortError'
+            ? `the registry did not answer within ${timeoutMs} ms`
+            : `could not list tags: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  return { policy, checkImage, listTags };
 }
 
 function digestOf(headers: Record<string, string | string[] | undefined>, ref: ImageRef): string | undefined {
   const digest = headers['docker-content-digest'];
   return (Array.isArray(digest) ? digest[0] : digest) ?? ref.digest;
-}
-
-function registryError(text: string): { code: string; message: string } | undefined {
-  try {
-    const body = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    // Codes are OCI's upper-case names; anything else (a hostile or broken registry) is not kept,
-    // and the message is cut short: both end up in Slack.
-    const first = body.errors?.find(
-      (entry) => typeof entry.code === 'string' && /^[A-Z_]{1,40}$/.test(entry.code),
-    );
-    if (!first) return undefined;
-    const message = typeof first.message === 'string' ? first.message.replace(/\s+/g, ' ').slice(0, 200) : '';
-    return { code: String(first.code), message };
-  } catch {
-    return undefined;
-  }
 }

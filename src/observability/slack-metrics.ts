@@ -1,5 +1,6 @@
 import type { Metrics } from '../metrics.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import type { ViewPublisher } from '../slack/views/view-publisher.ts';
 
 /** Slack's error code for a failed Web API call (`ratelimited`, `channel_not_found`, …), else `error`. */
 export function slackStatus(err: unknown): string {
@@ -32,5 +33,14 @@ export function countSlackCalls(poster: SlackPoster, metrics: Metrics | undefine
       counted(metrics, threadTs ? 'conversations.replies' : 'conversations.history', () =>
         poster.findDelivered(channel, threadTs, eventId),
       ),
+  };
+}
+
+/** The same view publisher, views.publish and views.open counted by status. */
+export function countViewCalls(views: ViewPublisher, metrics: Metrics | undefined): ViewPublisher {
+  if (!metrics) return views;
+  return {
+    publishHome: (userId, view) => counted(metrics, 'views.publish', () => views.publishHome(userId, view)),
+    openModal: (triggerId, view) => counted(metrics, 'views.open', () => views.openModal(triggerId, view)),
   };
 }

@@ -1,6 +1,7 @@
 import { abandonedAtShutdown } from '../diagnose/abandoned-at-shutdown.ts';
 import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
+import { cleanUpLeftover } from './clean-up-leftover.ts';
 import type { ProvisionDeps, ProvisionRequest } from './provisioner.ts';
 import { recordFailure } from './record-failure.ts';
 
@@ -14,6 +15,8 @@ export interface AbandonedProvision {
   kept?: string;
   /** The half-made Fly machine destroyed. */
   flyMachineId?: string;
+  /** Why it could not be destroyed (its lease held by someone else, Fly failing): left to recovery. */
+  leftover?: string;
   /** The user was told (false: Slack could not be reached). */
   told: boolean;
 }
@@ -24,12 +27,12 @@ export interface AbandonedProvision {
  * again. A row its runtime already reported on is left as it is.
  */
 export async function abandonProvision(
-  deps: Pick<ProvisionDeps, 'store' | 'fly' | 'slack' | 'now' | 'config' | 'metrics'>,
+  deps: Pick<ProvisionDeps, 'store' | 'fly' | 'slack' | 'now' | 'config' | 'metrics' | 'owner'>,
   log: Logger,
   req: ProvisionRequest,
   why: string,
 ): Promise<AbandonedProvision> {
-  const { store, fly, slack } = deps;
+  const { store, slack } = deps;
   const out: AbandonedProvision = { userId: req.userId, slackUserId: req.slackUserId, told: false };
   const at = deps.now();
   try {
@@ -42,17 +45,12 @@ export async function abandonProvision(
     if (row && row.status === 'starting') {
       out.machineId = row.machine_id;
       if (row.fly_machine_id) {
-        await fly
-          .destroy(row.fly_app ?? deps.config.flyApp, row.fly_machine_id, { force: true, deadlineMs: 3_000 })
-          .then(() => {
-            out.flyMachineId = row.fly_machine_id!;
-          })
-          .catch((err: unknown) =>
-            log.warn(
-              { err: errorLine(err), machineId: row.machine_id },
-              'could not destroy the half-made machine',
-            ),
-          );
+        const leftover = await cleanUpLeftover(deps, row.machine_id, row.fly_machine_id, log, {
+          app: row.fly_app ?? deps.config.flyApp,
+          deadlineMs: 3_000,
+        });
+        if (leftover) out.leftover = leftover;
+        else out.flyMachineId = row.fly_machine_id;
       }
       const diagnosis = abandonedAtShutdown({
         why,
@@ -62,6 +60,14 @@ export async function abandonProvision(
       });
       await recordFailure(store, row.machine_id, diagnosis);
       deps.metrics?.diagnoses.inc({ code: diagnosis.code, source: 'provision' });
+      if (out.leftover) {
+        // Due at once: recovery (another replica's tick, or this one's after the restart) destroys it.
+        await store.provisionStep(row.machine_id, deps.owner, 'created', {
+          leaseS: 0,
+          flyMachineId: row.fly_machine_id!,
+          detail: out.leftover,
+        });
+      }
     }
   } catch (err) {
     log.error({ err: errorLine(err), userId: req.userId }, 'could not mark an abandoned provisioning failed');
@@ -69,7 +75,7 @@ export async function abandonProvision(
   const text = out.kept
     ? `vyxbot restarted while it was following your machine \`${out.machineId}\`; the machine is *${out.kept}* and nothing was lost.`
     : out.machineId
-      ? `:x: vyxbot restarted while it was starting your machine \`${out.machineId}\`, before it was up. I marked it failed${out.flyMachineId ? ' and removed its half-made Fly machine' : ''}; nothing is left running. Run \`/vyx start\` again in a few seconds.`
+      ? `:x: vyxbot restarted while it was starting your machine \`${out.machineId}\`, before it was up. I marked it failed${out.flyMachineId ? ' and removed its half-made Fly machine' : ''}${out.leftover ? '; its half-made Fly machine is removed shortly' : '; nothing is left running'}. Run \`/vyx start\` again in a few seconds.`
       : ':x: vyxbot restarted before it could start your machine; nothing was created. Run `/vyx start` again in a few seconds.';
   await slack
     .ephemeral({ channel: req.channel, user: req.slackUserId, text })

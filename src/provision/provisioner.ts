@@ -14,6 +14,7 @@ import type { ProvisionStep } from '../store/provisioning-schemas.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 import { type AbandonedProvision, abandonProvision } from './abandon-provision.ts';
+import { cleanUpLeftover } from './clean-up-leftover.ts';
 import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
 import { resolveImage } from './resolve-image.ts';
@@ -235,6 +236,8 @@ export class Provisioner {
     if (warning) await reply(`:warning: ${warning}`);
 
     let flyMachineId: string | undefined;
+    /** Why the Fly machine made for a row that ended could not be destroyed here (recovery will). */
+    let leftover: string | undefined;
     try {
       await step('creating');
       const created = await createFlyMachine(this.deps, {
@@ -270,7 +273,7 @@ export class Provisioner {
         }
       } catch (err) {
         // A machine no row points at (or whose row has ended) is waste: take it back down.
-        await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
+        leftover = await cleanUpLeftover(this.deps, id, flyMachineId, log);
         throw err;
       }
       await reply(`Fly machine \`${flyMachineId}\` created in ${region} from \`${image}\`; booting…`);
@@ -297,13 +300,20 @@ export class Provisioner {
         // The recovery may already have failed the row before this machine existed: then it is waste.
         const row = await store.getMachine(id).catch(() => machine);
         if (flyMachineId && (row.status === 'failed' || row.status === 'destroyed') && !row.fly_machine_id) {
-          await fly.destroy(config.flyApp, flyMachineId, { force: true }).catch(() => {});
+          // Not ours to hand over any more: a leftover is the stuck watcher's ORPHAN_MACHINE (logged).
+          await cleanUpLeftover(this.deps, id, flyMachineId, log);
         }
         return { kind: 'unresolved', machine: row, reason: err.message };
       }
       log.warn({ err: errorFields(err), machineId: id, flyMachineId }, 'provisioning failed');
       const diagnosis = await failProvision(this.deps, machine, err);
-      await store.provisionStep(id, owner, 'failed', { detail: diagnosis.code }).catch(() => {});
+      await (leftover
+        ? // Left unfinished and due at once: recovery's next tick destroys it under its lease.
+          store.provisionStep(id, owner, 'created', { leaseS: 0, detail: leftover })
+        : store.provisionStep(id, owner, 'failed', { detail: diagnosis.code })
+      ).catch((stepErr: unknown) =>
+        log.error({ err: errorFields(stepErr), machineId: id }, 'could not record the provisioning failed'),
+      );
       return { kind: 'failed', machine: await store.getMachine(id).catch(() => machine), diagnosis };
     }
   }

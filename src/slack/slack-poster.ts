@@ -16,11 +16,23 @@ export interface PostMessage {
 /** What the bot needs from Slack's Web API (injectable; Bolt's client in production). */
 export interface SlackPoster {
   post(message: PostMessage): Promise<{ channel: string; ts: string }>;
-  update(message: { channel: string; ts: string; text: string; blocks?: KnownBlock[] }): Promise<void>;
+  /** `eventIds`: the outbox events the message now delivers (replaces its metadata). */
+  update(message: {
+    channel: string;
+    ts: string;
+    text: string;
+    blocks?: KnownBlock[];
+    eventIds?: number[];
+  }): Promise<void>;
   ephemeral(message: { channel: string; user: string; text: string; blocks?: KnownBlock[] }): Promise<void>;
   /** The ts of a message already delivering this event in the thread (or channel), if any. */
   findDelivered(channel: string, threadTs: string | undefined, eventId: number): Promise<string | null>;
 }
+
+const eventMetadata = (ids: number[]) => ({
+  event_type: EVENT_METADATA_TYPE,
+  event_payload: { event_ids: ids.join(',') },
+});
 
 export function slackPosterFrom(client: webApi.WebClient): SlackPoster {
   return {
@@ -30,14 +42,7 @@ export function slackPosterFrom(client: webApi.WebClient): SlackPoster {
         text: m.text,
         ...(m.blocks ? { blocks: m.blocks } : {}),
         ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
-        ...(m.eventIds?.length
-          ? {
-              metadata: {
-                event_type: EVENT_METADATA_TYPE,
-                event_payload: { event_ids: m.eventIds.join(',') },
-              },
-            }
-          : {}),
+        ...(m.eventIds?.length ? { metadata: eventMetadata(m.eventIds) } : {}),
         unfurl_links: false,
       });
       return { channel: r.channel ?? m.channel, ts: r.ts! };
@@ -48,6 +53,7 @@ export function slackPosterFrom(client: webApi.WebClient): SlackPoster {
         ts: m.ts,
         text: m.text,
         ...(m.blocks ? { blocks: m.blocks } : {}),
+        ...(m.eventIds?.length ? { metadata: eventMetadata(m.eventIds) } : {}),
       });
     },
     async ephemeral(m) {

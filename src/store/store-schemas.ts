@@ -58,7 +58,7 @@ export type CloudMachine = z.infer<typeof cloudMachineSchema>;
 export const provisionResultSchema = z.object({ created: z.boolean(), machine: cloudMachineSchema });
 export type ProvisionResult = z.infer<typeof provisionResultSchema>;
 
-export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning']);
+export const eventKindSchema = z.enum(['status', 'diagnosis', 'reminder', 'warning', 'resolved']);
 export type EventKind = z.infer<typeof eventKindSchema>;
 
 /** What every outbox event says about itself. */
@@ -169,3 +169,15 @@ export const setAsideEventSchema = z.object({
   set_aside_at: z.string(),
 });
 export type SetAsideEvent = z.infer<typeof setAsideEventSchema>;
+
+/** vyx_fleet_glance: per group (starting, stuck, failed, orphans, silenced), its count and oldest rows. */
+export const fleetGroupKeys = ['starting', 'stuck', 'failed', 'orphans', 'silenced'] as const;
+export type FleetGroupKey = (typeof fleetGroupKeys)[number];
+const fleetGroupSchema = z.object({
+  count: z.coerce.number().int(),
+  oldest: z.array(
+    z.object({ machine_id: z.string(), user_id: z.string(), since: timestamp, detail: z.string() }),
+  ),
+});
+export const fleetGlanceSchema = z.partialRecord(z.enum(fleetGroupKeys), fleetGroupSchema);
+export type FleetGlance = z.infer<typeof fleetGlanceSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MachineStore } from './machine-store.ts';
+import { AlertStore } from './alert-store.ts';
 import type { VyxStoreOptions } from './rpc-store.ts';
 import { storableText } from './storable-text.ts';
 import {
@@ -10,6 +10,8 @@ import {
   claimedEventSchema,
   diagnosisRecordSchema,
   type EvidenceItem,
+  type FleetGlance,
+  fleetGlanceSchema,
   type RecordDiagnosisResult,
   type Role,
   recordDiagnosisResultSchema,
@@ -52,7 +54,7 @@ export interface AuditInput {
  * identities, deliveries and the audit log). Results are validated with zod; failures become coded VyxErrors (STORE_NOT_FOUND,
  * STORE_CONFLICT, STORE_INVALID, STORE_UNAUTHORIZED, STORE_UNAVAILABLE, STORE_FAILED).
  */
-export class VyxStore extends MachineStore {
+export class VyxStore extends AlertStore {
   recordDiagnosis(input: RecordDiagnosisInput): Promise<RecordDiagnosisResult> {
     return this.call(
       'vyx_record_diagnosis',
@@ -186,6 +188,19 @@ export class VyxStore extends MachineStore {
   /** Unclaims a notice whose message could not be sent. */
   async releaseOwnerNotice(eventId: number): Promise<void> {
     await this.call('vyx_release_owner_notice', { p_event_id: eventId }, z.unknown());
+  }
+
+  /**
+   * An admin's App Home: machines starting, stuck, failed, orphans and silenced diagnoses, each
+   * counted in full with its oldest `perGroup` (oldest first). Groups with nothing are absent.
+   */
+  fleetGlance(stuckAfterS: number, perGroup: number): Promise<FleetGlance> {
+    return this.call(
+      'vyx_fleet_glance',
+      { p_stuck_after_s: stuckAfterS, p_per_group: perGroup },
+      fleetGlanceSchema,
+      true,
+    );
   }
 
   /** `/vyx notify on|off`; false when the Slack user is not linked. */

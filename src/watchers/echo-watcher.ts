@@ -1,14 +1,18 @@
 import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, timed } from '../metrics.ts';
-import { diagnosisMessage, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
-import { statusCard } from '../slack/cards/status-card.ts';
+import { diagnosisMessage, flapStory, statusLine, warningMessage } from '../slack/cards/echo-messages.ts';
 import { ChannelPacer } from '../slack/channel-pacer.ts';
 import { FallbackPoster } from '../slack/fallback-poster.ts';
-import { classifySlackError } from '../slack/slack-errors.ts';
 import type { SlackPoster } from '../slack/slack-poster.ts';
+import { UpdateBudget } from '../slack/update-budget.ts';
 import type { ClaimedEvent } from '../store/store-schemas.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
+import { AlertResolver } from './alert-resolver.ts';
+import { BurstFold, type FoldGroup } from './burst-fold.ts';
+import { CardRefresher } from './card-refresher.ts';
+import { EchoDelivery } from './echo-delivery.ts';
+import { byChannel, type EchoRouting, routeEvents } from './echo-routing.ts';
 import { ownerNotifier } from './owner-notifier.ts';
 import { StatusStories } from './status-stories.ts';
 
@@ -28,6 +32,12 @@ export interface EchoWatcherOptions {
   perChannelPerSecond?: number;
   /** The burst a channel may take before pacing starts. */
   perChannelBurst?: number;
+  /** chat.update calls a minute for the whole app (Slack's Tier 3 is 50+ per workspace); 0 = no limit. */
+  updatesPerMinute?: number;
+  /** How long a burst in one channel is given to arrive before it is folded into one message; 0 = never fold. */
+  foldGatherMs?: number;
+  /** How long after its last change a burst message is edited with further changes instead of followed. */
+  foldLiveMs?: number;
   /** How long claimed events stay ours; a crashed replica's come back after this. */
   claimLeaseS?: number;
   /** LISTEN hook: called with a wake-up function, returns an unsubscribe. */
@@ -36,48 +46,35 @@ export interface EchoWatcherOptions {
   /** Transient Slack failures are retried after this many seconds, doubling up to `retryMaxS`. */
   retryBaseS?: number;
   retryMaxS?: number;
+  /** Called once per outbox event handled (posted, acknowledged or set aside), e.g. to refresh App Home. Must not throw. */
+  onMachineChanged?: (e: { userId: string; machineId: string }) => void;
 }
 
-/** Token and scope errors: the whole app is refused, so nothing is set aside; it waits for a fix. */
-const APP_REFUSED = new Set([
-  'invalid_auth',
-  'not_authed',
-  'account_inactive',
-  'token_revoked',
-  'token_expired',
-  'missing_scope',
-  'not_allowed_token_type',
-]);
+type Optional = 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics' | 'onMachineChanged';
 
-/** How long events of a row with a channel but no thread yet wait for the parent message. */
-const THREAD_GRACE_MS = 15_000;
-
-interface Outgoing {
-  channel: string;
-  threadTs?: string;
-  events: ClaimedEvent[];
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Delivers the outbox into Slack: each machine's events as thread replies (a channel message when
- * the row has no thread), folded per machine, the parent card updated, each event acknowledged with
- * the Slack ts. At-least-once underneath, exactly-once visible: a redelivered event is first looked
- * for in the thread (its post carries the event ids as message metadata).
+ * the row has no thread; the alert card's thread once it has one), a burst of changes in one
+ * channel folded into one message, the machines' cards kept current, alert cards resolved in place,
+ * each event acknowledged with the Slack ts. At-least-once underneath, exactly-once visible: a
+ * redelivered event is first looked for in Slack (its post carries the event ids as metadata).
  */
 export class EchoWatcher {
-  private readonly o: Required<
-    Omit<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>
-  > &
-    Pick<EchoWatcherOptions, 'alertChannel' | 'runbookBaseUrl' | 'subscribe' | 'metrics'>;
+  private readonly o: Required<Omit<EchoWatcherOptions, Optional>> & Pick<EchoWatcherOptions, Optional>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
   private unsubscribe: (() => Promise<void>) | undefined;
-  private readonly pacer: ChannelPacer;
   private readonly stories = new StatusStories();
   private readonly fallback: FallbackPoster;
   private readonly notifyOwner: (events: ClaimedEvent[]) => Promise<void>;
+  private readonly cards: CardRefresher;
+  private readonly delivery: EchoDelivery;
+  private readonly folds: BurstFold;
+  private readonly routing: EchoRouting;
   /** Events posted or acknowledged so far (for the shell's "settled" and for tests). */
   delivered = 0;
   pending = 0;
@@ -88,20 +85,66 @@ export class EchoWatcher {
       pollMs: 1_000,
       perChannelPerSecond: 1,
       perChannelBurst: 3,
+      updatesPerMinute: 40,
+      foldGatherMs: 400,
+      foldLiveMs: 3_000,
       ...options,
       claimLeaseS: options.claimLeaseS ?? 30,
       retryBaseS: options.retryBaseS ?? 5,
       retryMaxS: options.retryMaxS ?? 300,
     };
-    this.pacer = new ChannelPacer(this.o.perChannelPerSecond, this.o.perChannelBurst);
+    const { store, slack, logger, owner, claimLeaseS } = this.o;
+    const pacer = new ChannelPacer(this.o.perChannelPerSecond, this.o.perChannelBurst);
+    const budget = new UpdateBudget(this.o.updatesPerMinute, 40);
     this.fallback = new FallbackPoster({
-      slack: this.o.slack,
-      store: this.o.store,
+      slack,
+      store,
       ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
-      pace: (channel) => this.pacer.pace(channel),
-      paced: (channel) => this.pacer.paced(channel),
+      pace: (channel) => pacer.pace(channel),
+      paced: (channel) => pacer.paced(channel),
     });
     this.notifyOwner = ownerNotifier(this.o);
+    this.cards = new CardRefresher({
+      store,
+      slack,
+      budget,
+      logger,
+      now: this.o.now,
+      refused: (channel, ts) => this.fallback.refused(channel, ts),
+    });
+    this.routing = {
+      store,
+      logger,
+      owner,
+      ...(this.o.alertChannel ? { alertChannel: this.o.alertChannel } : {}),
+      stories: this.stories,
+      notifyOwner: this.notifyOwner,
+      handled: (events) => this.handled(events),
+    };
+    this.folds = new BurstFold({
+      store,
+      slack,
+      pacer,
+      budget,
+      logger,
+      owner,
+      claimLeaseS,
+      liveMs: this.o.foldLiveMs,
+    });
+    this.delivery = new EchoDelivery({
+      ...this.o,
+      ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
+      pacer,
+      budget,
+      stories: this.stories,
+      fallback: this.fallback,
+      resolver: new AlertResolver({ store, slack, budget, logger }),
+      cards: this.cards,
+      notifyOwner: this.notifyOwner,
+      render: (events, hasRow) => this.render(events, hasRow),
+      posted: (channel) => this.folds.posted(channel),
+      handled: (events) => this.handled(events),
+    });
   }
 
   async start(): Promise<void> {
@@ -148,211 +191,114 @@ export class EchoWatcher {
       });
   }
 
-  /** One pass: claim, post, acknowledge. Returns how many events were handled. */
+  /** One pass: claim, post, acknowledge; then machines' cards as the update budget allows. Returns how many events were handled. */
   tick(): Promise<number> {
-    return timed(this.o.metrics, 'echo', () => this.tickOnce());
+    return timed(this.o.metrics, 'echo', async () => {
+      const n = await this.tickOnce();
+      await this.cards.drain();
+      return n;
+    });
+  }
+
+  /** Machines' cards waiting for the update budget (tests and the bench wait on it). */
+  get cardsPending(): number {
+    return this.cards.pending;
+  }
+
+  private claim(): Promise<ClaimedEvent[]> {
+    return this.o.store.claimEvents({ owner: this.o.owner, limit: 200, leaseS: this.o.claimLeaseS });
   }
 
   private async tickOnce(): Promise<number> {
-    const events = await this.o.store.claimEvents({
-      owner: this.o.owner,
-      limit: 200,
-      leaseS: this.o.claimLeaseS,
-    });
+    const events = await this.claim();
     this.o.metrics?.watcherRows.inc({ watcher: 'echo' }, events.length);
     this.pending = events.length;
     if (events.length === 0) return 0;
-    const byMachine = new Map<string, ClaimedEvent[]>();
-    for (const e of events) byMachine.set(e.machine_id, [...(byMachine.get(e.machine_id) ?? []), e]);
-    let handled = 0;
-    for (const machineEvents of byMachine.values()) {
-      handled += await this.deliverMachine(machineEvents);
+    const routed = await routeEvents(events, this.routing);
+    let handled = routed.handled;
+    let groups = routed.groups;
+    // A burst starting in a channel: give the rest of it a moment to arrive, to say it in one message.
+    if (this.o.foldGatherMs > 0 && this.burstStarting(groups)) {
+      await sleep(this.o.foldGatherMs);
+      const more = await this.claim();
+      if (more.length > 0) {
+        const next = await routeEvents(more, this.routing);
+        handled += next.handled;
+        groups = [...groups, ...next.groups];
+      }
     }
+    const perMachine: FoldGroup[] = [];
+    for (const [channel, inChannel] of byChannel(groups)) {
+      const foldable = inChannel.filter((g) => this.foldable(g));
+      if (this.o.foldGatherMs > 0 && this.folds.wants(channel, foldable.length)) {
+        const { delivered, rest } = await this.folds.fold(channel, foldable);
+        for (const { group, ts } of delivered) handled += await this.finishFolded(group, ts);
+        perMachine.push(...inChannel.filter((g) => !foldable.includes(g)), ...rest);
+      } else {
+        perMachine.push(...inChannel);
+      }
+    }
+    // The rest machine by machine, in the order claimed.
+    perMachine.sort((a, b) => a.events[0]!.id - b.events[0]!.id);
+    for (const g of perMachine) handled += await this.delivery.deliverMachine(g.events, g.place);
     this.pending = 0;
     return handled;
   }
 
-  private async deliverMachine(events: ClaimedEvent[]): Promise<number> {
-    const { store, logger, owner } = this.o;
-    const head = events[0]!;
-    const channel = head.slack_channel ?? this.o.alertChannel;
-    if (!channel) {
-      // Nowhere to say it: acknowledge so it does not block the machine's queue, and log it.
-      logger.warn(
-        { machineId: head.machine_id, events: events.map((e) => e.kind) },
-        'echo: no channel for these events',
-      );
-      await this.notifyOwner(events);
+  /** Plain status changes, first delivery, no story of their own: these may share a burst message. */
+  private foldable(g: FoldGroup): boolean {
+    const id = g.events[0]!.machine_id;
+    return (
+      g.shown.length > 0 &&
+      g.events.every((e) => e.kind === 'status' && e.attempts === 1) &&
+      !this.stories.flapping(id) &&
+      flapStory(g.shown) === undefined &&
+      !this.fallback.refused(g.place.channel, '')
+    );
+  }
+
+  private burstStarting(groups: FoldGroup[]): boolean {
+    for (const [channel, inChannel] of byChannel(groups)) {
+      if (this.folds.hasLive(channel)) continue;
+      if (this.folds.wants(channel, inChannel.filter((g) => this.foldable(g)).length)) return true;
+    }
+    return false;
+  }
+
+  /** A machine whose changes went out in a burst message: acknowledged, its card and alerts kept true. */
+  private async finishFolded(g: FoldGroup, ts: string): Promise<number> {
+    const { store, owner } = this.o;
+    const id = g.events[0]!.machine_id;
+    try {
+      await this.notifyOwner(g.events);
       await store.ackEvents(
         owner,
-        events.map((e) => ({ id: e.id, slackTs: null })),
+        g.events.map((e) => ({ id: e.id, slackTs: ts })),
       );
-      return events.length;
-    }
-    const threadTs = head.slack_channel ? (head.slack_thread_ts ?? undefined) : undefined;
-    if (head.slack_channel && !threadTs && Date.parse(head.created_at) > Date.now() - THREAD_GRACE_MS) {
-      // The provisioner is posting the parent message right now: wait for its thread.
-      await store.releaseEvents(
-        owner,
-        events.map((e) => e.id),
-        1,
-      );
+    } catch (err) {
+      // Posted but not acknowledged: the lease runs out, and the redelivery finds the burst message.
+      this.o.logger.warn({ err: errorLine(err), machineId: id }, 'echo: could not acknowledge folded events');
       return 0;
     }
-    // Group consecutive status events into one message; each diagnosis/warning is its own message.
-    const outgoing: Outgoing[] = [];
+    this.handled(g.events);
+    await this.delivery.resolveAfter(g.events);
+    if (g.place.parentTs) this.cards.queue(id, g.place.channel, g.place.parentTs);
+    return g.events.length;
+  }
+
+  /** Counts handled events and tells the hook (App Home) about each of a row with an owner. */
+  private handled(events: ClaimedEvent[]): void {
+    this.delivered += events.length;
+    const hook = this.o.onMachineChanged;
+    if (!hook) return;
     for (const e of events) {
-      const last = outgoing.at(-1);
-      if (e.kind === 'status' && last?.events[0]?.kind === 'status') last.events.push(e);
-      else outgoing.push({ channel, ...(threadTs ? { threadTs } : {}), events: [e] });
-    }
-    // A row marked failed by a diagnosis in this same batch: the card already says so.
-    const diagnosed = new Set(events.filter((e) => e.kind === 'diagnosis').map((e) => String(e.detail.code)));
-    const saidByCard = (e: ClaimedEvent) =>
-      e.kind === 'status' && e.new_status === 'failed' && diagnosed.has(String(e.detail.detail));
-    let done = 0;
-    let statusChanged = false;
-    for (const out of outgoing) {
-      // A row's first event (`starting`) needs no message: the parent card says it, and rows the
-      // bot did not start would flood the alert channel with every healthy boot.
-      const shown = out.events.filter(
-        (e) =>
-          !(e.kind === 'status' && e.old_status === null && e.new_status === 'starting') && !saidByCard(e),
-      );
+      if (!e.user_id) continue;
       try {
-        let ts: string | null = null;
-        if (shown.length > 0) {
-          // Fencing: a lease that ran out while this replica was busy may have passed the events
-          // to another replica; post only what is still ours (and hold it for one more lease).
-          const ours = new Set(
-            await store.renewEvents(
-              owner,
-              out.events.map((e) => e.id),
-              this.o.claimLeaseS,
-            ),
-          );
-          if (out.events.some((e) => !ours.has(e.id))) {
-            logger.info(
-              { machineId: head.machine_id },
-              'echo: events taken over by another replica; not posting',
-            );
-            break;
-          }
-          const already = out.events.some((e) => e.attempts > 1)
-            ? await this.o.slack.findDelivered(channel, threadTs, shown[0]!.id).catch(() => null)
-            : null;
-          if (already) {
-            ts = already;
-          } else {
-            // A flapping machine's changes (and its diagnosis) update one message instead of posting.
-            const plan = this.stories.plan(
-              shown,
-              { channel, threadTs },
-              () => this.render(shown, Boolean(head.slack_channel)),
-              Date.now(),
-            );
-            const { card } = plan;
-            let updated = false;
-            if (plan.updateTs) {
-              await this.pacer.pace(channel);
-              updated = await this.o.slack
-                .update({ channel, ts: plan.updateTs, text: card.text, blocks: card.blocks })
-                .then(() => true)
-                .catch((err: unknown) => {
-                  // The story's message is gone or cannot be edited: tell it in a new one instead.
-                  logger.warn(
-                    { err: errorLine(err), machineId: head.machine_id },
-                    'echo: could not update the story',
-                  );
-                  return false;
-                })
-                .finally(() => this.pacer.paced(channel));
-            }
-            if (updated) {
-              ts = plan.updateTs!;
-            } else {
-              const sent = await this.fallback.post(
-                head,
-                { channel, ...(threadTs ? { threadTs } : {}) },
-                card,
-                shown,
-              );
-              ts = sent.ts;
-              if (sent.setAside) {
-                // Slack will never take it where it belongs: out of the queue, with why and where it went.
-                await store.setAsideEvents(
-                  owner,
-                  out.events.map((e) => ({ id: e.id, reason: sent.setAside!, slackTs: ts })),
-                );
-                this.o.metrics?.slackSetAside.inc(
-                  { reason: sent.code!, fallback: sent.fallback },
-                  out.events.length,
-                );
-                logger.error(
-                  {
-                    machineId: head.machine_id,
-                    events: out.events.map((e) => e.id),
-                    attempts: Math.max(...out.events.map((e) => e.attempts)),
-                    reason: sent.setAside,
-                    fallback: sent.fallback,
-                  },
-                  'echo: events set aside (Slack will not accept them where they belong)',
-                );
-                this.delivered += out.events.length;
-                done += out.events.length;
-                continue;
-              }
-            }
-            if (ts) plan.commit(ts, Date.now());
-          }
-        }
-        // Before the ack: a crash in between redelivers the event, and the claimed notice is not resent.
-        await this.notifyOwner(out.events);
-        await store.ackEvents(
-          owner,
-          out.events.map((e) => ({ id: e.id, slackTs: ts })),
-        );
-        this.delivered += out.events.length;
-        done += out.events.length;
-        if (out.events.some((e) => e.kind === 'status')) statusChanged = true;
+        hook({ userId: e.user_id, machineId: e.machine_id });
       } catch (err) {
-        const failure = classifySlackError(err);
-        const rest = events.filter((e) => !events.slice(0, done).includes(e));
-        if (failure.permanent && !APP_REFUSED.has(failure.code)) {
-          // Nothing a retry changes (msg_too_long, invalid_blocks…): set aside, said once, never looped.
-          await store
-            .setAsideEvents(
-              owner,
-              out.events.map((e) => ({ id: e.id, reason: `${failure.code}; not posted`, slackTs: null })),
-            )
-            .catch(() => {});
-          this.o.metrics?.slackSetAside.inc({ reason: failure.code, fallback: 'none' }, out.events.length);
-          logger.error(
-            { machineId: head.machine_id, events: out.events.map((e) => e.id), reason: failure.code },
-            'echo: events set aside (Slack refused them)',
-          );
-          done += out.events.length;
-          continue;
-        }
-        // Transient (or the app's token refused): back off, bounded, and try again.
-        const attempts = Math.max(1, ...rest.map((e) => e.attempts));
-        const delayS = Math.min(this.o.retryMaxS, this.o.retryBaseS * 2 ** (attempts - 1));
-        logger.warn(
-          { err: errorLine(err), code: failure.code, machineId: head.machine_id, attempts, retryInS: delayS },
-          'echo: post failed; will retry',
-        );
-        await store
-          .releaseEvents(
-            owner,
-            rest.map((e) => e.id),
-            delayS,
-          )
-          .catch(() => {});
-        break;
+        this.o.logger.warn({ err: errorLine(err), machineId: e.machine_id }, 'echo: onMachineChanged failed');
       }
     }
-    if (statusChanged && threadTs) await this.updateParent(head.machine_id, channel, threadTs);
-    return done;
   }
 
   private render(events: ClaimedEvent[], hasRow: boolean) {
@@ -360,20 +306,5 @@ export class EchoWatcher {
     if (e.kind === 'status') return statusLine(events);
     if (e.kind === 'warning') return warningMessage(e);
     return diagnosisMessage(e, this.o.runbookBaseUrl, hasRow);
-  }
-
-  private async updateParent(machineId: string, channel: string, ts: string): Promise<void> {
-    if (this.fallback.refused(channel, ts)) return;
-    try {
-      const row = await this.o.store.getMachine(machineId);
-      const card = statusCard(
-        row,
-        this.o.now(),
-        row.requested_by ? { title: `Machine ${machineId} for <@${row.requested_by}>` } : {},
-      );
-      await this.o.slack.update({ channel, ts, text: card.text, blocks: card.blocks });
-    } catch (err) {
-      this.o.logger.warn({ err: errorLine(err), machineId }, 'echo: could not update the parent card');
-    }
   }
 }

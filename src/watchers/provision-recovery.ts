@@ -3,6 +3,7 @@ import type { Diagnosis, Evidence } from '../diagnose/diagnosis.ts';
 import { describeMatch } from '../diagnose/match-evidence.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { type MachineFound, ownMachineOf } from '../evidence/match-machine.ts';
+import { destroyUnderLease } from '../fly/destroy-under-lease.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { Logger } from '../logger.ts';
@@ -12,7 +13,7 @@ import type { VyxStore } from '../store/vyx-store.ts';
 
 export interface ProvisionRecoveryOptions {
   store: VyxStore;
-  fly: Pick<FlyMachinesClient, 'list' | 'destroy'>;
+  fly: Pick<FlyMachinesClient, 'list' | 'destroy' | 'acquireLease' | 'releaseLease'>;
   slack: Pick<SlackPoster, 'post'>;
   logger: Logger;
   /** This replica's name (VYX_REPLICA_ID). */
@@ -22,15 +23,24 @@ export interface ProvisionRecoveryOptions {
   now?: () => Date;
 }
 
+/**
+ * How many times recovery claims a provisioning whose leftover machine's lease someone else holds
+ * before it gives up (a tick apart each; a lease vyxbot takes lasts 60 s, flyctl's its own TTL).
+ */
+export const MAX_CLEANUP_TAKEOVERS = 5;
+
 /** What recovery did with one unfinished provisioning. */
 export interface Recovered {
   machineId: string;
   /**
    * linked: its machine found and recorded on the row; failed: the row failed with a diagnosis;
    * closed: the row had already ended (its leftover machine destroyed, if any); deferred: Fly could
-   * not be listed, tried again next tick.
+   * not be listed, or the leftover's lease is held by someone else — tried again next tick;
+   * abandoned: that lease was still held after MAX_CLEANUP_TAKEOVERS tries (the user is told).
    */
-  outcome: 'linked' | 'failed' | 'closed' | 'deferred';
+  outcome: 'linked' | 'failed' | 'closed' | 'deferred' | 'abandoned';
+  /** Who held the leftover machine's lease, when that stopped its destroy. */
+  holder?: string;
   step: string;
   flyMachineId?: string;
   /** How the machine was found. */
@@ -106,7 +116,14 @@ export class ProvisionRecovery {
 
     if (row.status === 'failed' || row.status === 'destroyed') {
       // The row ended while its provisioning was cut short: a machine still up for it is waste.
-      if (live) await fly.destroy(app, live.machine.id, { force: true });
+      if (live) {
+        const r = await destroyUnderLease(fly, this.o.logger, {
+          app,
+          flyId: live.machine.id,
+          description: `vyxbot recovery cleanup of ${row.machine_id} on ${owner}`,
+        });
+        if ('held' in r) return this.leaseHeld(p, app, live.machine.id, r.held);
+      }
       await store.provisionStep(p.machine_id, owner, 'failed', { detail: `row already ${row.status}` });
       const told = live
         ? await this.tell(
@@ -159,6 +176,40 @@ export class ProvisionRecovery {
       ...(found ? { flyMachineId: found.machine.id } : {}),
       told,
     };
+  }
+
+  /**
+   * The leftover's lease is someone else's (a person with flyctl, another replica): nothing is
+   * destroyed behind their back. Due again at once, so the next tick tries; after
+   * MAX_CLEANUP_TAKEOVERS claims it is given up and the user told what to destroy by hand.
+   */
+  private async leaseHeld(
+    p: ClaimedProvisioning,
+    app: string,
+    flyMachineId: string,
+    holder: string,
+  ): Promise<Recovered> {
+    const { store, owner, logger } = this.o;
+    const base = { machineId: p.machine_id, step: p.step, flyMachineId, holder };
+    const detail = `cleanup of ${flyMachineId}: lease held by ${holder}`;
+    if (p.takeovers < MAX_CLEANUP_TAKEOVERS) {
+      logger.warn(
+        { machineId: p.machine_id, flyMachineId, holder, takeovers: p.takeovers },
+        `${detail}; next tick tries again`,
+      );
+      await store.provisionStep(p.machine_id, owner, p.step, { leaseS: 0, detail });
+      return { ...base, outcome: 'deferred', told: false };
+    }
+    logger.error(
+      { machineId: p.machine_id, flyMachineId, holder, takeovers: p.takeovers },
+      `${detail}; given up`,
+    );
+    await store.provisionStep(p.machine_id, owner, 'failed', { detail: `${detail}; given up` });
+    const told = await this.tell(
+      p,
+      `:warning: Fly machine \`${flyMachineId}\` is still up for machine \`${p.machine_id}\`, which is ${p.row.status}, but its Fly lease is held by ${holder}, so vyxbot did not destroy it (${p.takeovers} tries). When that change is done, destroy it: \`fly machine destroy ${flyMachineId} -a ${app} --force\`.`,
+    );
+    return { ...base, outcome: 'abandoned', told };
   }
 
   /** The diagnosis of a provisioning whose machine is missing or destroyed, with what recovery saw. */

@@ -86,6 +86,18 @@ export class StatusStories {
     return { card, commit: () => {} };
   }
 
+  /** Whether the machine has a story message still taking its changes (they stay where it is). */
+  live(machineId: string, nowMs = Date.now()): boolean {
+    const s = this.stories.get(machineId);
+    return !!s && nowMs - s.lastAt <= this.windowMs;
+  }
+
+  /** Whether the machine's live story holds a restart (its running is no recovery). */
+  flapping(machineId: string, nowMs = Date.now()): boolean {
+    const s = this.stories.get(machineId);
+    return !!s && nowMs - s.lastAt <= this.windowMs && restartsIn(s.statuses) > 0;
+  }
+
   private prune(nowMs: number): void {
     if (this.stories.size < 1000) return;
     for (const [id, s] of this.stories) if (nowMs - s.lastAt > this.windowMs) this.stories.delete(id);

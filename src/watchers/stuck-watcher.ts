@@ -160,6 +160,7 @@ export class StuckWatcher {
       report.blind = [...gathered.failedApps.keys()];
       // One alert for the watcher's own blindness, deduplicated and re-notified like any diagnosis.
       if (report.blind.length > 0) await this.recordBlind(gathered.failedApps, now);
+      else await this.resolveBlind();
 
       const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
       for (const input of gathered.inputs) {
@@ -331,6 +332,18 @@ export class StuckWatcher {
     }
     await flush();
     return out;
+  }
+
+  /** Fly answered every list: an open WATCHER_BLIND is over (its card is edited to resolved, once). */
+  private async resolveBlind(): Promise<void> {
+    await this.o.store
+      .resolveWatcherBlind(WATCHER_KEY, 'Fly answering the watcher again')
+      .catch((err: unknown) => {
+        this.o.logger.warn(
+          { err: errorLine(err) },
+          'could not resolve WATCHER_BLIND; the next tick tries again',
+        );
+      });
   }
 
   private async recordBlind(failedApps: Map<string, unknown>, now: Date): Promise<void> {

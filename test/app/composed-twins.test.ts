@@ -81,6 +81,8 @@ describe('the bot pointed at twins started alone', () => {
       HOST: '127.0.0.1',
       VYX_DATA_DIR: join(dataDir, 'bot'),
       VYX_STUCK_SCHEDULE: '0 0 1 1 *',
+      // A typed `/vyx start` starts the defaults (with Slack the dialog would open instead).
+      VYX_START_DIALOG: 'off',
       VYX_ECHO_POLL_MS: '200',
       LOG_FORMAT: 'json',
     });

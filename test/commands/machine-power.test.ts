@@ -54,7 +54,7 @@ describe('/vyx stop and restart under a Fly lease', () => {
     expect(all.filter((t) => t.includes('restarted'))).toHaveLength(1);
     const refused = all.find((t) => t.startsWith('Not restarting'));
     expect(refused).toMatch(
-      /lease is held by emulator@fly\.local \(vyxbot restart by U0(MEMBER01|ADMIN001)\) until/,
+      /lease is held by emulator@fly\.local \(vyxbot restart by U0(MEMBER01|ADMIN001) on [\w.-]+\) until/,
     );
     expect(h.emulator.counters.get(START) - starts).toBe(1);
     await h.until(() => flyState() === 'started', 'the machine started again');

@@ -73,10 +73,57 @@ describe('parseCommand', () => {
       expect(parsed(text)).toEqual({ name: 'help' });
   });
 
+  it('`help` with words after it is refused, not taken as help', () => {
+    expect(refusal('help me')).toEqual({
+      ok: false,
+      problem: 'too many words after `/vyx help`: me',
+      usage: USAGE.help,
+    });
+    expect(problem('help --verbose')).toContain('`--verbose` is not an option');
+  });
+
+  it('a likely typo of an option gets "did you mean" that option', () => {
+    expect(refusal('start --regoin ams')).toEqual({
+      ok: false,
+      problem: '`--regoin` is not an option. Did you mean `--region`?',
+      usage: USAGE.start,
+    });
+    expect(problem('start --imgae=v2')).toBe('`--imgae` is not an option. Did you mean `--image`?');
+    expect(problem('start --reg ams')).toBe('`--reg` is not an option. Did you mean `--region`?');
+    expect(problem('logs vyx-1 --line 5')).toBe('`--line` is not an option. Did you mean `--lines`?');
+    // Nothing close: the options the command takes are listed instead.
+    expect(problem('start --colour red')).toBe(
+      '`--colour` is not an option; this command takes --region, --image',
+    );
+  });
+
+  it('every command refuses one word more than it takes', () => {
+    // Each command's longest accepted form, then the same with one more word.
+    const longest: Record<keyof typeof USAGE, string> = {
+      help: 'help',
+      start: 'start --region ams --image v2',
+      status: 'status vyx-1',
+      list: 'list',
+      destroy: 'destroy vyx-1',
+      stop: 'stop vyx-1',
+      restart: 'restart vyx-1',
+      notify: 'notify off',
+      fail: 'fail vyx-1 STUCK_TRANSITION',
+      diagnose: 'diagnose vyx-1',
+      logs: 'logs vyx-1 --lines 5',
+      link: 'link <@U123ABC> user-7 admin',
+    };
+    for (const [name, text] of Object.entries(longest)) {
+      expect(parsed(text).name).toBe(name);
+      expect(problem(`${text} extra`)).toBe(`too many words after \`/vyx ${name}\`: extra`);
+    }
+  });
+
   it('each command in its plain form, the name in any case, words split on any whitespace', () => {
     expect(parsed('list')).toEqual({ name: 'list' });
     expect(parsed('LIST')).toEqual({ name: 'list' });
-    expect(parsed('start')).toEqual({ name: 'start' });
+    // No options at all: the start dialog may open instead (VYX_START_DIALOG).
+    expect(parsed('start')).toEqual({ name: 'start', dialog: true });
     expect(parsed('status')).toEqual({ name: 'status' });
     expect(parsed('status vyx-63eea370')).toEqual({ name: 'status', machineId: 'vyx-63eea370' });
     expect(parsed('destroy')).toEqual({ name: 'destroy' });

@@ -101,6 +101,9 @@ export async function startBotHarness(
     /** Reach each twin through this URL instead (e.g. a recording proxy in front of it). */
     via?: (service: 'fly' | 'slack' | 'supabase', url: string) => Promise<string>;
     preflightUnverified?: 'refuse' | 'warn';
+    /** VYX_START_DIALOG=on (default off); App Home's re-render debounce. */
+    startDialog?: boolean;
+    homeDebounceMs?: number;
   } = {},
 ): Promise<BotHarness> {
   const s = await startStoreOn(options.kind ?? 'pglite', { userIdType: options.userIdType ?? 'text' });
@@ -171,6 +174,8 @@ export async function startBotHarness(
     ...(options.fastWatchMs ? { fastWatchMs: options.fastWatchMs } : {}),
     startTimeoutS: 30,
     ...(options.preflightUnverified ? { preflightUnverified: options.preflightUnverified } : {}),
+    ...(options.startDialog ? { startDialog: true } : {}),
+    ...(options.homeDebounceMs !== undefined ? { homeDebounceMs: options.homeDebounceMs } : {}),
   });
   const ids = options.userIdType === 'uuid' ? UUID_USER_IDS : TEXT_USER_IDS;
   await store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: ids.admin, role: 'admin' });
@@ -210,7 +215,8 @@ export async function startBotHarness(
       text,
       api_app_id: 'A0VYXLOCAL',
       response_url: slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user }),
-      trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+      // Issued by the twin, as Slack issues them: it opens one dialog, once, within 3 s.
+      trigger_id: slack.views.issueTrigger(user),
     }).toString();
   }
 

@@ -13,12 +13,16 @@ export interface CliRun {
   output: string;
 }
 
-/** Runs `supabase <args>` in `cwd` with Node, output (stdout and stderr) together. */
-export function runSupabaseCli(args: string[], cwd: string): Promise<CliRun> {
+/** Runs `supabase <args>` in `cwd` with Node, output (stdout and stderr) together; `env` adds variables. */
+export function runSupabaseCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd,
-      env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1', ...env },
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));

@@ -279,6 +279,35 @@ describe('Slack twin rate limit', () => {
     }
   });
 
+  it('limits chat.update per workspace (Tier 3, 50 a minute), not per channel', async () => {
+    const limited = await startSlackApiServer({
+      transcriptFile: false,
+      botToken: TOKEN,
+      rateLimit: { updatesPerMinute: 2 },
+      channels: [{ id: 'C0ALERTS01', name: 'vyx-alerts' }],
+    });
+    try {
+      const call = (method: string, body: Record<string, string>) =>
+        fetch(`${limited.apiUrl}${method}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: new URLSearchParams(body),
+        });
+      const a = limited.workspace.post({ channel: 'C0VYXLOCAL', user: 'U0VYXBOT01', text: 'a' });
+      const b = limited.workspace.post({ channel: 'C0ALERTS01', user: 'U0VYXBOT01', text: 'b' });
+      expect((await call('chat.update', { channel: 'C0VYXLOCAL', ts: a.ts, text: 'a1' })).status).toBe(200);
+      expect((await call('chat.update', { channel: 'C0ALERTS01', ts: b.ts, text: 'b1' })).status).toBe(200);
+      // A third edit anywhere in the workspace is over the budget; posts are counted apart.
+      const third = await call('chat.update', { channel: 'C0ALERTS01', ts: b.ts, text: 'b2' });
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await call('chat.postMessage', { channel: 'C0ALERTS01', text: 'c' })).status).toBe(200);
+      expect(limited.workspace.message('C0ALERTS01', b.ts)!.text).toBe('b1');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('is off by default', async () => {
     const many = await Promise.all(
       Array.from({ length: 10 }, (_, i) => client.chat.postMessage({ channel: 'C0VYXLOCAL', text: `m${i}` })),

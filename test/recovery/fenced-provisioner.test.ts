@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
@@ -9,44 +7,10 @@ import { Provisioner } from '../../src/provision/provisioner.ts';
 import type { PostMessage } from '../../src/slack/slack-poster.ts';
 import { ProvisionRecovery } from '../../src/watchers/provision-recovery.ts';
 import { until } from '../../testkit/until.ts';
+import { holdingFlyProxy } from '../helpers/holding-fly-proxy.ts';
 import { type StoreUnderTest, startStoreOn } from '../helpers/store-backends.ts';
 
-/** The emulator behind a proxy that holds create calls until released (a slow Fly, on command). */
-async function holdingFly(emulator: FlyEmulator) {
-  let holding = true;
-  const held: (() => void)[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (holding && req.method === 'POST' && /^\/v1\/apps\/[^/]+\/machines$/.test(req.url ?? '')) {
-      await new Promise<void>((resolve) => held.push(resolve));
-    }
-    const r = await fetch(`${emulator.baseUrl}${req.url}`, {
-      method: req.method ?? 'GET',
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => ['content-type', 'authorization'].includes(k)),
-      ) as Record<string, string>,
-      ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
-    });
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    /** Lets the held creates through; `true` (the default) stops holding new ones too. */
-    release(stop = true) {
-      if (stop) holding = false;
-      for (const go of held.splice(0)) go();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+const CREATE = /^\/v1\/apps\/[^/]+\/machines$/;
 
 // A provisioner that stalls past its lease (here: Fly holds its create) is taken over by a
 // recovery; when Fly finally answers, its next step is fenced off, and the machine that arrived
@@ -54,14 +18,14 @@ async function holdingFly(emulator: FlyEmulator) {
 describe('a stalled provisioning taken over by a recovery', () => {
   let s: StoreUnderTest;
   let emulator: FlyEmulator;
-  let proxy: Awaited<ReturnType<typeof holdingFly>>;
+  let proxy: Awaited<ReturnType<typeof holdingFlyProxy>>;
   beforeAll(async () => {
     s = await startStoreOn('pglite');
     emulator = await createFlyEmulator({ apps: { 'vyx-app': {} } });
-    proxy = await holdingFly(emulator);
+    // Creates are held until released: a slow Fly, on command.
+    proxy = await holdingFlyProxy(emulator, (method, path) => method === 'POST' && CREATE.test(path));
   });
   afterAll(async () => {
-    proxy?.release();
     await proxy?.close();
     await emulator?.close();
     await s?.close();
@@ -117,7 +81,7 @@ describe('a stalled provisioning taken over by a recovery', () => {
       slackUserId: 'U0FENCED',
       channel: 'C0FENCE',
     });
-    await until(() => proxy.held.length > 0, 'the create held by Fly');
+    await until(() => proxy.isHeld(CREATE), 'the create held by Fly');
     const row = (await s.store.getActiveMachine('fenced-user'))!;
     expect((await s.store.getProvisioning(row.machine_id))?.step).toBe('creating');
 
@@ -140,7 +104,7 @@ describe('a stalled provisioning taken over by a recovery', () => {
     ]);
 
     // Fly answers at last: the machine exists now, but the provisioning is no longer its maker's.
-    proxy.release(false);
+    proxy.release(CREATE);
     const result = await outcome;
     expect(result.kind).toBe('unresolved');
     const made = emulator
@@ -171,11 +135,11 @@ describe('a stalled provisioning taken over by a recovery', () => {
       slackUserId: 'U0ENDED',
       channel: 'C0FENCE',
     });
-    await until(() => proxy.held.length > 0, 'the create held by Fly');
+    await until(() => proxy.isHeld(CREATE), 'the create held by Fly');
     const row = (await s.store.getActiveMachine('ended-user'))!;
     // /vyx destroy meanwhile: no Fly id, no machine yet to find, so the row alone is marked destroyed.
     await s.store.reportStatus(row.machine_id, 'destroyed', 'destroyed by <@U0ENDED>');
-    proxy.release(false);
+    proxy.release(CREATE);
     const result = await outcome;
     expect(result.kind).toBe('failed');
     const made = emulator

@@ -68,6 +68,8 @@ describe('SIGTERM during a provisioning', () => {
         HOST: '127.0.0.1',
         VYX_DATA_DIR: dataDir,
         VYX_REPLICA_ID: REPLICA,
+        // A typed `/vyx start` starts the defaults (with Slack the dialog would open instead).
+        VYX_START_DIALOG: 'off',
         VYX_SHUTDOWN_TIMEOUT_S: '3',
         VYX_ECHO_POLL_MS: '100',
         LOG_LEVEL: 'debug',

@@ -45,6 +45,8 @@ describe('when the bot cannot post where it was asked', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         VYX_STUCK_SCHEDULE: '0 0 1 1 *',
+        // A typed `/vyx start` starts the defaults (with Slack the dialog would open instead).
+        VYX_START_DIALOG: 'off',
       }),
       { logger: createLogger({ level: 'debug', destination: logSink().stream }), waitForSlack: false },
     );

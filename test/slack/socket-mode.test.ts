@@ -44,6 +44,8 @@ describe('Socket Mode on the Slack twin', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       VYX_STUCK_SCHEDULE: '0 0 1 1 *',
+      // A typed `/vyx start` starts the defaults (with Slack the dialog would open instead).
+      VYX_START_DIALOG: 'off',
       VYX_ECHO_POLL_MS: '100',
       VYX_START_TIMEOUT_S: '60',
     };

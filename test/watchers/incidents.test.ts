@@ -90,7 +90,11 @@ describe('the stuck watcher on the incidents and the catalogue', () => {
   const alertsFor = (machineId: string): SlackMessage[] =>
     h.slack
       .messages(CHANNEL)
-      .filter((m) => m.text.includes(machineId) && /[A-Z_]{6,}/.test(m.text) && !m.thread_ts);
+      // Top-level (a card whose thread has replies carries its own ts as thread_ts).
+      .filter(
+        (m) =>
+          m.text.includes(machineId) && /[A-Z_]{6,}/.test(m.text) && (!m.thread_ts || m.thread_ts === m.ts),
+      );
 
   async function tickAndAlert(machineId: string, code: string) {
     const report = await h.bot.stuck.tick();
@@ -245,6 +249,9 @@ describe('the stuck watcher on the incidents and the catalogue', () => {
         h.slack.messages(CHANNEL).some((m) => m.text.includes(machineId) && m.text.includes('Resolved')),
       'the resolved message',
     );
+    // #18.3: resolved in place: the alert card itself, and no second top-level post about it.
+    expect(alertsFor(machineId)).toHaveLength(1);
+    expect(alertsFor(machineId)[0]!.text).toMatch(/^Resolved: RUNTIME_SILENT on /);
   });
 
   it('a machine that stopped cleanly with nothing else known → UNKNOWN with the raw evidence, not failed', async () => {

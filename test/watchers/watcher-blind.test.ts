@@ -60,9 +60,15 @@ describe('the watcher when it cannot see Fly', () => {
     expect(starting.rows[0]?.n).toBe(20);
   });
 
-  it('with Fly visible again, the rows are judged', async () => {
+  it('with Fly visible again, the rows are judged and the alert is resolved (once)', async () => {
     const report = await watcher(emulator.token).tick();
     expect(report.blind).toEqual([]);
+    await watcher(emulator.token).tick();
+    const events = await s.store.machineEvents(WATCHER_KEY);
+    expect(events.map((e) => [e.kind, e.detail.code, e.detail.by])).toEqual([
+      ['diagnosis', 'WATCHER_BLIND', undefined],
+      ['resolved', 'WATCHER_BLIND', 'Fly answering the watcher again'],
+    ]);
     expect(report.diagnosed).toHaveLength(20);
     expect(new Set(report.diagnosed.map((d) => d.code))).toEqual(new Set(['MACHINE_GONE']));
   });

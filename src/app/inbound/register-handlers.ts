@@ -11,6 +11,7 @@ import type { Card } from '../../slack/cards/status-card.ts';
 import type { SlackIdentity } from '../../store/store-schemas.ts';
 import type { AckFirst } from './ack-first.ts';
 import { createDeliveryDedupe } from './delivery-dedupe.ts';
+import { registerMentionHelp } from './mention-help.ts';
 
 /** Work in flight (commands and buttons), so the local shell and shutdown can wait for it. */
 export interface WorkTracker {
@@ -25,11 +26,11 @@ const DRAINING_TEXT = 'vyxbot is restarting right now; nothing was done. Try aga
  * The asker's identity: null when not linked (deny by default). When the lookup itself fails, the
  * asker is told why (never "not linked") and undefined comes back.
  */
-async function lookUpIdentity(
+export async function lookUpIdentity(
   deps: BotDeps,
   teamId: string,
   userId: string,
-  respond: RespondFn,
+  reply: (answer: Card | string) => Promise<void>,
   requestId: string,
 ): Promise<SlackIdentity | null | undefined> {
   try {
@@ -39,9 +40,22 @@ async function lookUpIdentity(
       { err: isVyxError(err) ? err.toJSON() : String(err), requestId },
       'identity lookup failed',
     );
-    await replyVia(respond)(failureText(err)).catch(() => {});
+    await reply(failureText(err)).catch(() => {});
     return undefined;
   }
+}
+
+/**
+ * A button on the App Home tab carries no response_url (nothing to answer in place): the answer
+ * goes to the person's direct message with the app instead.
+ */
+function replyTo(respond: RespondFn | undefined, deps: BotDeps, slackUserId: string) {
+  if (respond) return replyVia(respond);
+  return async (answer: Card | string) => {
+    const message =
+      typeof answer === 'string' ? { text: answer } : { text: answer.text, blocks: answer.blocks };
+    await deps.slack.post({ channel: slackUserId, ...message });
+  };
 }
 
 function replyVia(respond: RespondFn) {
@@ -93,7 +107,7 @@ export function registerHandlers(
       const identity =
         parsed.ok && parsed.command.name === 'help'
           ? null
-          : await lookUpIdentity(deps, command.team_id, command.user_id, respond, requestId);
+          : await lookUpIdentity(deps, command.team_id, command.user_id, replyVia(respond), requestId);
       if (identity === undefined) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'error' });
         return;
@@ -104,6 +118,7 @@ export function registerHandlers(
         slackUserId: command.user_id,
         channelId: command.channel_id,
         requestId,
+        ...(command.trigger_id ? { triggerId: command.trigger_id } : {}),
         identity,
         reply: replyVia(respond),
       };
@@ -132,12 +147,13 @@ export function registerHandlers(
       }
       if (tracker.draining) {
         metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'refused' });
-        await replyVia(respond)(DRAINING_TEXT).catch(() => {});
+        await replyTo(respond, deps, body.user.id)(DRAINING_TEXT).catch(() => {});
         return;
       }
       const requestId = randomUUID().slice(0, 8);
       const teamId = body.team?.id ?? body.user.team_id ?? '';
-      const identity = await lookUpIdentity(deps, teamId, body.user.id, respond, requestId);
+      const reply = replyTo(respond, deps, body.user.id);
+      const identity = await lookUpIdentity(deps, teamId, body.user.id, reply, requestId);
       if (identity === undefined) {
         metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'error' });
         return;
@@ -146,10 +162,11 @@ export function registerHandlers(
         deps: { ...deps, logger: deps.logger.child({ requestId }) },
         teamId,
         slackUserId: body.user.id,
-        channelId: body.channel?.id ?? '',
+        // From the Home tab there is no channel: a Retry's thread goes to the person's DM.
+        channelId: body.channel?.id ?? body.user.id,
         requestId,
         identity,
-        reply: replyVia(respond),
+        reply,
       };
       const outcome = await handleAction(ctx, action.action_id, action.value ?? '');
       metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: outcome.outcome });
@@ -157,5 +174,6 @@ export function registerHandlers(
       tracker.inFlight--;
     }
   });
+  registerMentionHelp(app, deps, firstDelivery, tracker);
   return tracker;
 }

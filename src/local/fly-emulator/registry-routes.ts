@@ -1,5 +1,5 @@
 /**
- * The registry: `GET|HEAD /v2/` and `/v2/<repo>/manifests/<ref>`, answering in the OCI distribution
+ * The registry: `GET|HEAD /v2/`, `/v2/<repo>/manifests/<ref>` and `/v2/<repo>/tags/list`, answering in the OCI distribution
  * error format (`{ errors: [{ code, message, detail }] }`), not the Machines API's.
  */
 
@@ -62,8 +62,28 @@ export function registryRoutes({ catalogue }: EmulatorParts): Route[] {
     };
   }
 
+  function tags(ctx: RequestContext): Reply {
+    const repository = ctx.params[0] ?? '';
+    if (!catalogue.hasRepository(repository))
+      return registryError(404, 'NAME_UNKNOWN', 'repository name not known to registry', {
+        name: repository,
+      });
+    const all = catalogue
+      .list()
+      .filter((i) => i.ref.repository === repository && i.ref.tag)
+      .map((i) => i.ref.tag!)
+      .sort();
+    return { status: 200, body: { name: repository, tags: all } };
+  }
+
   return [
     { method: 'GET', template: '/v2/', pattern: routePattern('/v2/?'), handler: registryBase },
+    {
+      method: 'GET',
+      template: '/v2/:repo/tags/list',
+      pattern: routePattern('/v2/(.+)/tags/list'),
+      handler: tags,
+    },
     {
       method: 'GET',
       template: '/v2/:repo/manifests/:reference',

@@ -45,6 +45,8 @@ const EMOJI: Record<string, string> = {
   warning: '⚠️',
   white_check_mark: '✅',
   x: '❌',
+  ghost: '👻',
+  no_bell: '🔕',
 };
 
 /** Slack markup to plain text. */
@@ -177,9 +179,25 @@ export function blocksToLines(
       case 'rich_text':
         push(richText(block.elements).replace(/\n+$/, ''));
         break;
+      case 'input':
+        push(inputLine(block));
+        break;
       default:
         push(`[${block.type} block]`, 'dim');
     }
   }
   return { lines, buttons };
+}
+
+/** A modal's input block as a line: its label and what it holds (`▸ Region: [choose 1 of 35 · ams]`). */
+export function inputLine(block: SlackBlock): string {
+  const el = isObj(block.element) ? block.element : {};
+  const chosen = isObj(el.initial_option) ? String(el.initial_option.value) : undefined;
+  const what =
+    el.type === 'static_select'
+      ? `choose 1 of ${Array.isArray(el.options) ? el.options.length : 0}${chosen ? ` · ${chosen}` : ''}`
+      : el.type === 'plain_text_input'
+        ? `type text${typeof el.initial_value === 'string' && el.initial_value ? ` · ${el.initial_value}` : ''}`
+        : String(el.type);
+  return `▸ ${textOf(block.label)}${block.optional === true ? ' (optional)' : ''}: [${what}]`;
 }

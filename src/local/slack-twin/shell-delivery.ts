@@ -25,7 +25,7 @@ export interface DeliveryTarget {
 }
 
 export interface DeliveryBody {
-  kind: 'slash_command' | 'block_actions';
+  kind: 'slash_command' | 'block_actions' | 'event' | 'view_submission';
   method: string;
   /** How notices name it (`/vyx status`, `button 2 (Retry)`). */
   label: string;
@@ -39,18 +39,21 @@ export interface DeliveryOptions {
   customProperties?: Record<string, unknown> | undefined;
 }
 
-/** Hands the body to Bolt; the answer resolves once acked (or, if never acked, once Bolt is done). */
+/**
+ * Hands the body to Bolt; resolves once acked with what the ack carried (or, if never acked, once
+ * Bolt is done, with undefined).
+ */
 export function deliverToBolt(
   target: DeliveryTarget,
   { kind, method, label, body }: DeliveryBody,
   options: DeliveryOptions,
-): Promise<void> {
+): Promise<unknown> {
   const { app, renderer, slack } = target;
   const delivered = slack.record({ kind, method, args: body, response: null });
   const started = target.now();
   let acked = false;
-  let resolveAcked!: () => void;
-  const ackedPromise = new Promise<void>((resolve) => {
+  let resolveAcked!: (response?: unknown) => void;
+  const ackedPromise = new Promise<unknown>((resolve) => {
     resolveAcked = resolve;
   });
   const warnAfter = options.ackWarningMs ?? 3000;
@@ -76,7 +79,7 @@ export function deliverToBolt(
       durationMs: target.now() - started,
     });
     if (kind === 'slash_command') showAck(slack, renderer, response);
-    resolveAcked();
+    resolveAcked(response);
   };
   const delivery: Delivery = { label, done: Promise.resolve() };
   delivery.done = app

@@ -2,24 +2,17 @@
  * The bodies the shell hands to Bolt, shaped like Slack's: a slash command (as Slack POSTs it,
  * form fields) and a `block_actions` payload for a pressed button.
  */
-import { randomBytes } from 'node:crypto';
 import { blocksToLines } from './block-kit-text.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
 import type { PressableButton } from './slack-renderer.ts';
 import { apiMessage } from './slack-web-methods.ts';
 import type { SlackMessage } from './slack-workspace.ts';
 
-/** A `trigger_id` in Slack's format (`<ms>.<digits>.<hex>`). */
-export function triggerId(now: number): string {
-  return `${now}.${Math.floor(Math.random() * 1e10)}.${randomBytes(16).toString('hex')}`;
-}
-
 /** `/vyx start web-1` typed in the identity's channel, with a response_url pointing at the twin. */
 export function slashCommandBody(
   slack: SlackApiServer,
   command: string,
   text: string,
-  now: number,
 ): Record<string, unknown> {
   const id = slack.identity;
   return {
@@ -35,7 +28,8 @@ export function slashCommandBody(
     api_app_id: id.appId,
     is_enterprise_install: 'false',
     response_url: slack.createResponseUrl({ kind: 'command', channel: id.channelId, user: id.userId }),
-    trigger_id: triggerId(now),
+    // Issued by the twin: it opens one dialog, once, within 3 s, as Slack's do.
+    trigger_id: slack.views.issueTrigger(id.userId),
   };
 }
 
@@ -58,7 +52,7 @@ export function blockActionsBody(
       channel_id: button.channel,
       is_ephemeral: button.ephemeral,
     },
-    trigger_id: triggerId(now),
+    trigger_id: slack.views.issueTrigger(id.userId),
     team: { id: id.teamId, domain: id.teamDomain },
     enterprise: null,
     is_enterprise_install: false,
@@ -97,4 +91,38 @@ export function stillHas(
   return blocksToLines(blocks, () => 0).buttons.some(
     (b) => b.blockId === button.blockId && b.actionId === button.actionId && b.value === button.value,
   );
+}
+
+/** The identity's user pressing `button` on their Home tab: a `view` container, no channel, no response_url. */
+export function homeBlockActionsBody(
+  slack: SlackApiServer,
+  button: PressableButton,
+  now: number,
+): Record<string, unknown> {
+  const id = slack.identity;
+  const home = slack.views.home(id.userId);
+  const { user: _user, ...view } = home ?? { user: '' };
+  return {
+    type: 'block_actions',
+    user: { id: id.userId, username: id.userName, name: id.userName, team_id: id.teamId },
+    api_app_id: id.appId,
+    token: 'local-verification-token',
+    container: { type: 'view', view_id: button.viewId },
+    trigger_id: slack.views.issueTrigger(id.userId),
+    team: { id: id.teamId, domain: id.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view,
+    actions: [
+      {
+        type: 'button',
+        action_id: button.actionId,
+        block_id: button.blockId,
+        text: { type: 'plain_text', text: button.text, emoji: true },
+        ...(button.value === undefined ? {} : { value: button.value }),
+        ...(button.style === undefined ? {} : { style: button.style }),
+        action_ts: (now / 1000).toFixed(6),
+      },
+    ],
+  };
 }

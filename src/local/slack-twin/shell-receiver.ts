@@ -9,6 +9,8 @@
  * - `!2` or `press 2` → a `block_actions` payload for button 2 as numbered by the renderer
  *   (`response_url`, `container`, `message`, `channel`, `actions[{action_id, block_id, value, …}]`).
  *   A button with a `confirm` object first asks "Are you sure? [y/N]"; anything but `y` sends nothing.
+ * - `/home` shows the Home tab; `dialog` fills in the open dialog (a prompt per input), see
+ *   shell-views.ts.
  * - `wait` waits until the work is done; `buttons` lists the buttons; `help`; `exit`.
  *
  * With a TTY the prompt is `vyx> ` and commands run while the next one is typed. Without one
@@ -27,8 +29,9 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { App, Receiver } from '@slack/bolt';
 import { type Delivery, deliverToBolt } from './shell-delivery.ts';
-import { blockActionsBody, slashCommandBody, stillHas } from './shell-payloads.ts';
+import { blockActionsBody, homeBlockActionsBody, slashCommandBody, stillHas } from './shell-payloads.ts';
 import { type SettleProbe, type SettleResult, waitUntilSettled } from './shell-settling.ts';
+import { fillDialog, type ShellViewsHost, showHome } from './shell-views.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
 import type { PressableButton, SlackRenderer } from './slack-renderer.ts';
 
@@ -77,6 +80,7 @@ export interface ShellOutcome {
 
 const HELP = [
   'type a slash command (/vyx help), !N or "press N" to press button N, "buttons" to list them,',
+  '"/home" to open the Home tab, "dialog" to fill in an open dialog,',
   '"wait" to wait until the bot is idle, "exit" to leave',
 ].join(' ');
 
@@ -182,6 +186,11 @@ export class ShellReceiver implements Receiver {
     const echo = () => {
       if (!this.interactive) this.options.renderer.userLine(slack.identity.channelId, text);
     };
+    if (text === '/home') {
+      echo();
+      await showHome(this.viewsHost());
+      return undefined;
+    }
     if (text.startsWith('/')) {
       if (!this.interactive && this.options.settleBetweenCommands && this.deliveries > 0)
         await this.waitOrWarn();
@@ -201,6 +210,9 @@ export class ShellReceiver implements Receiver {
     switch (text.toLowerCase()) {
       case 'wait':
         await this.waitOrWarn();
+        return undefined;
+      case 'dialog':
+        await fillDialog(this.viewsHost());
         return undefined;
       case 'buttons': {
         const list = this.options.renderer.buttons();
@@ -278,7 +290,7 @@ export class ShellReceiver implements Receiver {
   private async command(line: string): Promise<void> {
     const command = line.split(/\s+/)[0] ?? '';
     const text = line.slice(command.length).trim();
-    const body = slashCommandBody(this.options.slack, command, text, this.now());
+    const body = slashCommandBody(this.options.slack, command, text);
     await this.deliver('slash_command', command, `${command} ${text}`.trim(), body);
   }
 
@@ -290,6 +302,20 @@ export class ShellReceiver implements Receiver {
       renderer.notice(
         `there is no button ${number}${count > 0 ? ` (buttons 1–${count} were shown)` : ' (no buttons yet)'}`,
       );
+      return;
+    }
+    if (button.viewId) {
+      const home = slack.views.home(slack.identity.userId);
+      if (!home || !stillHas(home.blocks, button)) {
+        renderer.notice(`button ${number} (${button.text}) is no longer on your Home tab; nothing sent`);
+        return;
+      }
+      if (button.confirm && !(await this.confirm(button))) {
+        renderer.notice(`${button.confirm.deny}: nothing sent`);
+        return;
+      }
+      const body = homeBlockActionsBody(slack, button, this.now());
+      await this.deliver('block_actions', 'block_actions', `button ${number} (${button.text})`, body);
       return;
     }
     const message = button.ephemeral ? undefined : slack.workspace.message(button.channel, button.messageTs);
@@ -325,16 +351,32 @@ export class ShellReceiver implements Receiver {
 
   /** Delivers a body to Bolt; resolves once acked (or, if never acked, once Bolt is done with it). */
   private async deliver(
-    kind: 'slash_command' | 'block_actions',
+    kind: 'slash_command' | 'block_actions' | 'event' | 'view_submission',
     method: string,
     label: string,
     body: Record<string, unknown>,
-  ): Promise<void> {
+    always = false,
+  ): Promise<unknown> {
     this.deliveries += 1;
     const { renderer, slack, ackWarningMs, customProperties } = this.options;
     const target = { app: this.app!, slack, renderer, now: this.now, inflight: this.inflight };
     const acked = deliverToBolt(target, { kind, method, label, body }, { ackWarningMs, customProperties });
-    if (!this.interactive) await acked;
+    if (!this.interactive || always) return acked;
+    return undefined;
+  }
+
+  /** What shell-views.ts needs: a view's ack is always awaited (it decides what the person sees). */
+  private viewsHost(): ShellViewsHost {
+    return {
+      slack: this.options.slack,
+      renderer: this.options.renderer,
+      echo: (text) => {
+        if (!this.interactive) this.options.renderer.userLine(this.options.slack.identity.channelId, text);
+      },
+      nextLine: (prompt) => this.nextLine(prompt),
+      deliver: (kind, method, label, body) => this.deliver(kind, method, label, body, true),
+      settle: () => this.waitOrWarn(),
+    };
   }
 
   private finish(outcome: ShellOutcome): void {

@@ -14,7 +14,6 @@
  * Every call goes to the transcript (never the token). State is in `workspace`; `activity()` tells
  * the shell whether Slack calls are still coming.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
@@ -28,6 +27,7 @@ import {
   type SlackTranscript,
   type SlackTranscriptEntry,
 } from './slack-transcript.ts';
+import { createSlackViews, type SlackViews, type SubmissionOutcome } from './slack-views.ts';
 import { handleWebApiMethod, type MethodContext, type MethodResult } from './slack-web-methods.ts';
 import {
   createSlackWorkspace,
@@ -36,7 +36,8 @@ import {
   type SlackWorkspace,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
-import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
+import { blockActionsPayload, slashCommandPayload, type ViewAnswers } from './socket-mode-payloads.ts';
+import { createViewDeliveries } from './view-deliveries.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -117,6 +118,22 @@ export interface SlackApiServer {
   command(c: TwinCommand): EnvelopeRecord;
   /** Delivers a `block_actions` press of a button over Socket Mode. */
   pressButton(b: TwinButton): EnvelopeRecord;
+  /** Home tabs, modals, trigger ids (`views.*`). */
+  readonly views: SlackViews;
+  /** The `app_home_opened` event of `user` (default the identity's) opening the Home tab. */
+  homeOpenedBody(user?: string): Record<string, unknown>;
+  /** The `view_submission` payload of open modal `viewId` with the person's answers (its owner submits). */
+  viewSubmissionBody(viewId: string, answers: ViewAnswers): Record<string, unknown>;
+  /** Delivers `app_home_opened` over Socket Mode. */
+  openHome(user?: string): EnvelopeRecord;
+  /**
+   * Delivers a modal's `view_submission` over Socket Mode; `outcome` settles once the app acked it
+   * (closed, errors shown inline, updated, or refused as Slack would refuse the ack).
+   */
+  submitView(
+    viewId: string,
+    answers: ViewAnswers,
+  ): { envelope: EnvelopeRecord; outcome: Promise<SubmissionOutcome> };
   close(): Promise<void>;
 }
 
@@ -135,10 +152,12 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
   });
   let idCounter = 0;
   const nextId = () => `b${(++idCounter).toString(36).padStart(4, '0')}`;
+  const views = createSlackViews({ identity, now, nextId });
   const ctx: MethodContext = {
     workspace,
     identity,
     nextId,
+    views,
     rateLimiter: options.rateLimit ? createChannelRateLimiter(options.rateLimit, now) : undefined,
   };
   const responseUrls = createResponseUrls({ workspace, identity, now, nextId });
@@ -214,6 +233,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     ? createSocketModeHub({
         appId: identity.appId,
         appToken: options.appToken,
+        onAck: (record) => viewDeliveries.acked(record),
         ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       })
     : undefined;
@@ -246,7 +266,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     if (!hub) throw new Error('Socket Mode is off: start the Slack twin with an appToken');
     return hub;
   };
-  const trigger = () => `${Date.now()}.${randomBytes(4).toString('hex')}`;
+  const viewDeliveries = createViewDeliveries({ identity, views, now, hub: needHub });
   let closed: Promise<void> | undefined;
 
   return {
@@ -270,7 +290,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
           user,
           channel: { id: channelId, name: channel?.name ?? 'unknown' },
           responseUrl: createResponseUrl({ kind: 'command', channel: channelId, user }),
-          triggerId: trigger(),
+          triggerId: views.issueTrigger(user),
         }),
       );
     },
@@ -284,10 +304,15 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
           channelName: workspace.resolveChannel(b.channel)?.name ?? 'unknown',
           message: workspace.message(b.channel, b.messageTs),
           responseUrl: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
-          triggerId: trigger(),
+          triggerId: views.issueTrigger(user),
         }),
       );
     },
+    views,
+    homeOpenedBody: viewDeliveries.homeOpenedBody,
+    viewSubmissionBody: viewDeliveries.viewSubmissionBody,
+    openHome: viewDeliveries.openHome,
+    submitView: viewDeliveries.submitView,
     record,
     transcript: () => transcript.entries(),
     messages(channel) {

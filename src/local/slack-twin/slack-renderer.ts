@@ -19,10 +19,22 @@ import type {
 
 export interface PressableButton extends RenderedButton {
   number: number;
+  /** On a Home tab (the view's id) rather than a message. */
+  viewId?: string;
   channel: string;
   /** The ts of the channel message holding the button, or the ephemeral's id. */
   messageTs: string;
   ephemeral: boolean;
+}
+
+/** What the renderer needs of a view (the twin's StoredView has it). */
+export interface ShownView {
+  id: string;
+  type: 'modal' | 'home';
+  title?: Record<string, unknown>;
+  submit?: Record<string, unknown>;
+  close?: Record<string, unknown>;
+  blocks: SlackMessage['blocks'] & object;
 }
 
 export interface SlackRendererOptions {
@@ -51,6 +63,11 @@ export interface SlackRenderer {
   notice(text: string): void;
   /** The current state of a channel: each message with its replies indented under it. */
   renderChannel(channel: string): string;
+  /**
+   * Writes a view (the Home tab, or a modal with its inputs and `errors` under them); a Home tab's
+   * buttons get numbers the shell presses like any other.
+   */
+  showView(view: ShownView, errors?: Record<string, string>): string;
   /** The shell wraps writes to keep its prompt on the last line. */
   setWriteHooks(hooks: WriteHooks | undefined): void;
   close(): void;
@@ -91,18 +108,26 @@ export function createSlackRenderer(options: SlackRendererOptions): SlackRendere
     return t.length > 40 ? `${t.slice(0, 39)}…` : t;
   };
 
-  const numberFor = (channel: string, messageTs: string, ephemeral: boolean) => (b: RenderedButton) => {
-    const key = `${channel}/${messageTs}/${b.blockId}/${b.actionId}/${b.value ?? ''}`;
-    let known = numbers.get(key);
-    if (!known) {
-      known = { ...b, number: byNumber.size + 1, channel, messageTs, ephemeral };
-      numbers.set(key, known);
-      byNumber.set(known.number, known);
-    } else {
-      Object.assign(known, b);
-    }
-    return known.number;
-  };
+  const numberFor =
+    (channel: string, messageTs: string, ephemeral: boolean, viewId?: string) => (b: RenderedButton) => {
+      const key = `${channel}/${messageTs}/${b.blockId}/${b.actionId}/${b.value ?? ''}`;
+      let known = numbers.get(key);
+      if (!known) {
+        known = {
+          ...b,
+          number: byNumber.size + 1,
+          channel,
+          messageTs,
+          ephemeral,
+          ...(viewId ? { viewId } : {}),
+        };
+        numbers.set(key, known);
+        byNumber.set(known.number, known);
+      } else {
+        Object.assign(known, b);
+      }
+      return known.number;
+    };
 
   /** Body lines of a message (blocks if any, else text), each prefixed by `indent`. */
   const body = (
@@ -226,6 +251,35 @@ export function createSlackRenderer(options: SlackRendererOptions): SlackRendere
       }
       lastThread = undefined;
       return `${parts.join('\n')}\n`;
+    },
+    showView(view, errors = {}) {
+      const label = (t: unknown) =>
+        typeof t === 'object' && t !== null ? String((t as { text?: unknown }).text ?? '') : '';
+      const heading =
+        view.type === 'home'
+          ? `${paint('bold', `┌ ${identity.botName} · Home`)}`
+          : `${paint('bold', `┌ ${label(view.title)}`)} ${paint('dim', '(dialog)')}`;
+      // Home buttons are numbered per user's Home, so a re-published Home keeps its numbers.
+      const number = numberFor(
+        'home',
+        view.type === 'home' ? `home/${identity.userId}` : view.id,
+        false,
+        view.id,
+      );
+      const lines: string[] = [heading];
+      for (const block of view.blocks) {
+        lines.push(body({ text: '', blocks: [block] }, '│ ', number));
+        const error = typeof block.block_id === 'string' ? errors[block.block_id] : undefined;
+        if (error) lines.push(paint('red', `│   ✗ ${slackText(error)}`));
+      }
+      if (view.type === 'modal')
+        lines.push(
+          `└ ${paint('cyan', `[${label(view.close) || 'Cancel'}] [${label(view.submit) || 'Submit'}]`)}`,
+        );
+      else lines.push('└');
+      const text = lines.join('\n');
+      write(text);
+      return text;
     },
     setWriteHooks(h) {
       hooks = h;

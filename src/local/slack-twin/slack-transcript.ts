@@ -18,6 +18,10 @@ export type TranscriptKind =
   | 'slash_command'
   /** A button press delivered to the bot (`method` is `block_actions`). */
   | 'block_actions'
+  /** An Events API event delivered to the bot (`method` is its type, e.g. `app_home_opened`). */
+  | 'event'
+  /** A modal submitted to the bot (`method` is `view_submission`). */
+  | 'view_submission'
   /** The bot's ack() of a delivery (`method` is `ack`; `args.delivery` is that delivery's seq). */
   | 'ack';
 

@@ -2,13 +2,15 @@
  * The Web API methods the twin answers, with Slack's argument rules, error codes and success
  * shapes (as in the Web API OpenAPI spec): `auth.test`, `chat.postMessage`, `chat.update`,
  * `chat.delete`, `chat.postEphemeral`, `conversations.history`, `conversations.replies`,
- * `conversations.info`. Any other method answers `unknown_method`, as Slack does.
+ * `conversations.info`, and `views.open|publish|update` (slack-views.ts). Any other method answers
+ * `unknown_method`, as Slack does.
  */
 import { checkBlocks } from './block-kit-check.ts';
 import type { ChannelRateLimiter } from './channel-rate-limiter.ts';
 import { boolArg, jsonArg, stringArg } from './request-body.ts';
 import { botAuthor, type SlackIdentity } from './slack-identity.ts';
 import { compareTs } from './slack-ts-clock.ts';
+import type { SlackViews } from './slack-views.ts';
 import {
   type SlackBlock,
   type SlackChannel,
@@ -23,6 +25,8 @@ export interface MethodContext {
   /** Generates block_ids and action_ids for blocks that lack them. */
   nextId: () => string;
   rateLimiter: ChannelRateLimiter | undefined;
+  /** Home tabs, modals and trigger ids. */
+  views: SlackViews;
 }
 
 export interface MethodResult {
@@ -40,6 +44,9 @@ export const SUPPORTED_METHODS = [
   'conversations.history',
   'conversations.replies',
   'conversations.info',
+  'views.open',
+  'views.publish',
+  'views.update',
 ] as const;
 
 const MAX_TEXT = 40_000;
@@ -290,7 +297,7 @@ export function handleWebApiMethod(
     }
 
     default:
-      return fail('unknown_method');
+      return ctx.views.handle(method, args) ?? fail('unknown_method');
   }
 }
 

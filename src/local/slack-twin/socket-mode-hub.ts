@@ -26,6 +26,8 @@ export interface EnvelopeRecord {
   acks: number;
   /** `acked`, `pending` (not yet acknowledged, may still be redelivered) or `given_up`. */
   state: 'pending' | 'acked' | 'given_up';
+  /** What the app sent with its acknowledgement (`payload`: e.g. a view_submission's `response_action`). */
+  response?: unknown;
 }
 
 export interface SocketModeHubOptions {
@@ -36,6 +38,8 @@ export interface SocketModeHubOptions {
   ackTimeoutMs?: number;
   /** Server pings keep the client's "no ping from Slack" timer quiet. Default 10 000 ms. */
   pingIntervalMs?: number;
+  /** Called once per envelope, at its first acknowledgement. */
+  onAck?: (record: EnvelopeRecord) => void;
 }
 
 export interface SocketModeHub {
@@ -124,7 +128,7 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
     const ping = setInterval(() => ws.ping(), options.pingIntervalMs ?? 10_000);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      let msg: { envelope_id?: unknown };
+      let msg: { envelope_id?: unknown; payload?: unknown };
       try {
         msg = JSON.parse(String(data));
       } catch {
@@ -135,8 +139,10 @@ export function createSocketModeHub(options: SocketModeHubOptions): SocketModeHu
       record.acks += 1;
       if (record.state === 'pending') {
         record.state = 'acked';
+        if (msg.payload !== undefined) record.response = msg.payload;
         clearTimeout(timers.get(record.envelopeId));
         timers.delete(record.envelopeId);
+        options.onAck?.({ ...record });
       }
     });
     ws.on('close', () => {

@@ -20,11 +20,13 @@
 //   the PGRST301 message texts are PostgREST 12's; Supabase's new opaque `sb_secret_…` keys are
 //   modelled by `secretKeys` (run as service_role);
 // - errors of the API gateway (Kong) carry PostgREST's body shape here, not Kong's `{"message"}`;
+// - of Supabase Auth, only `GET /auth/v1/user` (auth-user.ts: who a session token names);
 // - no `db-pre-request` hook, no response GUCs (`response.status`, `response.headers`), no
 //   statement timeout per role, no `db-max-rows` cap.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { authUserAnswer } from './auth-user.ts';
 import {
   type CatalogueFunction,
   loadFunctionCatalogue,
@@ -276,6 +278,12 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(url.pathname);
     const table = /^\/rest\/v1\/([^/]+)$/.exec(url.pathname);
     let anonymous = true;
+    if (url.pathname === '/auth/v1/user') {
+      // Supabase Auth's "who is this token": the edge function's authentication.
+      const { status, body } = authUserAnswer(req, keys);
+      res.writeHead(status, { 'content-type': JSON_TYPE }).end(JSON.stringify(body));
+      return;
+    }
     const work = async () => {
       if (!rpc && !table) {
         throw new HttpError(
