@@ -5,11 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
+import { AckFirst } from '../src/app/inbound/ack-first.ts';
 import { GuardedHttpReceiver } from '../src/app/inbound/guarded-http-receiver.ts';
 import { createFlyLogsClient } from '../src/fly/logs-client.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
@@ -52,10 +54,17 @@ const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyTok
 const logs = createFlyLogsClient({ baseUrl: input.flyUrl, token: input.flyToken });
 const registry = createRegistryClient({ token: input.flyToken, baseUrlFor: () => input.flyUrl });
 const listener = createPostgresBackend(input.databaseUrl);
-// As production runs it: Bolt's HTTPReceiver behind the request guard.
+// As production runs it: Bolt's HTTPReceiver behind the request guard, follow-ups after the acks.
+// VYX_BENCH_NO_ACK_FIRST=1: follow-ups start at once after ack() (the A/B of the gate, side by side).
+const ackFirst = process.env.VYX_BENCH_NO_ACK_FIRST ? undefined : new AckFirst();
 const app = new App({
   token: input.slackToken,
-  receiver: new GuardedHttpReceiver({ signingSecret, logger, audit: (entry) => store.recordAudit(entry) }),
+  receiver: new GuardedHttpReceiver({
+    signingSecret,
+    logger,
+    audit: (entry) => store.recordAudit(entry),
+    ackFirst,
+  }),
   clientOptions: { slackApiUrl: input.slackApiUrl },
   logLevel: LogLevel.ERROR,
 });
@@ -67,6 +76,7 @@ const bot = createBot({
   logs,
   slack: slackPosterFrom(app.client),
   logger,
+  ackFirst,
   replicaId: `bench-bot-${process.pid}`,
   flyApp: input.flyApp,
   flyRegion: 'ams',
@@ -88,6 +98,9 @@ if (input.startWatchers) await bot.start();
 const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
+// How long callbacks waited for the event loop: what a request's ack waits behind.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 const stats = () => ({
   kind: 'stats',
   heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
@@ -102,6 +115,8 @@ const stats = () => ({
   rssMb: process.memoryUsage().rss / 2 ** 20,
   peakRssMb: process.resourceUsage().maxRSS / 1024,
   logLines,
+  loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  loopDelayMaxMs: loopDelay.max / 1e6,
 });
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'stats') process.send?.(stats());

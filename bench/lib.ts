@@ -192,12 +192,19 @@ export interface BotStats {
   heapUsedMb: number;
   externalMb: number;
   logLines: number;
+  /** The bot's event-loop delay since it started (p99, max); absent for the bare app. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
-/** The bot in its own process (bench/bot-child.ts) against these services. */
+/**
+ * The bot in its own process (bench/bot-child.ts) against these services; `bare: true` forks the
+ * ack baseline instead (bench/bare-bolt-child.ts: a Bolt app that acknowledges and does nothing).
+ */
 export async function forkBot(
   svc: Services,
   o: {
+    bare?: boolean;
     stuckSchedule?: string;
     stuckAfterS?: number;
     echoPollMs?: number;
@@ -222,7 +229,8 @@ export async function forkBot(
     ...(o.fastWatchMs !== undefined ? { fastWatchMs: o.fastWatchMs } : {}),
     startWatchers: o.startWatchers ?? false,
   };
-  const child = fork(fileURLToPath(new URL('./bot-child.ts', import.meta.url)), [JSON.stringify(input)], {
+  const script = o.bare ? './bare-bolt-child.ts' : './bot-child.ts';
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(input)], {
     execArgv: ['--expose-gc', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

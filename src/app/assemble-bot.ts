@@ -13,6 +13,7 @@ import { slackPosterFrom } from '../slack/slack-poster.ts';
 import { viewPublisherFrom } from '../slack/views/view-publisher.ts';
 import { createVyxStore, type VyxStore } from '../store/vyx-store.ts';
 import { type Bot, createBot } from './create-bot.ts';
+import { AckFirst } from './inbound/ack-first.ts';
 import { GuardedHttpReceiver } from './inbound/guarded-http-receiver.ts';
 import { planMachineCredentials } from './machine-credentials.ts';
 import { runbookBaseUrl } from './runbook-url.ts';
@@ -159,6 +160,7 @@ export async function assembleBot(
   // `authorize` instead of `token`: Bolt then never calls auth.test itself (its constructor's call
   // fails unhandled when Slack is away), and commands are acknowledged while the Web API is down.
   const authorize = async () => ({ botToken, ...slackLink.ids });
+  const ackFirst = new AckFirst();
   const app =
     slackConfig.mode === 'twin'
       ? new App({ token: botToken, receiver: local!.receiver, clientOptions, ...boltLog })
@@ -173,6 +175,7 @@ export async function assembleBot(
               logger: logger.child({ part: 'slack-http' }),
               boltLogger: boltLog.logger,
               audit: (entry) => store.recordAudit(entry),
+              ackFirst,
             }),
             clientOptions,
             ...boltLog,
@@ -196,6 +199,7 @@ export async function assembleBot(
     startDialog: config.startDialog,
     logger,
     metrics,
+    ackFirst,
     flyApp: config.flyApp,
     flyRegion: config.flyRegion,
     flyImage: config.flyImage,

@@ -19,6 +19,7 @@ import { FastWatcher } from '../watchers/fast-watcher.ts';
 import { HomeRefresher } from '../watchers/home-refresher.ts';
 import { ProvisionRecovery } from '../watchers/provision-recovery.ts';
 import { StuckWatcher } from '../watchers/stuck-watcher.ts';
+import type { AckFirst } from './inbound/ack-first.ts';
 import { registerHandlers, type WorkTracker } from './inbound/register-handlers.ts';
 import { registerViewHandlers } from './inbound/register-views.ts';
 
@@ -64,6 +65,8 @@ export interface BotOptions {
   subscribe?: (wake: () => void) => Promise<() => Promise<void>>;
   /** Prometheus metrics (commands, watchers, diagnoses, Slack calls); none when absent. */
   metrics?: Metrics;
+  /** Shared with the HTTP receiver: commands' work after ack() waits until no request awaits its ack. */
+  ackFirst?: AckFirst;
 }
 
 export interface Bot {
@@ -145,7 +148,7 @@ export function createBot(o: BotOptions): Bot {
       ...(o.runbookUrl ? { runbookBaseUrl: o.runbookUrl } : {}),
     },
   };
-  const tracker = registerHandlers(o.app, deps, { inFlight: 0 }, o.metrics);
+  const tracker = registerHandlers(o.app, deps, { inFlight: 0 }, o.metrics, o.ackFirst);
   const home = new HomeRefresher({
     store: o.store,
     views,

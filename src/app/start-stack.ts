@@ -1,9 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
-import { createFlyEmulator, type FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
-import { createLocalSlack, type LocalSlack } from '../local/slack-twin/create-local-slack.ts';
-import { type SupabaseTwin, startSupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
+import type { FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
+import type { LocalSlack } from '../local/slack-twin/create-local-slack.ts';
+import type { SupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
 
 /** Where each outside service is, real or twin, as the bot needs it. */
 export interface Stack {
@@ -123,6 +123,8 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
       };
     } else {
       const twinConfig = config.supabase;
+      // Twins are imported when used: a start with real services never loads PGlite (its WASM) or the emulators.
+      const { startSupabaseTwin } = await import('../local/supabase-twin/supabase-twin.ts');
       const twin = await startTwinWaiting(
         config,
         () =>
@@ -160,6 +162,7 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
       };
     } else {
       const flyPort = config.fly.port;
+      const { createFlyEmulator } = await import('../local/fly-emulator/fly-emulator.ts');
       const emulator = await createFlyEmulator({
         port: flyPort,
         apps: { [config.flyApp]: {} },
@@ -181,6 +184,7 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
 
     let slack: Stack['slack'];
     if (config.slack.mode === 'twin') {
+      const { createLocalSlack } = await import('../local/slack-twin/create-local-slack.ts');
       const local = await createLocalSlack({
         dataDir: config.dataDir,
         ...(io.input ? { input: io.input } : {}),

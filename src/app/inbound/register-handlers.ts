@@ -9,6 +9,7 @@ import type { Metrics } from '../../metrics.ts';
 import { failureText } from '../../slack/cards/failure-text.ts';
 import type { Card } from '../../slack/cards/status-card.ts';
 import type { SlackIdentity } from '../../store/store-schemas.ts';
+import type { AckFirst } from './ack-first.ts';
 import { createDeliveryDedupe } from './delivery-dedupe.ts';
 import { registerMentionHelp } from './mention-help.ts';
 
@@ -74,6 +75,8 @@ export function registerHandlers(
   deps: BotDeps,
   tracker: WorkTracker = { inFlight: 0 },
   metrics?: Metrics,
+  /** Follow-ups start once no request waits for its ack (the HTTP receiver counts them). */
+  ackFirst?: AckFirst,
 ): WorkTracker {
   // After ack, before anything else: a replay, a retry or a duplicate of either receiver ends here.
   const firstDelivery = createDeliveryDedupe({
@@ -89,6 +92,7 @@ export function registerHandlers(
     // In flight from here: the local shell and shutdown wait for the duplicate check too.
     tracker.inFlight++;
     try {
+      await ackFirst?.turn();
       if (!(await firstDelivery({ body, context }))) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'duplicate' });
         return;
@@ -136,6 +140,7 @@ export function registerHandlers(
     endAck?.();
     tracker.inFlight++;
     try {
+      await ackFirst?.turn();
       if (!(await firstDelivery({ body, context }))) {
         metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'duplicate' });
         return;
