@@ -260,6 +260,15 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
         ...(out.memory as object | undefined),
         [`r${P.tickLarge}`]: { rss_mb: t.rss_mb, rows: t.rows },
       };
+      // The growth table's last row: wall and RSS per row at 100,000.
+      const growth = out.growth as { sizes: { rows: number }[] } | undefined;
+      growth?.sizes.push({
+        rows: t.rows,
+        wall_ms: t.wall_ms,
+        wall_us_per_row: r2((t.wall_ms / t.rows) * 1000),
+        rss_mb: t.rss_mb,
+        rss_kb_per_row: t.rss_kb_per_row,
+      } as { rows: number });
     },
   },
 };

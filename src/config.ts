@@ -80,7 +80,10 @@ const envSchema = z.object({
   VYX_SHELL_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   VYX_SHUTDOWN_TIMEOUT_S: z.coerce.number().min(1).default(10),
   VYX_PREFLIGHT_UNVERIFIED: z.enum(['refuse', 'warn']).default('warn'),
-  VYX_START_DIALOG: z.enum(['on', 'off']).optional(),
+  VYX_START_DIALOG: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.enum(['on', 'off']).optional(),
+  ),
   VYX_OPS_TOKEN: optionalText,
   VYX_OPS_PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),

@@ -54,6 +54,8 @@ export async function startTestBot(extraEnv: Record<string, string> = {}): Promi
     VYX_ECHO_POLL_MS: '100',
     VYX_REPLICA_ID: 'replica-observed',
     VYX_SHUTDOWN_TIMEOUT_S: '5',
+    // Its commands type a bare `/vyx start` to start the defaults (with Slack the dialog would open).
+    VYX_START_DIALOG: 'off',
     LOG_LEVEL: 'debug',
     ...extraEnv,
   };
