@@ -32,6 +32,8 @@ export interface ChildResult {
   /** From the emulator's counters: every Fly API and registry request of the tick. */
   flyRequests: number;
   flyByRoute: Record<string, number>;
+  /** Machine-log requests (the logs endpoint), not in flyRequests. */
+  logRequests: number;
 }
 
 const CHILD = fileURLToPath(new URL('../tick-child.ts', import.meta.url));
@@ -61,9 +63,13 @@ export async function runTickChild(
   });
   const line = stdout.trim().split('\n').at(-1) ?? '{}';
   const byRoute = svc.emulator.counters.snapshot();
+  // Machine logs (#16) are another Fly endpoint (api.fly.io) with their own per-tick budget, counted
+  // apart: the bound `2 × apps + images` is the Machines API's and the registry's.
+  const logRequests = byRoute[LOGS_ROUTE] ?? 0;
   return {
     ...(JSON.parse(line) as ChildResult),
-    flyRequests: svc.emulator.counters.total(),
+    flyRequests: svc.emulator.counters.total() - logRequests,
+    logRequests,
     flyByRoute: byRoute,
   };
 }
@@ -109,6 +115,8 @@ async function batchedEvidence(svc: Services): Promise<{ wallMs: number; request
   return { wallMs, requests: svc.emulator.counters.total() };
 }
 
+const LOGS_ROUTE = 'GET /api/v1/apps/:app/logs';
+
 export interface TickSize {
   rows: number;
   apps: number;
@@ -116,6 +124,8 @@ export interface TickSize {
   wall_ms: number;
   fly_requests: number;
   fly_requests_bound: number;
+  /** Requests to Fly's logs endpoint (bounded by the tick's log budget), apart from fly_requests. */
+  log_requests: number;
   fly_requests_by_route: Record<string, number>;
   rows_claimed: number;
   rows_diagnosed: number;
@@ -150,7 +160,7 @@ export async function tickScenario(
     await seedStuck(svc, n, APPS);
     const cur = await runTickChild(svc, o.cpuProfDir ? { cpuProfDir: `${o.cpuProfDir}/tick-${n}` } : {});
     o.log(
-      `  tick r${n}: ${r1(cur.wallMs)} ms, ${cur.flyRequests} Fly requests, ${cur.diagnosed} diagnosed, peak RSS ${r1(cur.peakRssMb)} MB`,
+      `  tick r${n}: ${r1(cur.wallMs)} ms, ${cur.flyRequests} Fly requests (+${cur.logRequests} log requests), ${cur.diagnosed} diagnosed, peak RSS ${r1(cur.peakRssMb)} MB`,
     );
     const size: TickSize = {
       rows: n,
@@ -160,6 +170,7 @@ export async function tickScenario(
       fly_requests: cur.flyRequests,
       fly_requests_bound: 2 * APPS + 1,
       fly_requests_by_route: cur.flyByRoute,
+      log_requests: cur.logRequests,
       rows_claimed: cur.claimed,
       rows_diagnosed: cur.diagnosed,
       codes: cur.codes,
