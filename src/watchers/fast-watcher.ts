@@ -4,6 +4,7 @@ import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence } from '../evidence/log-evidence.ts';
 import type { Machine } from '../fly/fly-types.ts';
+import { recordInChunks } from './record-in-chunks.ts';
 import type { WatcherDeps } from './watcher-deps.ts';
 
 export interface FastWatcherOptions extends WatcherDeps {
@@ -123,19 +124,14 @@ export class FastWatcher {
           { now },
         );
       }
-      for (const { d } of found) this.o.metrics?.diagnoses.inc({ code: d.code, source: 'fast' });
-      const recorded = await store.recordDiagnoses(
-        found.map(({ machineId, d }) => ({
-          machineId,
-          code: d.code,
-          summary: d.summary,
-          evidence: d.evidence,
-          fix: d.fix,
-          certainty: d.certainty,
-          markFailed: true,
-        })),
-        this.o.renotifyAfterS,
-      );
+      // Only certain diagnoses are here, so each fails its row.
+      const recorded = await recordInChunks(found, {
+        store,
+        renotifyAfterS: this.o.renotifyAfterS,
+        markFailed: true,
+        source: 'fast',
+        ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
+      });
       report.recorded = recorded.map((r) => ({ machineId: r.machine_id, code: r.code, notice: r.notice }));
       this.o.logger.info({ recorded: report.recorded }, 'fast watcher: certain failures');
       return report;

@@ -14,7 +14,14 @@ const RECORD_CHUNK_BYTES = 512 * 1024;
  */
 export async function recordInChunks(
   found: { machineId: string; d: Diagnosis }[],
-  o: { store: VyxStore; renotifyAfterS: number; markFailed: boolean; metrics?: Metrics },
+  o: {
+    store: VyxStore;
+    renotifyAfterS: number;
+    markFailed: boolean;
+    metrics?: Metrics;
+    /** Who found them, as the diagnoses metric labels it. */
+    source?: 'watcher' | 'fast';
+  },
 ): Promise<Awaited<ReturnType<VyxStore['recordDiagnoses']>>> {
   const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
   const items = found.map(({ machineId, d }) => ({
@@ -30,7 +37,7 @@ export async function recordInChunks(
   let bytes = 0;
   const flush = async () => {
     if (chunk.length === 0) return;
-    for (const item of chunk) o.metrics?.diagnoses.inc({ code: item.code, source: 'watcher' });
+    for (const item of chunk) o.metrics?.diagnoses.inc({ code: item.code, source: o.source ?? 'watcher' });
     out.push(...(await o.store.recordDiagnoses(chunk, o.renotifyAfterS)));
     chunk = [];
     bytes = 0;
