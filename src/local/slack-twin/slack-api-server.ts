@@ -27,7 +27,7 @@ import {
   type SlackTranscript,
   type SlackTranscriptEntry,
 } from './slack-transcript.ts';
-import { createSlackViews, type SlackViews, type SubmissionOutcome } from './slack-views.ts';
+import { createSlackViews, type SlackViews } from './slack-views.ts';
 import { handleWebApiMethod, type MethodContext, type MethodResult } from './slack-web-methods.ts';
 import {
   createSlackWorkspace,
@@ -36,8 +36,8 @@ import {
   type SlackWorkspace,
 } from './slack-workspace.ts';
 import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
-import { blockActionsPayload, slashCommandPayload, type ViewAnswers } from './socket-mode-payloads.ts';
-import { createViewDeliveries } from './view-deliveries.ts';
+import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
+import { createViewDeliveries, type ViewDeliveries } from './view-deliveries.ts';
 
 export interface SlackApiServerOptions {
   /** Loopback port; 0 (default) picks a free one. */
@@ -90,7 +90,8 @@ export interface SlackApiActivity {
   calls: number;
 }
 
-export interface SlackApiServer {
+/** Also the people's side of views (`app_home_opened`, `view_submission`): see view-deliveries.ts. */
+export interface SlackApiServer extends Omit<ViewDeliveries, 'acked'> {
   /** `http://127.0.0.1:<port>/api/`: give it to Bolt as `clientOptions.slackApiUrl`. */
   readonly apiUrl: string;
   /** `http://127.0.0.1:<port>` */
@@ -120,20 +121,6 @@ export interface SlackApiServer {
   pressButton(b: TwinButton): EnvelopeRecord;
   /** Home tabs, modals, trigger ids (`views.*`). */
   readonly views: SlackViews;
-  /** The `app_home_opened` event of `user` (default the identity's) opening the Home tab. */
-  homeOpenedBody(user?: string): Record<string, unknown>;
-  /** The `view_submission` payload of open modal `viewId` with the person's answers (its owner submits). */
-  viewSubmissionBody(viewId: string, answers: ViewAnswers): Record<string, unknown>;
-  /** Delivers `app_home_opened` over Socket Mode. */
-  openHome(user?: string): EnvelopeRecord;
-  /**
-   * Delivers a modal's `view_submission` over Socket Mode; `outcome` settles once the app acked it
-   * (closed, errors shown inline, updated, or refused as Slack would refuse the ack).
-   */
-  submitView(
-    viewId: string,
-    answers: ViewAnswers,
-  ): { envelope: EnvelopeRecord; outcome: Promise<SubmissionOutcome> };
   close(): Promise<void>;
 }
 
