@@ -28,6 +28,7 @@ const stats = () => ({
   delivered: 0,
   stuckTicks: 0,
   rssMb: process.memoryUsage().rss / 2 ** 20,
+  cpuMs: cpuMs(),
   peakRssMb: process.resourceUsage().maxRSS / 1024,
   heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
   externalMb: process.memoryUsage().external / 2 ** 20,
@@ -46,3 +47,9 @@ process.on('message', (m: { cmd: string }) => {
   }
 });
 process.send?.({ kind: 'ready', url, signingSecret });
+
+/** CPU time (user + system) the process has used, ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

@@ -16,6 +16,7 @@ import { GuardedHttpReceiver } from '../src/app/inbound/guarded-http-receiver.ts
 import { createFlyLogsClient } from '../src/fly/logs-client.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
+import { createLeanFetch } from '../src/http/lean-fetch.ts';
 import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backend.ts';
 import { REDACT_PATHS } from '../src/logger.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
@@ -65,7 +66,7 @@ const app = new App({
     audit: (entry) => store.recordAudit(entry),
     ackFirst,
   }),
-  clientOptions: { slackApiUrl: input.slackApiUrl },
+  clientOptions: { slackApiUrl: input.slackApiUrl, fetch: createLeanFetch() },
   logLevel: LogLevel.ERROR,
 });
 const bot = createBot({
@@ -113,6 +114,7 @@ const stats = () => ({
   delivered: bot.echo.delivered,
   stuckTicks: bot.stuck.ticks,
   rssMb: process.memoryUsage().rss / 2 ** 20,
+  cpuMs: cpuMs(),
   peakRssMb: process.resourceUsage().maxRSS / 1024,
   logLines,
   loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
@@ -136,3 +138,9 @@ process.on('message', (m: { cmd: string }) => {
   }
 });
 process.send?.({ kind: 'ready', url, signingSecret });
+
+/** CPU time (user + system) the process has used, ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

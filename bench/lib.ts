@@ -188,6 +188,8 @@ export interface BotStats {
   delivered: number;
   stuckTicks: number;
   rssMb: number;
+  /** CPU time (user + system) used so far, ms. */
+  cpuMs: number;
   peakRssMb: number;
   heapUsedMb: number;
   externalMb: number;

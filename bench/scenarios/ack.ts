@@ -6,8 +6,9 @@
 // requests' acks is what the ratio to the baseline shows.
 // The two alternate in rounds (bare, bot, bot, bare, …) so a shared machine's drift hits both alike.
 import { randomBytes } from 'node:crypto';
-import { sign } from '../../testkit/slack-signature.ts';
+import { Worker } from 'node:worker_threads';
 import { until } from '../../testkit/until.ts';
+import type { AckLoadInput, AckLoadOutput } from '../ack-load-worker.ts';
 import { ADMIN, type BotProcess, CHANNEL, pct, r2, type Services, TEAM } from '../lib.ts';
 
 export interface AckLevel {
@@ -21,6 +22,8 @@ export interface AckLevel {
   p99_ratio_to_slack_limit: number;
   non_200: number;
   wall_ms: number;
+  /** The app process's CPU time per request, ms (its ack and everything it does after). */
+  cpu_ms_per_request: number;
 }
 
 export interface AckResult {
@@ -32,6 +35,33 @@ export interface AckResult {
 }
 
 const SLACK_LIMIT_MS = 3000;
+
+/** A thread that sends bodies to a bot from `concurrency` clients and times them (bench/ack-load-worker.ts). */
+function startLoadThread() {
+  const w = new Worker(new URL('../ack-load-worker.ts', import.meta.url));
+  let failed: Error | undefined;
+  w.on('error', (err) => {
+    failed = err;
+  });
+  return {
+    send(b: BotProcess, bodies: string[], concurrency: number): Promise<AckLoadOutput> {
+      if (failed) return Promise.reject(failed);
+      const input: AckLoadInput = {
+        url: b.url,
+        signingSecret: b.signingSecret,
+        bodies,
+        concurrency,
+        deadlineMs: 120_000,
+      };
+      return new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.postMessage(input);
+      });
+    },
+    close: () => w.terminate(),
+  };
+}
 
 export async function ackScenario(
   svc: Services,
@@ -55,64 +85,38 @@ export async function ackScenario(
       trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
     }).toString();
   }
-  async function one(b: BotProcess): Promise<{ ms: number; status: number }> {
-    const text = body();
-    const ts = Math.floor(Date.now() / 1000);
-    const t0 = performance.now();
-    const r = await fetch(b.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(ts),
-        'x-slack-signature': sign(b.signingSecret, ts, text),
-      },
-      body: text,
-    });
-    await r.text();
-    return { ms: performance.now() - t0, status: r.status };
-  }
+  const load = startLoadThread();
   const settled = (b: BotProcess, what: string) =>
     until(async () => (await b.stats()).inFlight === 0, what, 120_000);
   // Warm-up: connections, JIT.
   for (const b of [apps.bare, apps.bot]) {
-    for (let i = 0; i < 50; i++) await one(b);
+    await load.send(b, Array.from({ length: 50 }, body), 1);
     await settled(b, 'warm-up commands to finish');
   }
 
-  /** `requests` requests from `c` concurrent clients; the times of each. */
+  /** `requests` requests from `c` concurrent clients, sent and timed on the load thread. */
   async function burst(b: BotProcess, c: number, requests: number) {
-    const times: number[] = [];
-    let non200 = 0;
-    let issued = 0;
-    const deadline = Date.now() + 120_000;
-    await Promise.all(
-      Array.from({ length: c }, async () => {
-        while (issued < requests && Date.now() < deadline) {
-          issued++;
-          const r = await one(b);
-          times.push(r.ms);
-          if (r.status !== 200) non200++;
-        }
-      }),
-    );
+    const got = await load.send(b, Array.from({ length: requests }, body), c);
     // Let the commands' work after the ack drain before the next round.
     await settled(b, 'commands to finish');
-    return { times, non200 };
+    return got;
   }
 
   const rounds = o.rounds ?? 4;
   const out: AckResult = { vyxbot: {}, baseline: {}, rounds };
   for (const c of o.levels) {
     const acc = {
-      bare: { times: [] as number[], non200: 0, wall: 0 },
-      bot: { times: [] as number[], non200: 0, wall: 0 },
+      bare: { times: [] as number[], non200: 0, wall: 0, cpu: 0 },
+      bot: { times: [] as number[], non200: 0, wall: 0, cpu: 0 },
     };
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? (['bare', 'bot'] as const) : (['bot', 'bare'] as const);
       for (const which of order) {
+        const cpu0 = (await apps[which].stats()).cpuMs;
         const t0 = performance.now();
         const got = await burst(apps[which], c, Math.ceil(o.requests / rounds));
         acc[which].wall += performance.now() - t0;
+        acc[which].cpu += (await apps[which].stats()).cpuMs - cpu0;
         acc[which].times.push(...got.times);
         acc[which].non200 += got.non200;
       }
@@ -127,14 +131,16 @@ export async function ackScenario(
       p99_ratio_to_slack_limit: Math.round((pct(a.times, 0.99) / SLACK_LIMIT_MS) * 10_000) / 10_000,
       non_200: a.non200,
       wall_ms: Math.round(a.wall),
+      cpu_ms_per_request: r2(a.cpu / a.times.length),
     });
     const bot = level(acc.bot);
     const bare = level(acc.bare);
     o.log(
-      `  ack c${c}: vyxbot p50 ${bot.p50_ms} p95 ${bot.p95_ms} p99 ${bot.p99_ms} ms; bare Bolt p50 ${bare.p50_ms} p95 ${bare.p95_ms} p99 ${bare.p99_ms} ms; p99 ratio ${r2(bot.p99_ms / bare.p99_ms)} (${bot.requests} requests each, ${bot.non_200}/${bare.non_200} non-200)`,
+      `  ack c${c}: vyxbot p50 ${bot.p50_ms} p95 ${bot.p95_ms} p99 ${bot.p99_ms} ms; bare Bolt p50 ${bare.p50_ms} p95 ${bare.p95_ms} p99 ${bare.p99_ms} ms; p99 ratio ${r2(bot.p99_ms / bare.p99_ms)}; CPU/request ${bot.cpu_ms_per_request} vs ${bare.cpu_ms_per_request} ms (${bot.requests} requests each, ${bot.non_200}/${bare.non_200} non-200)`,
     );
     out.vyxbot[`c${c}`] = bot;
     out.baseline[`c${c}`] = bare;
   }
+  await load.close();
   return out;
 }

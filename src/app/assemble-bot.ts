@@ -4,6 +4,7 @@ import { createFlyLogsClient, FLY_LOGS_DEFAULT } from '../fly/logs-client.ts';
 import { createFlyMachinesClient } from '../fly/machines-client.ts';
 import { registryAccess } from '../fly/registry-access.ts';
 import { createRegistryClient } from '../fly/registry-client.ts';
+import { createLeanFetch } from '../http/lean-fetch.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { slackLogger } from '../observability/bolt-logger.ts';
@@ -94,6 +95,8 @@ export async function assembleBot(
   if (machineCredentials.notice) logger.warn({ part: 'machines' }, machineCredentials.notice);
   const clientOptions = {
     ...(slackApiUrl ? { slackApiUrl } : {}),
+    // Web API calls and respond() through response_url: undici's request, not WHATWG fetch (ack cost).
+    fetch: createLeanFetch(),
     retryConfig: SLACK_RETRIES,
     timeout: 10_000,
   };

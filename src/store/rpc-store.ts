@@ -1,6 +1,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type { z } from 'zod';
 import { VyxError } from '../errors/vyx-error.ts';
+import { createLeanFetch } from '../http/lean-fetch.ts';
 import { storeErrorFrom } from './store-error.ts';
 
 export interface VyxStoreOptions {
@@ -12,7 +13,7 @@ export interface VyxStoreOptions {
   accessToken?: string;
   /** Per-call deadline. */
   timeoutMs?: number;
-  /** Injected fetch (tests); defaults to the global one. */
+  /** Injected fetch (tests); defaults to the lean one (src/http/lean-fetch.ts). */
   fetch?: typeof fetch;
 }
 
@@ -22,12 +23,15 @@ export interface VyxStoreOptions {
  * VyxError (STORE_NOT_FOUND, STORE_CONFLICT, STORE_INVALID, STORE_UNAUTHORIZED, STORE_UNAVAILABLE,
  * STORE_FAILED).
  */
+/** One pool for every store of the process (the bot's and each machine's). */
+const leanFetch = createLeanFetch();
+
 export class RpcStore {
   protected readonly sb: SupabaseClient;
 
   constructor(options: VyxStoreOptions) {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const baseFetch = options.fetch ?? fetch;
+    const baseFetch = options.fetch ?? leanFetch;
     this.sb = createClient(options.url, options.serviceKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       // No hidden retries (1 s, 2 s, 4 s on a 503): an outage is answered within 2 s, in our words.

@@ -97,6 +97,9 @@ export function registerHandlers(
         metrics?.commands.inc({ kind: 'command', name, outcome: 'duplicate' });
         return;
       }
+      // The duplicate checks of a batch answer together: their commands go on one per turn while
+      // acks wait, not all at once between a request and its ack.
+      await ackFirst?.turn();
       if (tracker.draining) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'refused' });
         await replyVia(respond)(DRAINING_TEXT).catch(() => {});
@@ -145,6 +148,7 @@ export function registerHandlers(
         metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'duplicate' });
         return;
       }
+      await ackFirst?.turn();
       if (tracker.draining) {
         metrics?.commands.inc({ kind: 'button', name: action.action_id, outcome: 'refused' });
         await replyTo(respond, deps, body.user.id)(DRAINING_TEXT).catch(() => {});
