@@ -89,7 +89,7 @@ function detailTable(r: BenchResults): string[] {
       const a = r.ack[k]!;
       const b = r.ack_baseline?.[k];
       lines.push(
-        `| ack (\`${r.ack.command}\`), ${a.requests} req | concurrency ${a.concurrency}: p50 / p95 / p99, vyxbot; bare Bolt | ${a.p50_ms} / ${a.p95_ms} / ${a.p99_ms} ms${b ? `; ${b.p50_ms} / ${b.p95_ms} / ${b.p99_ms} ms` : ''} | p99 ≤ 1.5 × bare${k === 'c50' ? ', ≤ 50 ms' : ''} | ${b ? `${(a.p99_ms / b.p99_ms).toFixed(2)} ×` : ''} |`,
+        `| ack (\`${r.ack.command}\`), ${a.requests} req | concurrency ${a.concurrency}: p50 / p95 / p99, vyxbot; bare Bolt${a.cpu_ms_per_request !== undefined ? ' (CPU per request)' : ''} | ${a.p50_ms} / ${a.p95_ms} / ${a.p99_ms} ms${a.cpu_ms_per_request !== undefined ? ` (${a.cpu_ms_per_request} ms)` : ''}${b ? `; ${b.p50_ms} / ${b.p95_ms} / ${b.p99_ms} ms${b.cpu_ms_per_request !== undefined ? ` (${b.cpu_ms_per_request} ms)` : ''}` : ''} | p99 ≤ 1.5 × bare${k === 'c50' ? ', ≤ 50 ms' : ''} | ${b ? `${(a.p99_ms / b.p99_ms).toFixed(2)} ×` : ''} |`,
       );
     }
   }

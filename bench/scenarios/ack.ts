@@ -23,7 +23,9 @@ export interface AckLevel {
   non_200: number;
   wall_ms: number;
   /** The app process's CPU time per request, ms (its ack and everything it does after). */
-  cpu_ms_per_request: number;
+  cpu_ms_per_request?: number;
+  /** The bench's main thread (the Supabase and Slack twins) per request, ms: the services' share. */
+  services_cpu_ms_per_request?: number;
 }
 
 export interface AckResult {
@@ -35,6 +37,12 @@ export interface AckResult {
 }
 
 const SLACK_LIMIT_MS = 3000;
+
+/** This thread's CPU time so far, ms (the twins' thread: the load generator has its own). */
+function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 /** A thread that sends bodies to a bot from `concurrency` clients and times them (bench/ack-load-worker.ts). */
 function startLoadThread() {
@@ -106,16 +114,18 @@ export async function ackScenario(
   const out: AckResult = { vyxbot: {}, baseline: {}, rounds };
   for (const c of o.levels) {
     const acc = {
-      bare: { times: [] as number[], non200: 0, wall: 0, cpu: 0 },
-      bot: { times: [] as number[], non200: 0, wall: 0, cpu: 0 },
+      bare: { times: [] as number[], non200: 0, wall: 0, cpu: 0, services: 0 },
+      bot: { times: [] as number[], non200: 0, wall: 0, cpu: 0, services: 0 },
     };
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? (['bare', 'bot'] as const) : (['bot', 'bare'] as const);
       for (const which of order) {
         const cpu0 = (await apps[which].stats()).cpuMs;
+        const services0 = threadCpuMs();
         const t0 = performance.now();
         const got = await burst(apps[which], c, Math.ceil(o.requests / rounds));
         acc[which].wall += performance.now() - t0;
+        acc[which].services += threadCpuMs() - services0;
         acc[which].cpu += (await apps[which].stats()).cpuMs - cpu0;
         acc[which].times.push(...got.times);
         acc[which].non200 += got.non200;
@@ -132,11 +142,12 @@ export async function ackScenario(
       non_200: a.non200,
       wall_ms: Math.round(a.wall),
       cpu_ms_per_request: r2(a.cpu / a.times.length),
+      services_cpu_ms_per_request: r2(a.services / a.times.length),
     });
     const bot = level(acc.bot);
     const bare = level(acc.bare);
     o.log(
-      `  ack c${c}: vyxbot p50 ${bot.p50_ms} p95 ${bot.p95_ms} p99 ${bot.p99_ms} ms; bare Bolt p50 ${bare.p50_ms} p95 ${bare.p95_ms} p99 ${bare.p99_ms} ms; p99 ratio ${r2(bot.p99_ms / bare.p99_ms)}; CPU/request ${bot.cpu_ms_per_request} vs ${bare.cpu_ms_per_request} ms (${bot.requests} requests each, ${bot.non_200}/${bare.non_200} non-200)`,
+      `  ack c${c}: vyxbot p50 ${bot.p50_ms} p95 ${bot.p95_ms} p99 ${bot.p99_ms} ms; bare Bolt p50 ${bare.p50_ms} p95 ${bare.p95_ms} p99 ${bare.p99_ms} ms; p99 ratio ${r2(bot.p99_ms / bare.p99_ms)}; CPU/request ${bot.cpu_ms_per_request} vs ${bare.cpu_ms_per_request} ms, twins ${bot.services_cpu_ms_per_request} vs ${bare.services_cpu_ms_per_request} ms (${bot.requests} requests each, ${bot.non_200}/${bare.non_200} non-200)`,
     );
     out.vyxbot[`c${c}`] = bot;
     out.baseline[`c${c}`] = bare;
