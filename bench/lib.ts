@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../testkit/test-postgres.
 import type { BotChildInput } from './bot-child.ts';
 
 /** V8 flags the bot runs with in production (Dockerfile CMD, npm start): its bench processes run with them too. */
-export const BOT_NODE_FLAGS = ['--max-semi-space-size=8'];
+export const BOT_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=20'];
 
 export const TEAM = 'T0BENCH001';
 export const CHANNEL = 'C0BENCHALR';

@@ -38,9 +38,11 @@ describe('deploy files', () => {
     expect(dockerfile).toContain(`ARG NODE_VERSION=${read('.nvmrc').trim()}`);
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toContain('CMD ["node", "--max-semi-space-size=8", "src/main.ts"]');
+    expect(dockerfile).toContain(
+      'CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "src/main.ts"]',
+    );
     expect(JSON.parse(read('package.json')).scripts.start).toBe(
-      'scripts/node --max-semi-space-size=8 src/main.ts',
+      'scripts/node --max-semi-space-size=8 --heap-growing-percent=20 src/main.ts',
     );
     for (const copied of ['src', 'supabase', 'docs'])
       expect(dockerfile).toContain(`COPY ${copied} ./${copied}`);
