@@ -21,6 +21,8 @@ export async function recordInChunks(
     metrics?: Metrics;
     /** Who found them, as the diagnoses metric labels it. */
     source?: 'watcher' | 'fast';
+    /** Leases the last call gives back (a claimed page's), even when there is nothing to record. */
+    release?: { owner: string; machineIds: string[] };
   },
 ): Promise<Awaited<ReturnType<VyxStore['recordDiagnoses']>>> {
   const out: Awaited<ReturnType<VyxStore['recordDiagnoses']>> = [];
@@ -35,10 +37,10 @@ export async function recordInChunks(
   }));
   let chunk: typeof items = [];
   let bytes = 0;
-  const flush = async () => {
-    if (chunk.length === 0) return;
+  const flush = async (release?: { owner: string; machineIds: string[] }) => {
+    if (chunk.length === 0 && !release) return;
     for (const item of chunk) o.metrics?.diagnoses.inc({ code: item.code, source: o.source ?? 'watcher' });
-    out.push(...(await o.store.recordDiagnoses(chunk, o.renotifyAfterS)));
+    out.push(...(await o.store.recordDiagnoses(chunk, o.renotifyAfterS, release)));
     chunk = [];
     bytes = 0;
   };
@@ -48,7 +50,7 @@ export async function recordInChunks(
     chunk.push(item);
     bytes += size;
   }
-  await flush();
+  await flush(o.release);
   return out;
 }
 

@@ -64,6 +64,23 @@ describe.each(STORE_VARIANTS)('store contract on $name: watching and answering',
     expect(second.map((r) => r.machine_id)).toEqual([a3]);
     expect((await page(def)).map((r) => r.machine_id)).toEqual([n1, d1]);
     expect(await page(app)).toEqual([]); // all leased now
+
+    // A page's record gives its leases back in the same call: those rows are claimable again.
+    const item = {
+      code: 'RUNTIME_SILENT',
+      summary: 's',
+      evidence: [],
+      fix: 'f',
+      certainty: 'likely' as const,
+    };
+    const recorded = await s.store.recordDiagnoses([{ ...item, machineId: a1 }], 600, {
+      owner: 'pager',
+      machineIds: [a1, a2, a3],
+    });
+    expect(recorded.map((r) => [r.machine_id, r.notice])).toEqual([[a1, 'diagnosis']]);
+    expect((await s.store.getMachine(a1)).diagnosis?.code).toBe('RUNTIME_SILENT');
+    expect((await page(app)).map((r) => r.machine_id)).toEqual([a1, a2]);
+    expect(await page(def)).toEqual([]); // not given back
     await s.store.releaseLeases('pager');
   });
 
