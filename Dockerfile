@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The vyxbot image: the Slack bot and its watchers, started as `node src/main.ts` (the same entry
-# as `npm start`). Build from the repository root:
+# The vyxbot image: the Slack bot and its watchers, started as `node src/main.ts` with
+# two V8 flags (the same entry and flags as `npm start`). Build from the repository root:
 #   docker build -t registry.fly.io/<bot-app>:git-$(git rev-parse --short=12 HEAD) .
 # (The image of the machines the bot creates is runtime/Dockerfile, a different image.)
 # .dockerignore keeps the build context to the files copied below.
@@ -43,4 +43,11 @@ EXPOSE 3000
 # SIGTERM: stop taking commands, finish work in flight within VYX_SHUTDOWN_TIMEOUT_S (default 10),
 # give leases back, exit 0. Fly's kill_timeout (fly.toml) must be longer than that.
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+# The stuck watcher's tick allocates much and briefly (request and answer bodies, a page of rows
+# and diagnoses) while little stays live (~70-100 MB). Semi-spaces of 8 MB at most (V8 sizes them
+# by the host's memory, larger) took a 10,000-row tick's peak RSS from ~250 MB to ~175 MB for no
+# more CPU; the old generation collected at 1.2 × what is live (V8 lets it grow to ~4 ×) took a
+# 100,000-row tick's from ~450 MB to ~240 MB, for ~30% more of the tick's CPU at that size
+# (bench/scenarios/tick.ts). npm start runs the same flags, and so do the benchmarks' bot
+# processes (bench/lib.ts BOT_NODE_FLAGS).
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "src/main.ts"]

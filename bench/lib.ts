@@ -14,6 +14,9 @@ import { createVyxStore, type VyxStore } from '../src/store/vyx-store.ts';
 import { createTestDatabase, type TestDatabase } from '../testkit/test-postgres.ts';
 import type { BotChildInput } from './bot-child.ts';
 
+/** V8 flags the bot runs with in production (Dockerfile CMD, npm start): its bench processes run with them too. */
+export const BOT_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=20'];
+
 export const TEAM = 'T0BENCH001';
 export const CHANNEL = 'C0BENCHALR';
 export const ADMIN = 'U0BENCHADM';
@@ -233,7 +236,11 @@ export async function forkBot(
   };
   const script = o.bare ? './bare-bolt-child.ts' : './bot-child.ts';
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(input)], {
-    execArgv: ['--expose-gc', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [])],
+    execArgv: [
+      ...BOT_NODE_FLAGS,
+      '--expose-gc',
+      ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waitFor = <T>(kind: string, ms: number) =>

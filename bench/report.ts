@@ -36,8 +36,6 @@ export interface BenchResults {
     rss_mb: number;
     rows: number;
     rss_before_tick_mb: number;
-    small_young_gen_rss_mb?: number;
-    small_young_gen_wall_ms?: number;
   };
   growth?: {
     sizes: { rows: number; wall_ms: number; wall_us_per_row: number; rss_mb: number }[];
@@ -132,7 +130,7 @@ function detailTable(r: BenchResults): string[] {
   }
   if (r.memory) {
     lines.push(
-      `| memory (${r.memory.rows} tracked rows) | bot peak RSS over one tick (idle before it) | ${r.memory.rss_mb} MB (${r.memory.rss_before_tick_mb} MB)${r.memory.small_young_gen_rss_mb !== undefined ? `; with --max-semi-space-size=8 ${r.memory.small_young_gen_rss_mb} MB` : ''} | ≤ 200 MB | ${ok(r.memory.rss_mb <= 200)} |`,
+      `| memory (${r.memory.rows} tracked rows) | bot peak RSS over one tick (idle before it) | ${r.memory.rss_mb} MB (${r.memory.rss_before_tick_mb} MB) | ≤ 200 MB | ${ok(r.memory.rss_mb <= 200)} |`,
     );
   }
   const g = r.growth;

@@ -231,8 +231,6 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
         rows: largest.rows,
         rss_before_tick_mb: largest.rss_before_tick_mb,
         how: 'peak RSS (getrusage maxrss) of a process running the whole bot (createBot, Bolt app) and one stuck-watcher tick over the rows; database, gateway and Fly emulator are other processes',
-        small_young_gen_rss_mb: largest.small_young_gen_rss_mb,
-        small_young_gen_wall_ms: largest.small_young_gen_wall_ms,
       };
       const sizes = P.tickSizes.map((n) => tick[`r${n}`]!);
       const first = sizes[0]!;

@@ -1,11 +1,11 @@
 // tick, memory, growth: one stuck-watcher tick over N stuck rows spread over 20 apps, in a child
-// process (its RSS is the bot's own); the naive per-row strategy beside it, in this process. At the
-// largest size the tick runs once more with V8's young generation capped (`--max-semi-space-size=8`).
+// process (its RSS is the bot's own, run with the bot's production V8 flags); the naive per-row
+// strategy beside it, in this process.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gatherEvidence } from '../../src/evidence/gather-evidence.ts';
 import { PAGE_ROWS } from '../../src/watchers/stuck-watcher.ts';
-import { r1, r2, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
+import { BOT_NODE_FLAGS, r1, r2, resetDiagnoses, resetTables, type Services, seedStuck } from '../lib.ts';
 
 export const APPS = 20;
 
@@ -16,8 +16,6 @@ export const APPS = 20;
  */
 export const FULL_TICK_SIZES = [1_000, 5_000, 10_000, 100_000];
 export const NAIVE_MAX_ROWS = 10_000;
-/** The issue's `memory.rss_mb` size: the young-generation comparison runs there (not at 100,000). */
-export const MEMORY_ROWS = 10_000;
 
 export interface ChildResult {
   wallMs: number;
@@ -50,6 +48,7 @@ export async function runTickChild(
     flyToken: svc.emulator.token,
   });
   const flags = [
+    ...BOT_NODE_FLAGS,
     ...(o.nodeFlags ?? []),
     ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
   ];
@@ -144,9 +143,6 @@ export interface TickSize {
   batched_evidence_fly_requests: number;
   ratio_requests_naive_over_tick: number;
   ratio_wall_naive_over_batched_evidence: number;
-  /** The tick again over the same rows with V8's young generation capped (`--max-semi-space-size=8`); at MEMORY_ROWS (else the largest size) only. */
-  small_young_gen_rss_mb?: number;
-  small_young_gen_wall_ms?: number;
 }
 
 export async function tickScenario(
@@ -187,19 +183,6 @@ export async function tickScenario(
       ratio_requests_naive_over_tick: 0,
       ratio_wall_naive_over_batched_evidence: 0,
     };
-    if (n === (sizes.includes(MEMORY_ROWS) ? MEMORY_ROWS : sizes.at(-1))) {
-      await resetDiagnoses(svc);
-      const small = await runTickChild(svc, { nodeFlags: ['--max-semi-space-size=8'] });
-      if (small.diagnosed !== cur.diagnosed)
-        throw new Error(
-          `tick with --max-semi-space-size=8 diagnosed ${small.diagnosed}, first ${cur.diagnosed}`,
-        );
-      size.small_young_gen_rss_mb = r1(small.peakRssMb);
-      size.small_young_gen_wall_ms = r1(small.wallMs);
-      o.log(
-        `  tick r${n} with --max-semi-space-size=8: ${r1(small.wallMs)} ms, peak RSS ${r1(small.peakRssMb)} MB`,
-      );
-    }
     if (o.naive && n <= NAIVE_MAX_ROWS) {
       await resetDiagnoses(svc);
       const batched = await batchedEvidence(svc);

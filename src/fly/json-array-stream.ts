@@ -19,13 +19,18 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let start = depth > 1 ? 0 : -1; // where the element being read began in this text
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === 92 /* \ */) escaped = true;
-        else if (c === 34 /* " */) inString = false;
+        // Most of a machine's text is inside strings: jump to the next quote, not a character at a time.
+        i = stringEnd(text, escaped ? i + 1 : i);
+        escaped = false;
+        if (i < 0) {
+          escaped = i === ESCAPED_AT_END;
+          break;
+        }
+        inString = false;
         continue;
       }
+      const c = text.charCodeAt(i);
       if (c === 32 || c === 10 || c === 13 || c === 9) continue;
       if (closed) fail('text after the array');
       if (!opened) {
@@ -60,4 +65,28 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
     if (depth > 1) carry += text.slice(start);
   }
   if (!closed) fail('the body ended before the array did');
+}
+
+/** `stringEnd`'s answers when the string goes on in the next chunk (and whether its first character there is escaped). */
+const OPEN_AT_END = -1;
+const ESCAPED_AT_END = -2;
+
+/**
+ * The index of the quote closing a string whose text continues at `from` (any backslash before
+ * `from` already accounted for), or OPEN_AT_END / ESCAPED_AT_END when this text ends first.
+ */
+function stringEnd(text: string, from: number): number {
+  for (let at = from; ; ) {
+    const q = text.indexOf('"', at);
+    if (q < 0) return backslashesBefore(text, text.length, from) % 2 === 1 ? ESCAPED_AT_END : OPEN_AT_END;
+    if (backslashesBefore(text, q, from) % 2 === 0) return q;
+    at = q + 1;
+  }
+}
+
+/** How many backslashes come right before `end`, counting no further back than `from`. */
+function backslashesBefore(text: string, end: number, from: number): number {
+  let n = 0;
+  while (end - n - 1 >= from && text.charCodeAt(end - n - 1) === 92 /* \ */) n++;
+  return n;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MachineStatus } from '../contract/machine-status.ts';
+import { cloudMachineRows } from './cloud-machine-rows.ts';
 import {
   type ClaimedProvisioning,
   claimedProvisioningSchema,
@@ -233,6 +234,8 @@ export class MachineStore extends RpcStore {
         p_skip_provisioning: input.skipProvisioning,
       },
       z.array(cloudMachineSchema),
+      false,
+      cloudMachineRows,
     );
   }
 

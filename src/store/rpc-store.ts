@@ -44,15 +44,22 @@ export class RpcStore {
     });
   }
 
+  /**
+   * `fast`, for big answers: the answer checked in place, as the schema would give it back, or
+   * undefined to let the schema parse it (and name what is wrong).
+   */
   protected async call<T>(
     fn: string,
     args: Record<string, unknown>,
     schema: z.ZodType<T>,
     get = false,
+    fast?: (data: unknown) => T | undefined,
   ): Promise<T> {
     const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
     const { data, error, status } = await this.sb.rpc(fn, clean, { get });
     if (error) throw storeErrorFrom(fn, status, error);
+    const checked = fast?.(data);
+    if (checked !== undefined) return checked;
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
       throw new VyxError('STORE_FAILED', `the database answered ${fn} in an unexpected shape`, {

@@ -76,17 +76,20 @@ export class VyxStore extends AlertStore {
 
   /**
    * Many diagnoses in one call (the watcher's tick), each recorded exactly as `recordDiagnosis`
-   * records one. Returns, in order, what each produced.
+   * records one. Returns, in order, what each produced. With `release`, the same call then gives
+   * back these leases, as `releaseLeases` does (a page's last call).
    */
   recordDiagnoses(
     items: Omit<RecordDiagnosisInput, 'renotifyAfterS'>[],
     renotifyAfterS?: number,
+    release?: { owner: string; machineIds: string[] },
   ): Promise<
     { machine_id: string; code: string; notice: 'diagnosis' | 'reminder' | null; marked_failed: boolean }[]
   > {
     return this.call(
-      'vyx_record_diagnoses',
+      release ? 'vyx_record_page' : 'vyx_record_diagnoses',
       {
+        ...(release ? { p_owner: release.owner, p_release_ids: release.machineIds } : {}),
         p_items: items.map((i) => ({
           machine_id: i.machineId,
           code: i.code,

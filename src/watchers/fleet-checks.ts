@@ -1,7 +1,7 @@
 import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { crashLooping } from '../diagnose/restart-history.ts';
-import { orphanMachine } from '../diagnose/rules/orphan-machine.ts';
+import { mayBeOrphan, orphanMachine } from '../diagnose/rules/orphan-machine.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { VyxStore } from '../store/vyx-store.ts';
 
@@ -31,12 +31,8 @@ export async function orphansOf(
   now: Date,
   deps: FleetCheckDeps,
 ): Promise<number> {
-  const candidates = machines.filter(
-    (m) =>
-      m.state !== 'destroyed' &&
-      Date.parse(m.created_at ?? '') <= now.getTime() - deps.stuckAfterS * 1000 &&
-      orphanMachine({ machine: m, app, now }) !== null,
-  );
+  const oldEnough = now.getTime() - deps.stuckAfterS * 1000;
+  const candidates = machines.filter((m) => mayBeOrphan(m) && Date.parse(m.created_at ?? '') <= oldEnough);
   if (candidates.length === 0) return 0;
   const known = new Set(await deps.store.knownFlyIds(candidates.map((m) => m.id)));
   const orphans: { machineId: string; d: Diagnosis }[] = [];

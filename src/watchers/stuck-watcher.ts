@@ -230,15 +230,13 @@ export class StuckWatcher {
       const last = claimed.at(-1);
       if (last) after = { statusChangedAt: last.status_changed_at, machineId: last.machine_id };
       if (claimed.length === 0) break;
+      // The page's record gives its leases back in the same call; when it fails, they are given back alone.
+      const release = { owner, machineIds: claimed.map((r) => r.machine_id), done: false };
       try {
-        await this.judgePage(claimed, listed, looping, tick);
+        await this.judgePage(claimed, listed, looping, tick, release);
       } finally {
-        await store
-          .releaseLeases(
-            owner,
-            claimed.map((r) => r.machine_id),
-          )
-          .catch((err: unknown) => {
+        if (!release.done)
+          await store.releaseLeases(owner, release.machineIds).catch((err: unknown) => {
             this.o.logger.warn(
               { err: errorLine(err) },
               'could not release leases; they expire by themselves',
@@ -264,6 +262,7 @@ export class StuckWatcher {
     listed: AppMachines,
     looping: Set<string>,
     tick: TickState,
+    release: { owner: string; machineIds: string[]; done: boolean },
   ): Promise<void> {
     const { now, report } = tick;
     this.o.metrics?.watcherRows.inc({ watcher: 'stuck' }, rows.length);
@@ -287,7 +286,9 @@ export class StuckWatcher {
     const logs = await this.attachLogs(found, now, allowed);
     tick.logBudget.rows += allowed - logs;
     report.logRequests += logs;
-    for (const r of await this.record(found)) {
+    const recorded = await this.record(found, true, release);
+    release.done = true;
+    for (const r of recorded) {
       report.diagnosed.push({
         machineId: r.machine_id,
         code: r.code,
@@ -333,11 +334,16 @@ export class StuckWatcher {
     }
   }
 
-  private record(found: { machineId: string; d: Diagnosis }[], markFailed = true) {
+  private record(
+    found: { machineId: string; d: Diagnosis }[],
+    markFailed = true,
+    release?: { owner: string; machineIds: string[] },
+  ) {
     return recordInChunks(found, {
       store: this.o.store,
       renotifyAfterS: this.o.renotifyAfterS,
       markFailed,
+      ...(release ? { release: { owner: release.owner, machineIds: release.machineIds } } : {}),
       ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
     });
   }

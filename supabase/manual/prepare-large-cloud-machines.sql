@@ -9,6 +9,7 @@ set lock_timeout = '5s';
 alter table public.cloud_machines
   add column if not exists created_at timestamptz not null default now(),
   add column if not exists status_changed_at timestamptz not null default now(),
+  add column if not exists fly_app text,
   add column if not exists fly_machine_id text;
 create unique index concurrently if not exists cloud_machines_machine_id_key
   on public.cloud_machines (machine_id);
@@ -20,3 +21,5 @@ create index concurrently if not exists cloud_machines_user_idx on public.cloud_
 create index concurrently if not exists cloud_machines_unknown_status_idx
   on public.cloud_machines (status_changed_at)
   where status not in ('starting', 'running', 'stopping', 'stopped', 'failed', 'destroyed');
+create index concurrently if not exists cloud_machines_starting_app_idx
+  on public.cloud_machines (fly_app, status_changed_at) where status = 'starting';

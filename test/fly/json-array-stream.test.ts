@@ -25,6 +25,8 @@ describe('a JSON array read element by element', () => {
     { id: 'a', config: { env: { X: 'a "quoted" } brace', Y: 'back\\slash\\' } }, events: [] },
     { id: 'b', name: '[not] {a} nest', metadata: { é: 'ünïcødé ✓' } },
     { id: 'c', events: [{ request: { exit_event: { exit_code: 1 } } }, []] },
+    // Runs of backslashes before quotes: only an odd run escapes the quote.
+    { id: 'd', env: { Z: '\\\\"}{\\', W: '"', V: '\\\\\\' } },
   ];
   const text = ` [\n${machines.map((m) => JSON.stringify(m, null, 1)).join(' ,\n')}\n] `;
 

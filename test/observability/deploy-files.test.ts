@@ -32,13 +32,18 @@ describe('deploy files', () => {
     expect(config.stuckSchedule).toBe('*/15 * * * * *');
   });
 
-  it('the Dockerfile runs node src/main.ts as a non-root user from a slim Node 24, with the files it needs', () => {
+  it('the Dockerfile runs node src/main.ts (with the flags npm start uses) as a non-root user from a slim Node 24, with the files it needs', () => {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).toMatch(/FROM node:\$\{NODE_VERSION\}-slim AS deps/);
     expect(dockerfile).toContain(`ARG NODE_VERSION=${read('.nvmrc').trim()}`);
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toContain('CMD ["node", "src/main.ts"]');
+    expect(dockerfile).toContain(
+      'CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "src/main.ts"]',
+    );
+    expect(JSON.parse(read('package.json')).scripts.start).toBe(
+      'scripts/node --max-semi-space-size=8 --heap-growing-percent=20 src/main.ts',
+    );
     for (const copied of ['src', 'supabase', 'docs'])
       expect(dockerfile).toContain(`COPY ${copied} ./${copied}`);
     const ignore = read('.dockerignore');

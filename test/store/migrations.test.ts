@@ -146,7 +146,7 @@ describe('migrations on an existing vyx database', () => {
         await c.query(`select indexname from pg_indexes where tablename = 'cloud_machines' order by 1`)
       ).rows;
       expect(after).toEqual(before);
-      expect(before.length).toBe(6);
+      expect(before.length).toBe(7);
     } finally {
       await c.end();
       await b.close();

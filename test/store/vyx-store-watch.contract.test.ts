@@ -28,6 +28,62 @@ describe.each(STORE_VARIANTS)('store contract on $name: watching and answering',
     await s.store.releaseLeases('watcher-b');
   });
 
+  it('claims one app’s stuck rows a page at a time, oldest first; rows naming no app are the default app’s', async () => {
+    const tag = uniqueUser().slice(0, 8);
+    const [app, other, def] = [`app-${tag}`, `other-${tag}`, `def-${tag}`];
+    const row = async (flyApp: string | null, ageS: number, status = 'starting') => {
+      const id = (await begin()).machine.machine_id;
+      await s.twin.backend.query(
+        `update cloud_machines set fly_app = $2, status = $3 where machine_id = $1`,
+        [id, flyApp, status],
+      );
+      await backdate(id, ageS);
+      return id;
+    };
+    const a1 = await row(app, 300);
+    const a2 = await row(app, 200, 'queued'); // a word outside the vocabulary is stuck too
+    const a3 = await row(app, 100);
+    await row(app, 10); // not stuck yet
+    await row(other, 400);
+    const n1 = await row(null, 250);
+    const d1 = await row(def, 150);
+    const page = (forApp: string, after?: { statusChangedAt: string; machineId: string }) =>
+      s.store.claimStuckPage({
+        owner: 'pager',
+        app: forApp,
+        defaultApp: def,
+        olderThanS: 60,
+        leaseS: 30,
+        limit: 2,
+        ...(after ? { after } : {}),
+      });
+    const first = await page(app);
+    expect(first.map((r) => r.machine_id)).toEqual([a1, a2]);
+    const last = first.at(-1)!;
+    const second = await page(app, { statusChangedAt: last.status_changed_at, machineId: last.machine_id });
+    expect(second.map((r) => r.machine_id)).toEqual([a3]);
+    expect((await page(def)).map((r) => r.machine_id)).toEqual([n1, d1]);
+    expect(await page(app)).toEqual([]); // all leased now
+
+    // A page's record gives its leases back in the same call: those rows are claimable again.
+    const item = {
+      code: 'RUNTIME_SILENT',
+      summary: 's',
+      evidence: [],
+      fix: 'f',
+      certainty: 'likely' as const,
+    };
+    const recorded = await s.store.recordDiagnoses([{ ...item, machineId: a1 }], 600, {
+      owner: 'pager',
+      machineIds: [a1, a2, a3],
+    });
+    expect(recorded.map((r) => [r.machine_id, r.notice])).toEqual([[a1, 'diagnosis']]);
+    expect((await s.store.getMachine(a1)).diagnosis?.code).toBe('RUNTIME_SILENT');
+    expect((await page(app)).map((r) => r.machine_id)).toEqual([a1, a2]);
+    expect(await page(def)).toEqual([]); // not given back
+    await s.store.releaseLeases('pager');
+  });
+
   it('records a diagnosis once per machine and code, reminds after the interval, and can mark the row failed', async () => {
     const { machine } = await begin();
     const id = machine.machine_id;

@@ -8,9 +8,9 @@ import type { Diagnosis } from '../diagnosis.ts';
  */
 export function orphanMachine(input: { machine: Machine; app: string; now: Date }): Diagnosis | null {
   const { machine, app, now } = input;
+  if (!mayBeOrphan(machine)) return null;
   const metadata = machine.config?.metadata ?? {};
-  const rowId = metadata[METADATA_MACHINE_ID];
-  if (rowId === undefined || machine.state === 'destroyed') return null;
+  const rowId = metadata[METADATA_MACHINE_ID]!;
   const at = now.toISOString();
   return {
     code: 'ORPHAN_MACHINE',
@@ -36,4 +36,12 @@ export function orphanMachine(input: { machine: Machine; app: string; now: Date 
     fix: `If nobody needs it, destroy it (fly machine destroy ${machine.id} -a ${app} --force); otherwise link it to its row so the bot can see it (select vyx_attach_fly_machine('${rowId}', '${machine.id}', '${app}'); in SQL).`,
     certainty: 'certain',
   };
+}
+
+/**
+ * Whether `orphanMachine` would diagnose this machine if no row pointed at it: a live machine with
+ * our metadata. Checked for a whole fleet without building a diagnosis per machine.
+ */
+export function mayBeOrphan(machine: Machine): boolean {
+  return machine.config?.metadata?.[METADATA_MACHINE_ID] !== undefined && machine.state !== 'destroyed';
 }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { cloudMachineRows } from '../../src/store/cloud-machine-rows.ts';
+import { cloudMachineSchema } from '../../src/store/store-schemas.ts';
+
+const row = {
+  machine_id: 'vyx-1',
+  user_id: 'u-1',
+  status: 'starting',
+  updated_at: '2026-12-01T10:00:00+00:00',
+  created_at: '2026-12-01T10:00:00+00:00',
+  status_changed_at: '2026-12-01T10:00:00+00:00',
+  status_detail: null,
+  fly_app: 'vyx-app',
+  fly_machine_id: 'e7840',
+  region: 'ams',
+  image: 'registry.fly.io/vyx-app:latest',
+  last_heartbeat_at: null,
+  slack_team_id: null,
+  slack_channel: 'C1',
+  slack_thread_ts: null,
+  requested_by: 'U1',
+  diagnosis: {
+    code: 'RUNTIME_SILENT',
+    summary: 's',
+    fix: 'f',
+    certainty: 'likely',
+    at: '2026-12-01T10:01:00Z',
+  },
+  flagged_at: null,
+  lease_owner: 'bot-1',
+  lease_until: '2026-12-01T10:02:00+00:00',
+  status_written_by: { role: 'service_role', method: 'POST', extra: 'kept' },
+};
+
+describe('claimed rows checked without the schema', () => {
+  it('gives back what the schema gives back, for rows of its shape', () => {
+    const rows = [
+      row,
+      { ...row, machine_id: 'vyx-2', diagnosis: null, status_written_by: null },
+      (({ status_written_by: _, ...r }) => r)({ ...row, machine_id: 'vyx-3' }),
+      { ...row, machine_id: 'vyx-4', diagnosis: { code: 'C', summary: 's', fix: 'f', certainty: 'certain' } },
+    ];
+    const fast = cloudMachineRows(JSON.parse(JSON.stringify(rows)));
+    expect(fast).toEqual(z.array(cloudMachineSchema).parse(rows));
+  });
+
+  it('leaves to the schema any row it would change or refuse', () => {
+    for (const odd of [
+      { ...row, new_column: 1 },
+      { ...row, diagnosis: { ...row.diagnosis, extra: 1 } },
+      { ...row, fly_app: 7 },
+      { ...row, status_written_by: { role: 1 } },
+      (({ diagnosis: _, ...r }) => r)(row),
+      (({ status_written_by: _, ...r }) => ({ ...r, other: null }))(row),
+    ])
+      expect(cloudMachineRows([row, odd])).toBeUndefined();
+    expect(cloudMachineRows({ rows: [row] })).toBeUndefined();
+  });
+});
