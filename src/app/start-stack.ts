@@ -4,6 +4,7 @@ import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
 import type { LocalSlack } from '../local/slack-twin/create-local-slack.ts';
 import type { SupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
+import type { Logger } from '../logger.ts';
 
 /** Where each outside service is, real or twin, as the bot needs it. */
 export interface Stack {
@@ -20,6 +21,12 @@ export interface StackIo {
   log?: (line: string) => void;
   /** Start-up news a person should see at once (waiting for the database). */
   notice?: (line: string) => void;
+}
+
+/** Machine output to the log (part `machines`), start-up news as given. */
+export function stackIo(logger: Logger, io: StackIo = {}): StackIo {
+  const machineLog = logger.child({ part: 'machines' });
+  return { log: (line) => machineLog.info(line), ...io };
 }
 
 const LOOPBACK = /^https?:\/\/(127\.|localhost[:/]|\[::1\])/;
