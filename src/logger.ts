@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
 
 /** Paths whose values are secrets: redacted in every log line, whatever logs them. */
 export const REDACT_PATHS = [
@@ -124,12 +124,17 @@ export interface LoggerOptions {
   secrets?: readonly string[] | (() => readonly string[]);
 }
 
+/** pino-pretty when asked for only: JSON logs (the terminal chat's) spare every start its import. */
+function loadPretty(): typeof import('pino-pretty') {
+  return createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+}
+
 /** The bot's logger: pino, secrets redacted by path and scrubbed by value, JSON or pretty. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = typeof options.secrets === 'function' ? options.secrets : () => options.secrets as string[];
   const base: DestinationStream =
     options.format === 'pretty'
-      ? pretty({
+      ? loadPretty()({
           colorize: options.destination === undefined && Boolean(process.stdout.isTTY),
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',

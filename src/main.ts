@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startBot } from './app/run-bot.ts';
+import { stackIo, startStack } from './app/start-stack.ts';
 import { EX_CONFIG, loadConfig } from './config.ts';
 import { isVyxError } from './errors/vyx-error.ts';
 import { createLogger, secretValuesOf } from './logger.ts';
@@ -32,11 +32,15 @@ async function main(): Promise<number> {
 
   const started = performance.now();
   say(`vyxbot starting (VYX_MODE=${config.mode})`);
+  // The twins (PGlite above all) start while the bot's own modules (Bolt, supabase-js…) load.
+  const stackStarting = startStack(config, stackIo(logger, { notice: say }));
+  stackStarting.catch(() => {}); // awaited by startBot; until then a rejection must not crash
+  const { startBot } = await import('./app/run-bot.ts');
   const running = await startBot(config, {
     logger,
     secrets: () => [...secrets],
     waitForSlack: false,
-    io: { notice: say },
+    stack: stackStarting,
   });
   const { stack, httpUrl } = running;
   // A generated local key is a secret too, though no variable holds it.

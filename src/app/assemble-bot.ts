@@ -1,4 +1,9 @@
-import { App, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
+import { createRequire } from 'node:module';
+// Bolt's App and Socket Mode receiver modules alone: its package index also loads Express, the
+// AWS Lambda receiver and the assistant (0.1–0.3 s of every start) for receivers unused here.
+import type { App as BoltApp } from '@slack/bolt';
+import { LogLevel } from '@slack/bolt/dist/App.js';
+import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import { createFlyLogsClient, FLY_LOGS_DEFAULT } from '../fly/logs-client.ts';
 import { createFlyMachinesClient } from '../fly/machines-client.ts';
@@ -33,7 +38,7 @@ export interface AssembleOptions {
 
 export interface AssembledBot {
   store: VyxStore;
-  app: App;
+  app: BoltApp;
   bot: Bot;
   health: Health;
   slackLink: SlackLink;
@@ -41,6 +46,13 @@ export interface AssembledBot {
 
 /** Bounded retries for the bot's own Web API calls: a dead Slack costs seconds, never 30 minutes. */
 const SLACK_RETRIES = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 2_000, randomize: false };
+
+// Their default exports through require: an ESM import of a CommonJS default is module.exports under
+// Node but exports.default under vitest.
+const require = createRequire(import.meta.url);
+const { default: App } = require('@slack/bolt/dist/App.js') as typeof import('@slack/bolt/dist/App.js');
+const { default: SocketModeReceiver } =
+  require('@slack/bolt/dist/receivers/SocketModeReceiver.js') as typeof import('@slack/bolt/dist/receivers/SocketModeReceiver.js');
 
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -84,7 +96,7 @@ export async function assembleBot(
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
   const boltLevel = slackConfig.mode === 'twin' ? LogLevel.ERROR : LogLevel.WARN;
   // auth.test asked once per attempt, without the client's retries (those would outlive the deadline).
-  const probeClient = new webApi.WebClient(botToken, {
+  const probeClient = new WebClient(botToken, {
     ...(slackApiUrl ? { slackApiUrl } : {}),
     retryConfig: { retries: 0 },
     timeout: Math.max(readyTimeoutMs, 2_000),
@@ -183,7 +195,7 @@ export async function assembleBot(
             clientOptions,
             ...boltLog,
           });
-  const slackClient = new webApi.WebClient(botToken, {
+  const slackClient = new WebClient(botToken, {
     ...clientOptions,
     logger: slackLogger(logger, boltLevel, 'slack-web'),
     logLevel: boltLevel,

@@ -8,7 +8,7 @@ import type { Bot } from './create-bot.ts';
 import { gracefulShutdown, type ShutdownReport } from './graceful-shutdown.ts';
 import { listenHealth } from './listen-health.ts';
 import type { SlackLink } from './slack-link.ts';
-import { type Stack, type StackIo, startStack } from './start-stack.ts';
+import { type Stack, type StackIo, stackIo, startStack } from './start-stack.ts';
 
 export interface RunOptions extends AssembleOptions {
   io?: StackIo;
@@ -17,6 +17,11 @@ export interface RunOptions extends AssembleOptions {
    * readiness listen, and follow `connected` (main.ts, so /readyz answers while Slack is away).
    */
   waitForSlack?: boolean;
+  /**
+   * The stack, started already by the caller (main.ts starts it before importing the bot's modules,
+   * so the database opens while they load); otherwise started here from `io`.
+   */
+  stack?: Promise<Stack>;
 }
 
 export interface RunningBot {
@@ -51,8 +56,7 @@ export interface RunningBot {
 export async function startBot(config: Config, options: RunOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics();
-  const machineLog = logger.child({ part: 'machines' });
-  const stack = await startStack(config, { log: (line) => machineLog.info(line), ...options.io });
+  const stack = await (options.stack ?? startStack(config, stackIo(logger, options.io)));
   let running: RunningBot;
   try {
     running = await assemble(config, options, stack, metrics);

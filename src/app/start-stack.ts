@@ -4,6 +4,7 @@ import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
 import type { LocalSlack } from '../local/slack-twin/create-local-slack.ts';
 import type { SupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
+import type { Logger } from '../logger.ts';
 
 /** Where each outside service is, real or twin, as the bot needs it. */
 export interface Stack {
@@ -20,6 +21,12 @@ export interface StackIo {
   log?: (line: string) => void;
   /** Start-up news a person should see at once (waiting for the database). */
   notice?: (line: string) => void;
+}
+
+/** Machine output to the log (part `machines`), start-up news as given. */
+export function stackIo(logger: Logger, io: StackIo = {}): StackIo {
+  const machineLog = logger.child({ part: 'machines' });
+  return { log: (line) => machineLog.info(line), ...io };
 }
 
 const LOOPBACK = /^https?:\/\/(127\.|localhost[:/]|\[::1\])/;
@@ -104,101 +111,116 @@ async function startTwinWaiting(
 }
 
 /**
- * Starts the twin of every service whose credentials are absent (any mix with real services), in
- * dependency order, and closes whatever started if a later one fails.
+ * Starts the twin of every service whose credentials are absent (any mix with real services), all
+ * at once — none needs another to start, and the database's seconds would otherwise come first —
+ * and closes whatever started if one fails.
  */
 export async function startStack(config: Config, io: StackIo = {}): Promise<Stack> {
-  const notice = io.notice ?? (() => {});
-  const closers: (() => Promise<void>)[] = [];
+  const started = await Promise.allSettled([
+    startSupabase(config, io),
+    startFly(config, io),
+    startSlack(config, io),
+  ]);
+  // Closed in reverse: Slack, Fly, then the database.
+  const closers = started
+    .flatMap((s) => (s.status === 'fulfilled' && s.value.close ? [s.value.close] : []))
+    .reverse();
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch(() => {});
+    for (const c of closers) await c().catch(() => {});
   };
-  try {
-    let supabase: Stack['supabase'];
-    if (config.supabase.mode === 'real') {
-      supabase = {
+  const [supabase, fly, slack] = started;
+  if (supabase.status === 'rejected' || fly.status === 'rejected' || slack.status === 'rejected') {
+    await close();
+    throw started.find((s) => s.status === 'rejected')?.reason;
+  }
+  return { supabase: supabase.value.part, fly: fly.value.part, slack: slack.value.part, close };
+}
+
+interface Started<T> {
+  part: T;
+  close?: () => Promise<void>;
+}
+
+async function startSupabase(config: Config, io: StackIo): Promise<Started<Stack['supabase']>> {
+  if (config.supabase.mode === 'real') {
+    return {
+      part: {
         url: config.supabase.url,
         serviceKey: config.supabase.serviceKey,
         label: `${LOOPBACK.test(config.supabase.url) ? 'the server' : 'Supabase'} at ${config.supabase.url} (SUPABASE_URL)`,
-      };
-    } else {
-      const twinConfig = config.supabase;
-      // Twins are imported when used: a start with real services never loads PGlite (its WASM) or the emulators.
-      const { startSupabaseTwin } = await import('../local/supabase-twin/supabase-twin.ts');
-      const twin = await startTwinWaiting(
-        config,
-        () =>
-          startSupabaseTwin({
-            dataDir: config.dataDir,
-            ...(twinConfig.databaseUrl ? { databaseUrl: twinConfig.databaseUrl } : {}),
-            ...(twinConfig.serviceKey ? { serviceKey: twinConfig.serviceKey } : {}),
-            ...(config.supabaseJwtSecret ? { jwtSecret: config.supabaseJwtSecret } : {}),
-            port: twinConfig.port,
-          }).catch((err: unknown) => {
-            throw namePort(err, 'SUPABASE_LOCAL_PORT', twinConfig.port);
-          }),
-        notice,
-      );
-      closers.push(() => twin.close());
-      supabase = {
-        url: twin.url,
-        serviceKey: twin.serviceKey,
-        label: `local twin started here at ${twin.url} over ${twin.database}`,
-        twin,
-      };
-    }
+      },
+    };
+  }
+  const twinConfig = config.supabase;
+  // Twins are imported when used: a start with real services never loads PGlite (its WASM) or the emulators.
+  const { startSupabaseTwin } = await import('../local/supabase-twin/supabase-twin.ts');
+  const twin = await startTwinWaiting(
+    config,
+    () =>
+      startSupabaseTwin({
+        dataDir: config.dataDir,
+        ...(twinConfig.databaseUrl ? { databaseUrl: twinConfig.databaseUrl } : {}),
+        ...(twinConfig.serviceKey ? { serviceKey: twinConfig.serviceKey } : {}),
+        ...(config.supabaseJwtSecret ? { jwtSecret: config.supabaseJwtSecret } : {}),
+        port: twinConfig.port,
+      }).catch((err: unknown) => {
+        throw namePort(err, 'SUPABASE_LOCAL_PORT', twinConfig.port);
+      }),
+    io.notice ?? (() => {}),
+  );
+  return {
+    part: {
+      url: twin.url,
+      serviceKey: twin.serviceKey,
+      label: `local twin started here at ${twin.url} over ${twin.database}`,
+      twin,
+    },
+    close: () => twin.close(),
+  };
+}
 
-    let fly: Stack['fly'];
-    if (config.fly.mode === 'real') {
-      // A server on loopback is an emulator started alone: its registry is the same origin.
-      const emulator = LOOPBACK.test(config.fly.apiUrl);
-      fly = {
+async function startFly(config: Config, io: StackIo): Promise<Started<Stack['fly']>> {
+  if (config.fly.mode === 'real') {
+    // A server on loopback is an emulator started alone: its registry is the same origin.
+    const emulator = LOOPBACK.test(config.fly.apiUrl);
+    return {
+      part: {
         apiUrl: config.fly.apiUrl,
         token: config.fly.token,
         ...(emulator ? { registryOrigin: config.fly.apiUrl.replace(/\/+$/, '') } : {}),
         label: emulator
           ? `the server at ${config.fly.apiUrl} (FLY_API_URL; its registry too)`
           : `Fly Machines API at ${config.fly.apiUrl}${config.fly.apiUrl === 'https://api.machines.dev' ? '' : ' (FLY_API_URL)'}`,
-      };
-    } else {
-      const flyPort = config.fly.port;
-      const { createFlyEmulator } = await import('../local/fly-emulator/fly-emulator.ts');
-      const emulator = await createFlyEmulator({
-        port: flyPort,
-        apps: { [config.flyApp]: {} },
-        region: config.flyRegion,
-        ...(config.fly.token ? { token: config.fly.token } : {}),
-        ...(io.log ? { log: io.log } : {}),
-      }).catch((err: unknown) => {
-        throw namePort(err, 'FLY_LOCAL_PORT', flyPort);
-      });
-      closers.push(() => emulator.close());
-      fly = {
-        apiUrl: emulator.baseUrl,
-        token: emulator.token,
-        registryOrigin: emulator.baseUrl,
-        label: `local emulator started here at ${emulator.baseUrl} (machines are child processes running runtime/)`,
-        emulator,
-      };
-    }
+      },
+    };
+  }
+  const flyPort = config.fly.port;
+  const { createFlyEmulator } = await import('../local/fly-emulator/fly-emulator.ts');
+  const emulator = await createFlyEmulator({
+    port: flyPort,
+    apps: { [config.flyApp]: {} },
+    region: config.flyRegion,
+    ...(config.fly.token ? { token: config.fly.token } : {}),
+    ...(io.log ? { log: io.log } : {}),
+  }).catch((err: unknown) => {
+    throw namePort(err, 'FLY_LOCAL_PORT', flyPort);
+  });
+  return {
+    part: {
+      apiUrl: emulator.baseUrl,
+      token: emulator.token,
+      registryOrigin: emulator.baseUrl,
+      label: `local emulator started here at ${emulator.baseUrl} (machines are child processes running runtime/)`,
+      emulator,
+    },
+    close: () => emulator.close(),
+  };
+}
 
-    let slack: Stack['slack'];
-    if (config.slack.mode === 'twin') {
-      const { createLocalSlack } = await import('../local/slack-twin/create-local-slack.ts');
-      const local = await createLocalSlack({
-        dataDir: config.dataDir,
-        ...(io.input ? { input: io.input } : {}),
-        ...(io.output ? { output: io.output } : {}),
-        // Scripted input runs like a person typing: each command after the previous one's work settled.
-        shell: { timeLimitMs: config.shellTimeoutS * 1000, settleBetweenCommands: true },
-      });
-      closers.push(() => local.close());
-      slack = {
-        label: `local twin at ${local.apiUrl} (this terminal; transcript ${local.transcriptFile || 'in memory'})`,
-        local,
-      };
-    } else {
-      slack = {
+async function startSlack(config: Config, io: StackIo): Promise<Started<Stack['slack']>> {
+  if (config.slack.mode !== 'twin') {
+    return {
+      part: {
         label:
           (config.slack.mode === 'socket'
             ? 'Socket Mode (SLACK_APP_TOKEN)'
@@ -206,11 +228,22 @@ export async function startStack(config: Config, io: StackIo = {}): Promise<Stac
           (config.slackApiUrl
             ? `, Web API at ${config.slackApiUrl} (SLACK_API_URL)`
             : ', Web API at https://slack.com/api/'),
-      };
-    }
-    return { supabase, fly, slack, close };
-  } catch (err) {
-    await close();
-    throw err;
+      },
+    };
   }
+  const { createLocalSlack } = await import('../local/slack-twin/create-local-slack.ts');
+  const local = await createLocalSlack({
+    dataDir: config.dataDir,
+    ...(io.input ? { input: io.input } : {}),
+    ...(io.output ? { output: io.output } : {}),
+    // Scripted input runs like a person typing: each command after the previous one's work settled.
+    shell: { timeLimitMs: config.shellTimeoutS * 1000, settleBetweenCommands: true },
+  });
+  return {
+    part: {
+      label: `local twin at ${local.apiUrl} (this terminal; transcript ${local.transcriptFile || 'in memory'})`,
+      local,
+    },
+    close: () => local.close(),
+  };
 }

@@ -1,4 +1,6 @@
-import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import type { Logger as SlackLogger } from '@slack/bolt';
+// Bolt's App module alone, not its package index (see assemble-bot).
+import { LogLevel } from '@slack/bolt/dist/App.js';
 import type { Logger } from '../logger.ts';
 
 const PINO_LEVEL: Record<LogLevel, string> = {

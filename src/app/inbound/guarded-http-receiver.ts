@@ -1,18 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { ListenOptions } from 'node:net';
-import {
-  type App,
-  type Logger as BoltLogger,
-  type CustomRoute,
-  defaultBodyLimit,
-  HTTPReceiver,
-  type Receiver,
-  verifySlackRequest,
-} from '@slack/bolt';
+import type { App, Logger as BoltLogger, CustomRoute, Receiver } from '@slack/bolt';
+// Bolt's modules one by one: its package index loads Express and more at every start (see assemble-bot).
+import { defaultBodyLimit } from '@slack/bolt/dist/receivers/HTTPModuleFunctions.js';
+import { verifySlackRequest } from '@slack/bolt/dist/receivers/verify-request.js';
 import type { Logger } from '../../logger.ts';
 import type { AuditInput } from '../../store/vyx-store.ts';
 import type { AckFirst } from './ack-first.ts';
 import { checkSlackBody } from './slack-body-check.ts';
+
+// Its default export through require (see assemble-bot).
+const { default: HTTPReceiver } = createRequire(import.meta.url)(
+  '@slack/bolt/dist/receivers/HTTPReceiver.js',
+) as typeof import('@slack/bolt/dist/receivers/HTTPReceiver.js');
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -35,7 +36,7 @@ export interface GuardedReceiverOptions {
  * replay check. Every other path (health, metrics) goes straight to Bolt's listener.
  */
 export class GuardedHttpReceiver implements Receiver {
-  private readonly inner: HTTPReceiver;
+  private readonly inner: InstanceType<typeof HTTPReceiver>;
   private readonly o: GuardedReceiverOptions;
   private server: Server | undefined;
 

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VyxError } from '../../errors/vyx-error.ts';
 import type { SqlBackend } from './sql-backend.ts';
@@ -12,6 +12,14 @@ export interface MigrationResult {
   skipped: string[];
 }
 
+/** The migration files in name order, with their text. */
+export function readMigrations(dir: string = MIGRATIONS_DIR): { name: string; text: string }[] {
+  return readdirSync(dir)
+    .filter((f) => FILE_PATTERN.test(f))
+    .sort()
+    .map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+}
+
 /**
  * Applies `supabase/migrations/*.sql` in name order, each in its own transaction, and records each
  * in `supabase_migrations.schema_migrations` exactly as the Supabase CLI does, so a database
@@ -21,8 +29,9 @@ export async function applyMigrations(
   backend: SqlBackend,
   dir: string = MIGRATIONS_DIR,
 ): Promise<MigrationResult> {
-  const files = (await readdir(dir)).filter((f) => FILE_PATTERN.test(f)).sort();
-  const texts = await Promise.all(files.map((file) => readFile(join(dir, file), 'utf8')));
+  const migrations = readMigrations(dir);
+  const files = migrations.map((m) => m.name);
+  const texts = migrations.map((m) => m.text);
   const bare = (text: string) => text.replace(/[;\s]+$/, '');
   // A warm start: every file recorded already, each from the same text — one query instead of a
   // transaction (and an advisory lock) per file. Anything else takes the careful path below.
