@@ -62,8 +62,16 @@ function startLoadThread() {
         deadlineMs: 120_000,
       };
       return new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
+        const onError = (err: Error) => {
+          w.off('message', onMessage);
+          reject(err);
+        };
+        const onMessage = (out: AckLoadOutput) => {
+          w.off('error', onError);
+          resolve(out);
+        };
+        w.once('message', onMessage);
+        w.once('error', onError);
         w.postMessage(input);
       });
     },

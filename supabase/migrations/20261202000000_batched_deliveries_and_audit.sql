@@ -1,6 +1,7 @@
 -- Issue #17.1: the acks' follow-ups in fewer round trips. Under load, the bot checks many Slack
 -- deliveries for duplicates and writes many audit rows at once; these take a batch in one call.
--- Additive: two new functions; vyx_first_delivery and vyx_record_audit stay as they were.
+-- Additive: two new functions; vyx_first_delivery and vyx_record_audit stay (a replica of the
+-- previous release calls them during a rolling deploy) as one-item calls of the new ones.
 
 -- One answer per delivery, in order, exactly as calling vyx_first_delivery for each in turn: a
 -- delivery whose keys repeat an earlier one's in the same batch is a duplicate.
@@ -56,6 +57,31 @@ begin
   end loop;
   return ids;
 end
+$$;
+
+create or replace function public.vyx_first_delivery(p_keys text[], p_keep_s int default 600)
+returns boolean
+language sql volatile set search_path = public as $$
+  select (public.vyx_first_deliveries(jsonb_build_array(to_jsonb(coalesce(p_keys, '{}'::text[]))), p_keep_s))[1]
+$$;
+
+create or replace function public.vyx_record_audit(
+  p_action text,
+  p_name text,
+  p_outcome text,
+  p_slack_team_id text default null,
+  p_slack_user_id text default null,
+  p_user_id text default null,
+  p_args text default null,
+  p_machine_id text default null,
+  p_detail text default null,
+  p_request_id text default null
+) returns bigint
+language sql volatile set search_path = public as $$
+  select (public.vyx_record_audits(jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+    'action', p_action, 'name', p_name, 'outcome', p_outcome, 'slack_team_id', p_slack_team_id,
+    'slack_user_id', p_slack_user_id, 'user_id', p_user_id, 'args', p_args, 'machine_id', p_machine_id,
+    'detail', p_detail, 'request_id', p_request_id)))))[1]
 $$;
 
 select public.secure_vyx_functions();

@@ -61,5 +61,16 @@ describe('vyx_first_delivery across replicas', () => {
       twins[0]!.backend.query(`select vyx_first_deliveries('[["sig:x"]]'::jsonb, 60)`),
     ).rejects.toThrow(/at least 300 s/);
     await expectVyxError(a.firstDelivery([]), 'STORE_INVALID');
+    // The one-delivery function of the previous release answers through the batch one, same rules.
+    const one = async (keys: string) =>
+      (await twins[0]!.backend.query(`select vyx_first_delivery($1::text[]) as a`, [keys])).rows[0]?.a;
+    expect([
+      await one('{sig:v0=f1}'),
+      await one('{sig:v0=f1,trigger:7.7}'),
+      await one('{trigger:7.8}'),
+    ]).toEqual([true, false, true]);
+    await expect(twins[0]!.backend.query(`select vyx_first_delivery('{}'::text[])`)).rejects.toThrow(
+      /at least one key/,
+    );
   });
 });
