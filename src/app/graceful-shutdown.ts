@@ -103,9 +103,11 @@ export async function gracefulShutdown(o: {
   }
   const watchersStopped = await watchers;
   await receiverClosed;
-  // Whatever a watcher still held (it did not stop in time) goes back now.
+  // Whatever a watcher still held (it did not stop in time) goes back now; audit rows still
+  // waiting for their batch are written.
   await until(
     Promise.all([
+      o.store.settled(),
       o.store
         .releaseLeases(bot.owner)
         .catch((err: unknown) => logger.warn({ err: errorLine(err) }, 'release leases')),

@@ -34,6 +34,11 @@ export class CallBatcher<I, O> {
     });
   }
 
+  /** Resolves once every call made so far is answered (shutdown waits for it: nothing queued is lost). */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;

@@ -291,6 +291,11 @@ export class VyxStore extends AlertStore {
     });
   }
 
+  /** Every duplicate check and audit row asked for so far is written (shutdown waits for it). */
+  async settled(): Promise<void> {
+    await Promise.all([this.deliveries.idle(), this.audits.idle()]);
+  }
+
   // Deliveries and audit rows come with the acks, often many at once: one call per batch, at most one
   // every few ms under load (a few ms more before a reply; none after a quiet spell) (issue #17.1).
   private readonly deliveries = new CallBatcher<string[], boolean>(

@@ -86,6 +86,20 @@ describe('CallBatcher', () => {
     expect(await b.call(3)).toBe(3);
   });
 
+  it('idle() resolves once every call made so far is answered', async () => {
+    const r = recorder();
+    const b = new CallBatcher(r.run, { minGapMs: 50 });
+    const calls = [b.call(1), b.call(2)];
+    await b.idle();
+    const third = b.call(3);
+    await b.idle();
+    let settled = 0;
+    for (const c of [...calls, third]) void c.then(() => settled++);
+    await Promise.resolve();
+    expect(settled).toBe(3);
+    expect(r.batches.flat()).toEqual([1, 2, 3]);
+  });
+
   it('an answer with the wrong number of results fails every call of the batch', async () => {
     const b = new CallBatcher(async (items: number[]) => items.slice(1));
     const out = await Promise.allSettled([b.call(1), b.call(2)]);
