@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { BotChildInput } from './bot-child.ts';
+import { processFigures, serveChildIpc } from './child-ipc.ts';
 
 const input = JSON.parse(process.argv[2] ?? '{}') as Partial<BotChildInput>;
 const signingSecret = `bench-${randomBytes(8).toString('hex')}`;
@@ -22,34 +23,11 @@ app.command('/vyx', async ({ ack }) => {
 const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
 
-const stats = () => ({
-  kind: 'stats',
-  inFlight: 0,
-  delivered: 0,
-  stuckTicks: 0,
-  rssMb: process.memoryUsage().rss / 2 ** 20,
-  cpuMs: cpuMs(),
-  peakRssMb: process.resourceUsage().maxRSS / 1024,
-  heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
-  externalMb: process.memoryUsage().external / 2 ** 20,
-  logLines: 0,
+serveChildIpc({
+  url,
+  signingSecret,
+  stats: () => ({ ...processFigures(), inFlight: 0, delivered: 0, stuckTicks: 0, logLines: 0 }),
+  stop: async () => {
+    await app.stop();
+  },
 });
-process.on('message', (m: { cmd: string }) => {
-  if (m.cmd === 'stats') process.send?.(stats());
-  if (m.cmd === 'gc') process.send?.({ ...stats(), kind: 'gc' });
-  if (m.cmd === 'stop') {
-    void (async () => {
-      await app.stop().catch(() => {});
-      process.send?.({ ...stats(), kind: 'stopped' });
-      process.disconnect?.();
-      process.exit(0);
-    })();
-  }
-});
-process.send?.({ kind: 'ready', url, signingSecret });
-
-/** CPU time (user + system) the process has used, ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}

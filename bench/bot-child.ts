@@ -21,6 +21,7 @@ import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backe
 import { REDACT_PATHS } from '../src/logger.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
+import { processFigures, serveChildIpc } from './child-ipc.ts';
 
 export interface BotChildInput {
   supabaseUrl: string;
@@ -102,45 +103,24 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/ev
 // How long callbacks waited for the event loop: what a request's ack waits behind.
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
-const stats = () => ({
-  kind: 'stats',
-  heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
-  externalMb: process.memoryUsage().external / 2 ** 20,
-  heapTotalMb: process.memoryUsage().heapTotal / 2 ** 20,
-  spaces: Object.fromEntries(
-    getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.physical_space_size / 2 ** 20)]),
-  ),
-  inFlight: bot.tracker.inFlight,
-  delivered: bot.echo.delivered,
-  stuckTicks: bot.stuck.ticks,
-  rssMb: process.memoryUsage().rss / 2 ** 20,
-  cpuMs: cpuMs(),
-  peakRssMb: process.resourceUsage().maxRSS / 1024,
-  logLines,
-  loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-  loopDelayMaxMs: loopDelay.max / 1e6,
+serveChildIpc({
+  url,
+  signingSecret,
+  stats: () => ({
+    ...processFigures(),
+    spaces: Object.fromEntries(
+      getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.physical_space_size / 2 ** 20)]),
+    ),
+    inFlight: bot.tracker.inFlight,
+    delivered: bot.echo.delivered,
+    stuckTicks: bot.stuck.ticks,
+    logLines,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+  }),
+  async stop() {
+    await app.stop().catch(() => {});
+    await bot.stop().catch(() => {});
+    await listener.close();
+  },
 });
-process.on('message', (m: { cmd: string }) => {
-  if (m.cmd === 'stats') process.send?.(stats());
-  if (m.cmd === 'gc') {
-    (globalThis as { gc?: () => void }).gc?.();
-    process.send?.({ ...stats(), kind: 'gc' });
-  }
-  if (m.cmd === 'stop') {
-    void (async () => {
-      await app.stop().catch(() => {});
-      await bot.stop().catch(() => {});
-      await listener.close().catch(() => {});
-      process.send?.({ ...stats(), kind: 'stopped' });
-      process.disconnect?.();
-      process.exit(0);
-    })();
-  }
-});
-process.send?.({ kind: 'ready', url, signingSecret });
-
-/** CPU time (user + system) the process has used, ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
