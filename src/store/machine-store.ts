@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MachineStatus } from '../contract/machine-status.ts';
 import { cloudMachineRows } from './cloud-machine-rows.ts';
+import { provisionCalls } from './provision-calls.ts';
 import {
   type ClaimedProvisioning,
   claimedProvisioningSchema,
@@ -57,22 +58,7 @@ export class MachineStore extends RpcStore {
   beginTrackedProvision(
     input: Omit<BeginProvisionInput, 'machineId'> & { createKey: string; owner: string; leaseS: number },
   ): Promise<ProvisionResult> {
-    return this.call(
-      'vyx_begin_tracked_provision',
-      {
-        p_user_id: input.userId,
-        p_fly_app: input.flyApp,
-        p_region: input.region,
-        p_image: input.image,
-        p_create_key: input.createKey,
-        p_owner: input.owner,
-        p_lease_s: input.leaseS,
-        p_slack_team_id: input.slackTeamId,
-        p_slack_channel: input.slackChannel,
-        p_requested_by: input.requestedBy,
-      },
-      provisionResultSchema,
-    );
+    return this.run(provisionCalls.beginTrackedProvision(input));
   }
 
   /** Records a step and renews the lease. False: no longer this owner's (a recovery took it over). */
@@ -82,18 +68,7 @@ export class MachineStore extends RpcStore {
     step: ProvisionStep,
     more: { leaseS?: number; flyMachineId?: string; detail?: string } = {},
   ): Promise<boolean> {
-    return this.call(
-      'vyx_provision_step',
-      {
-        p_machine_id: machineId,
-        p_owner: owner,
-        p_step: step,
-        p_lease_s: more.leaseS,
-        p_fly_machine_id: more.flyMachineId,
-        p_detail: more.detail,
-      },
-      z.boolean(),
-    );
+    return this.run(provisionCalls.provisionStep(machineId, owner, step, more));
   }
 
   /** Unfinished provisionings whose lease ran out (with `reclaimOwn`, also this owner's own). */
@@ -129,11 +104,7 @@ export class MachineStore extends RpcStore {
   }
 
   attachFlyMachine(machineId: string, flyMachineId: string, flyApp?: string): Promise<CloudMachine> {
-    return this.call(
-      'vyx_attach_fly_machine',
-      { p_machine_id: machineId, p_fly_machine_id: flyMachineId, p_fly_app: flyApp },
-      cloudMachineSchema,
-    );
+    return this.run(provisionCalls.attachFlyMachine(machineId, flyMachineId, flyApp));
   }
 
   setSlackThread(machineId: string, channel: string, threadTs: string): Promise<CloudMachine> {
@@ -263,7 +234,7 @@ export class MachineStore extends RpcStore {
 
   /** Throws STORE_NOT_FOUND when there is no such machine. */
   getMachine(machineId: string): Promise<CloudMachine> {
-    return this.call('vyx_get_machine', { p_machine_id: machineId }, cloudMachineSchema, true);
+    return this.run(provisionCalls.getMachine(machineId));
   }
 
   async findMachine(by: { machineId?: string; flyMachineId?: string }): Promise<CloudMachine | null> {
@@ -277,12 +248,7 @@ export class MachineStore extends RpcStore {
   }
 
   async getActiveMachine(userId: string): Promise<CloudMachine | null> {
-    const rows = await this.call(
-      'vyx_get_active_machine',
-      { p_user_id: userId },
-      z.array(cloudMachineSchema),
-      true,
-    );
+    const rows = await this.run(provisionCalls.getActiveMachine(userId));
     return rows[0] ?? null;
   }
 

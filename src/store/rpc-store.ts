@@ -2,6 +2,7 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type { z } from 'zod';
 import { VyxError } from '../errors/vyx-error.ts';
 import { createLeanFetch } from '../http/lean-fetch.ts';
+import type { RpcCall } from './provision-calls.ts';
 import { storeErrorFrom } from './store-error.ts';
 
 export interface VyxStoreOptions {
@@ -42,6 +43,11 @@ export class RpcStore {
           baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
       },
     });
+  }
+
+  /** A call described as data (src/store/provision-calls.ts). */
+  protected run<T>(c: RpcCall<T>): Promise<T> {
+    return this.call(c.fn, c.args, c.schema, c.get ?? false);
   }
 
   /**

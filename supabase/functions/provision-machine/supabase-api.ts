@@ -1,12 +1,8 @@
 import { z } from 'zod';
 import { VyxError } from '../../../src/errors/vyx-error.ts';
+import { provisionCalls, type RpcCall } from '../../../src/store/provision-calls.ts';
 import { type PostgrestLikeError, storeErrorFrom } from '../../../src/store/store-error.ts';
-import {
-  type CloudMachine,
-  cloudMachineSchema,
-  type ProvisionResult,
-  provisionResultSchema,
-} from '../../../src/store/store-schemas.ts';
+import type { CloudMachine, ProvisionResult } from '../../../src/store/store-schemas.ts';
 import type { Settings } from './settings.ts';
 
 /**
@@ -78,6 +74,8 @@ export function supabaseApi(settings: Settings, fetchFn: typeof fetch, timeoutMs
     }
     return parsed.data;
   }
+  // Always POST (PostgREST runs read-only functions read-only either way).
+  const run = <T>(c: RpcCall<T>) => call(c.fn, c.args, c.schema);
 
   return {
     async userOf(authorization) {
@@ -117,47 +115,13 @@ export function supabaseApi(settings: Settings, fetchFn: typeof fetch, timeoutMs
       return user.data.id;
     },
     async getActiveMachine(userId) {
-      const rows = await call('vyx_get_active_machine', { p_user_id: userId }, z.array(cloudMachineSchema));
-      return rows[0] ?? null;
+      return (await run(provisionCalls.getActiveMachine(userId)))[0] ?? null;
     },
-    beginTrackedProvision(input) {
-      return call(
-        'vyx_begin_tracked_provision',
-        {
-          p_user_id: input.userId,
-          p_fly_app: input.flyApp,
-          p_region: input.region,
-          p_image: input.image,
-          p_create_key: input.createKey,
-          p_owner: input.owner,
-          p_lease_s: input.leaseS,
-        },
-        provisionResultSchema,
-      );
-    },
-    provisionStep(machineId, owner, step, more = {}) {
-      return call(
-        'vyx_provision_step',
-        {
-          p_machine_id: machineId,
-          p_owner: owner,
-          p_step: step,
-          p_lease_s: more.leaseS,
-          p_fly_machine_id: more.flyMachineId,
-          p_detail: more.detail,
-        },
-        z.boolean(),
-      );
-    },
-    attachFlyMachine(machineId, flyMachineId, flyApp) {
-      return call(
-        'vyx_attach_fly_machine',
-        { p_machine_id: machineId, p_fly_machine_id: flyMachineId, p_fly_app: flyApp },
-        cloudMachineSchema,
-      );
-    },
-    getMachine(machineId) {
-      return call('vyx_get_machine', { p_machine_id: machineId }, cloudMachineSchema);
-    },
+    beginTrackedProvision: (input) => run(provisionCalls.beginTrackedProvision(input)),
+    provisionStep: (machineId, owner, step, more = {}) =>
+      run(provisionCalls.provisionStep(machineId, owner, step, more)),
+    attachFlyMachine: (machineId, flyMachineId, flyApp) =>
+      run(provisionCalls.attachFlyMachine(machineId, flyMachineId, flyApp)),
+    getMachine: (machineId) => run(provisionCalls.getMachine(machineId)),
   };
 }
