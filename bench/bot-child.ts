@@ -18,7 +18,7 @@ import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient } from '../src/fly/registry-client.ts';
 import { createLeanFetch } from '../src/http/lean-fetch.ts';
 import { createPostgresBackend } from '../src/local/supabase-twin/postgres-backend.ts';
-import { REDACT_PATHS } from '../src/logger.ts';
+import { redactingOptions } from '../src/logger.ts';
 import { slackPosterFrom } from '../src/slack/slack-poster.ts';
 import { createVyxStore } from '../src/store/vyx-store.ts';
 import { processFigures, serveChildIpc } from './child-ipc.ts';
@@ -50,7 +50,7 @@ const sink = new Writable({
   },
 });
 // production's default level (info), written to a counting sink instead of stdout
-const logger = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+const logger = pino({ level: 'info', ...redactingOptions() }, sink);
 const store = createVyxStore({ url: input.supabaseUrl, serviceKey: input.serviceKey });
 const fly = createFlyMachinesClient({ baseUrl: input.flyUrl, token: input.flyToken });
 const logs = createFlyLogsClient({ baseUrl: input.flyUrl, token: input.flyToken });

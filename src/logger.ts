@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions as PinoOptions, pino } from 'pino';
+import { createSecretRedactor } from './secret-redactor.ts';
 
 /** Paths whose values are secrets: redacted in every log line, whatever logs them. */
 export const REDACT_PATHS = [
@@ -63,6 +64,20 @@ export const REDACT_PATHS = [
 ];
 
 const CENSOR = '[redacted]';
+
+/**
+ * pino's options that redact REDACT_PATHS: in every line by the redactor compiled once
+ * (src/secret-redactor.ts says why), and in a child's bindings — which pino formats without the
+ * line's hooks — by pino's own `redact` with the paths that do not start with `*` (cheap there: it
+ * runs only for a line or binding that has such a key).
+ */
+export function redactingOptions(): Pick<PinoOptions, 'formatters' | 'redact'> {
+  const redact = createSecretRedactor(REDACT_PATHS, CENSOR);
+  return {
+    formatters: { log: redact, bindings: redact },
+    redact: { paths: REDACT_PATHS.filter((p) => !p.startsWith('*')), censor: CENSOR },
+  };
+}
 
 /** Replaces every occurrence of each secret value in a text (values shorter than 8 characters are ignored). */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
@@ -146,7 +161,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'info',
       name: options.name ?? 'vyxbot',
-      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      ...redactingOptions(),
     },
     options.secrets ? scrubbingStream(base, () => secrets() ?? []) : base,
   );
