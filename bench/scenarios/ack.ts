@@ -1,8 +1,8 @@
 // ack: signed `/vyx help` slash commands to the HTTP receiver, timed from request to the HTTP
 // answer (the ack), for vyxbot and, in the same run, for a bare Bolt app on the same receiver
 // settings that acknowledges and does nothing (the baseline: what Bolt, Node and this machine cost).
-// `help` is the cheapest command: vyxbot's follow-up work (duplicate check, the ephemeral answer
-// through response_url) runs after the ack, concurrently, as in production — what it costs other
+// `help` is answered in the ack's body (as Slack allows: it shows it to the asker); vyxbot's work
+// after the ack (the audit row, batched) runs concurrently, as in production — what it costs other
 // requests' acks is what the ratio to the baseline shows.
 // The two alternate in rounds (bare, bot, bot, bare, …) so a shared machine's drift hits both alike.
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,6 @@
 import { isVyxError } from '../errors/vyx-error.ts';
 import { failureText } from '../slack/cards/failure-text.ts';
+import type { Card } from '../slack/cards/status-card.ts';
 import type { CommandContext, Outcome } from './command-context.ts';
 import { destroy } from './destroy.ts';
 import { diagnoseCommand } from './diagnose.ts';
@@ -10,9 +11,31 @@ import { logsCommand } from './logs.ts';
 import { machinePower } from './machine-power.ts';
 import { markFailed } from './mark-failed.ts';
 import { notify } from './notify.ts';
-import { parseCommand } from './parse-command.ts';
+import { type ParseResult, parseCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
+
+/**
+ * The answer of a command that needs nothing but its own text — help, and a command that does not
+ * parse (its problem and usage) — or undefined when the command has work to do.
+ */
+export function immediateAnswer(parsed: ParseResult): { answer: Card; outcome: Outcome } | undefined {
+  if (!parsed.ok)
+    return {
+      answer: {
+        text: `${parsed.problem}\nUsage: ${parsed.usage}`,
+        blocks: [
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: `${parsed.problem}\n*Usage*\n\`\`\`${parsed.usage}\`\`\`` },
+          },
+        ],
+      },
+      outcome: { outcome: 'invalid', detail: parsed.problem },
+    };
+  if (parsed.command.name === 'help') return { answer: helpCard(), outcome: { outcome: 'ok' } };
+  return undefined;
+}
 
 /**
  * `/vyx <text>`: parse, authorize, act, answer privately, and write the audit log — whatever
@@ -23,25 +46,14 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
   let outcome: Outcome;
   let name = parsed.ok ? parsed.command.name : 'invalid';
   try {
-    if (!parsed.ok) {
-      await ctx.reply({
-        text: `${parsed.problem}\nUsage: ${parsed.usage}`,
-        blocks: [
-          {
-            type: 'section',
-            text: { type: 'mrkdwn', text: `${parsed.problem}\n*Usage*\n\`\`\`${parsed.usage}\`\`\`` },
-          },
-        ],
-      });
-      outcome = { outcome: 'invalid', detail: parsed.problem };
-    } else {
+    const immediate = immediateAnswer(parsed);
+    if (immediate) {
+      await ctx.reply(immediate.answer);
+      outcome = immediate.outcome;
+    } else if (parsed.ok && parsed.command.name !== 'help') {
       const c = parsed.command;
       name = c.name;
       switch (c.name) {
-        case 'help':
-          await ctx.reply(helpCard());
-          outcome = { outcome: 'ok' };
-          break;
         case 'start':
           outcome = await start(ctx, c);
           break;
@@ -74,7 +86,7 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           outcome = await link(ctx, c);
           break;
       }
-    }
+    } else throw new Error('an immediate answer was expected');
   } catch (err) {
     ctx.deps.logger.error(
       {

@@ -17,7 +17,7 @@ import {
   type FlyEmulatorOptions,
 } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SlackApiServer, startSlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
-import { REDACT_PATHS } from '../../src/logger.ts';
+import { redactingOptions } from '../../src/logger.ts';
 import { slackPosterFrom } from '../../src/slack/slack-poster.ts';
 import { createVyxStore } from '../../src/store/vyx-store.ts';
 import { sign } from '../../testkit/slack-signature.ts';
@@ -120,7 +120,7 @@ export async function startBotHarness(
       done();
     },
   });
-  const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+  const logger = pino({ level: 'debug', ...redactingOptions() }, sink);
   const via = options.via ?? (async (_service: string, url: string) => url);
   const flyUrl = await via('fly', emulator.baseUrl);
   const slackApiUrl = await via('slack', slack.apiUrl);
@@ -199,7 +199,21 @@ export async function startBotHarness(
       body,
     });
     const text = await r.text();
-    return { status: r.status, body: text, ms: performance.now() - t0 };
+    const ms = performance.now() - t0;
+    // As Slack does: a command's ack body is shown to the person who typed it.
+    const form = (init.contentType ?? 'application/x-www-form-urlencoded').startsWith(
+      'application/x-www-form',
+    )
+      ? new URLSearchParams(body)
+      : undefined;
+    if (r.status === 200 && text !== '' && form?.get('command')) {
+      const json = r.headers.get('content-type')?.includes('application/json');
+      slack.commandAck(
+        { channel: form.get('channel_id') ?? CHANNEL, user: form.get('user_id') ?? ADMIN },
+        json ? JSON.parse(text) : text,
+      );
+    }
+    return { status: r.status, body: text, ms };
   }
 
   function commandBody(text: string, user = ADMIN): string {

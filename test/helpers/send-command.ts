@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import type { SlackApiServer } from '../../src/local/slack-twin/slack-api-server.ts';
 import { sign } from '../../testkit/slack-signature.ts';
 
 /** A signed `/vyx …` to the bot's /slack/events, as Slack sends it. */
 export async function sendCommand(
   baseUrl: string,
   signingSecret: string,
-  o: { text: string; team: string; channel: string; user: string; responseUrl: string },
+  o: {
+    text: string;
+    team: string;
+    channel: string;
+    user: string;
+    responseUrl: string;
+    /** The Slack twin: shows the ack's body to the person, as Slack does. */
+    slack?: Pick<SlackApiServer, 'commandAck'>;
+  },
 ): Promise<number> {
   const body = new URLSearchParams({
     token: 'deprecated-verification-token',
@@ -31,6 +40,10 @@ export async function sendCommand(
     },
     body,
   });
-  await r.text();
+  const text = await r.text();
+  if (o.slack && r.status === 200 && text !== '') {
+    const json = r.headers.get('content-type')?.includes('application/json');
+    o.slack.commandAck({ channel: o.channel, user: o.user }, json ? JSON.parse(text) : text);
+  }
   return r.status;
 }

@@ -59,6 +59,7 @@ describe('/metrics', () => {
       channel: CHANNEL,
       user: ADMIN,
       responseUrl: t.slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user: ADMIN }),
+      slack: t.slack,
     });
     expect(status).toBe(200);
     await until(() => t.slack.workspace.ephemerals().some((e) => e.user === ADMIN), 'the help answer');

@@ -195,6 +195,28 @@ describe('the twin speaks Socket Mode as Slack does', () => {
     ws.terminate();
   });
 
+  it('shows what a slash command’s ack carries to the person who typed it, as Slack does', async () => {
+    const { ws, messages } = await connect();
+    const sent = slack.command({ text: 'help' });
+    const got = await until(() => messages.find((m) => m.envelope_id === sent.envelopeId), 'delivered');
+    const before = slack.workspace.ephemerals().length;
+    ws.send(
+      JSON.stringify({
+        envelope_id: got.envelope_id,
+        payload: { response_type: 'ephemeral', text: 'the help' },
+      }),
+    );
+    const shown = await until(() => slack.workspace.ephemerals().slice(before).at(0), 'the ack shown');
+    const payload = got.payload as { user_id: string; channel_id: string };
+    expect(shown).toMatchObject({
+      text: 'the help',
+      via: 'ack',
+      user: payload.user_id,
+      channel: payload.channel_id,
+    });
+    ws.terminate();
+  });
+
   it('keeps an envelope sent while no connection is open, and delivers it to the next one; an ack settles it', async () => {
     await until(() => slack.socketMode!.connections() === 0, 'no connection');
     const sent = slack.command({ text: 'status' });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import type { App, BlockButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { BotDeps, CommandContext } from '../../commands/command-context.ts';
 import { handleAction } from '../../commands/handle-action.ts';
-import { handleCommand } from '../../commands/handle-command.ts';
+import { audit, handleCommand, immediateAnswer } from '../../commands/handle-command.ts';
 import { parseCommand } from '../../commands/parse-command.ts';
 import { isVyxError } from '../../errors/vyx-error.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -66,6 +66,26 @@ function replyVia(respond: RespondFn) {
   };
 }
 
+/** Who asked `/vyx`, where, and how to answer them. */
+function commandContext(
+  deps: BotDeps,
+  command: SlashCommand,
+  requestId: string,
+  identity: SlackIdentity | null,
+  reply: CommandContext['reply'],
+): CommandContext {
+  return {
+    deps: { ...deps, logger: deps.logger.child({ requestId }) },
+    teamId: command.team_id,
+    slackUserId: command.user_id,
+    channelId: command.channel_id,
+    requestId,
+    ...(command.trigger_id ? { triggerId: command.trigger_id } : {}),
+    identity,
+    reply,
+  };
+}
+
 /**
  * Binds `/vyx` and the card buttons to the commands. `ack()` comes first, always (Slack allows
  * 3 s); the work follows.
@@ -84,15 +104,34 @@ export function registerHandlers(
     logger: deps.logger.child({ part: 'dedupe' }),
   });
   app.command('/vyx', async ({ command, ack, respond, body, context }) => {
-    const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
-    await ack();
-    endAck?.();
     const parsed = parseCommand(command.text ?? '');
     const name = parsed.ok ? parsed.command.name : 'invalid';
+    // Help and a command that does not parse need nothing but their text: the answer goes back in
+    // the ack itself (Slack shows it to the asker as it would a response_url post). Nothing to do
+    // twice on a duplicate, no second request, nothing after the ack but the audit row.
+    const immediate = tracker.draining ? undefined : immediateAnswer(parsed);
+    const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
+    await ack(
+      immediate
+        ? { response_type: 'ephemeral', text: immediate.answer.text, blocks: immediate.answer.blocks }
+        : undefined,
+    );
+    endAck?.();
     // In flight from here: the local shell and shutdown wait for the duplicate check too.
     tracker.inFlight++;
     try {
       await ackFirst?.turn();
+      if (immediate) {
+        const requestId = randomUUID().slice(0, 8);
+        metrics?.commands.inc({ kind: 'command', name, outcome: immediate.outcome.outcome });
+        const ctx = commandContext(deps, command, requestId, null, replyVia(respond));
+        ctx.deps.logger.info(
+          { command: name, outcome: immediate.outcome.outcome, ms: 0 },
+          `/vyx ${name} answered`,
+        );
+        await audit(ctx, 'command', name, command.text ?? '', immediate.outcome);
+        return;
+      }
       if (!(await firstDelivery({ body, context }))) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'duplicate' });
         return;
@@ -106,25 +145,18 @@ export function registerHandlers(
         return;
       }
       const requestId = randomUUID().slice(0, 8);
-      // Help needs no identity (and answers even when the database is down); anything else does.
-      const identity =
-        parsed.ok && parsed.command.name === 'help'
-          ? null
-          : await lookUpIdentity(deps, command.team_id, command.user_id, replyVia(respond), requestId);
+      const identity = await lookUpIdentity(
+        deps,
+        command.team_id,
+        command.user_id,
+        replyVia(respond),
+        requestId,
+      );
       if (identity === undefined) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'error' });
         return;
       }
-      const ctx: CommandContext = {
-        deps: { ...deps, logger: deps.logger.child({ requestId }) },
-        teamId: command.team_id,
-        slackUserId: command.user_id,
-        channelId: command.channel_id,
-        requestId,
-        ...(command.trigger_id ? { triggerId: command.trigger_id } : {}),
-        identity,
-        reply: replyVia(respond),
-      };
+      const ctx = commandContext(deps, command, requestId, identity, replyVia(respond));
       const t0 = performance.now();
       const outcome = await handleCommand(ctx, command.text ?? '');
       metrics?.commands.inc({ kind: 'command', name, outcome: outcome.outcome });

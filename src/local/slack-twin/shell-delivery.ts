@@ -4,10 +4,9 @@
  * Slack shows it (ephemeral, or in the channel).
  */
 import type { App } from '@slack/bolt';
+import { showCommandAck } from './command-ack.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
-import { botAuthor } from './slack-identity.ts';
 import type { SlackRenderer } from './slack-renderer.ts';
-import { readContent } from './slack-web-methods.ts';
 
 /** A delivery Bolt is still working on (the shell waits for these before it counts as settled). */
 export interface Delivery {
@@ -104,33 +103,11 @@ export function deliverToBolt(
   return ackedPromise;
 }
 
-/** What the bot passed to ack() for a command: shown as an ephemeral (or channel) message. */
+/** What the bot passed to ack() for a command: shown as Slack shows it (command-ack.ts). */
 function showAck(slack: SlackApiServer, renderer: SlackRenderer, response: unknown): void {
-  if (response === undefined || response === null || response === '') return;
   const { workspace, identity } = slack;
-  const args = typeof response === 'string' ? { text: response } : (response as Record<string, unknown>);
-  const content = readContent(args, () => `a${Math.random().toString(36).slice(2, 6)}`);
-  if (!content.ok) {
-    renderer.notice(
-      `the bot acked with a message Slack would reject: ${JSON.stringify(content.result.body)}`,
-    );
-    return;
-  }
-  if ((content.text ?? '') === '' && !content.blocks?.length) return;
-  if (args.response_type === 'in_channel') {
-    workspace.post({
-      channel: identity.channelId,
-      ...botAuthor(identity),
-      text: content.text ?? '',
-      ...(content.blocks ? { blocks: content.blocks } : {}),
-    });
-  } else {
-    workspace.postEphemeral({
-      channel: identity.channelId,
-      user: identity.userId,
-      text: content.text ?? '',
-      ...(content.blocks ? { blocks: content.blocks } : {}),
-      via: 'ack',
-    });
-  }
+  const where = { channel: identity.channelId, user: identity.userId };
+  const shown = showCommandAck(workspace, identity, where, response);
+  if (shown.shown === 'rejected')
+    renderer.notice(`the bot acked with a message Slack would reject: ${JSON.stringify(shown.error)}`);
 }

@@ -14,10 +14,12 @@
  * Every call goes to the transcript (never the token). State is in `workspace`; `activity()` tells
  * the shell whether Slack calls are still coming.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
 import { createChannelRateLimiter, type RateLimitOptions } from './channel-rate-limiter.ts';
+import { type CommandAckShown, showCommandAck } from './command-ack.ts';
 import { parseApiRequest, readBody } from './request-body.ts';
 import { type AnsweredRequest, createResponseUrls, type ResponseUrlOrigin } from './response-urls.ts';
 import { LOCAL_SLACK_BOT_TOKEN, LOCAL_SLACK_IDENTITY, type SlackIdentity } from './slack-identity.ts';
@@ -117,6 +119,11 @@ export interface SlackApiServer extends Omit<ViewDeliveries, 'acked'> {
   readonly socketMode: SocketModeHub | undefined;
   /** Delivers `/vyx <text>` over Socket Mode, as Slack does when a person types it. */
   command(c: TwinCommand): EnvelopeRecord;
+  /**
+   * What the app answered a command's HTTP delivery with (the 200's body), shown as Slack shows it;
+   * Socket Mode acks and the shell's are shown without being asked.
+   */
+  commandAck(where: { channel: string; user: string }, response: unknown): CommandAckShown;
   /** Delivers a `block_actions` press of a button over Socket Mode. */
   pressButton(b: TwinButton): EnvelopeRecord;
   /** Home tabs, modals, trigger ids (`views.*`). */
@@ -220,7 +227,14 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     ? createSocketModeHub({
         appId: identity.appId,
         appToken: options.appToken,
-        onAck: (record) => viewDeliveries.acked(record),
+        onAck: (record) => {
+          if (record.type === 'slash_commands') {
+            const p = record.payload as { channel_id?: string; user_id?: string };
+            const where = { channel: p.channel_id ?? identity.channelId, user: p.user_id ?? identity.userId };
+            showCommandAck(workspace, identity, where, record.response);
+          }
+          viewDeliveries.acked(record);
+        },
         ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       })
     : undefined;
@@ -266,6 +280,7 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     transcriptFile: options.transcriptFile,
     createResponseUrl,
     socketMode: hub,
+    commandAck: (where, response) => showCommandAck(workspace, identity, where, response),
     command(c) {
       const user = c.user ?? identity.userId;
       const channel = workspace.resolveChannel(c.channel ?? identity.channelId);
