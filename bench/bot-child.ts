@@ -68,6 +68,7 @@ const app = new App({
     ackFirst,
   }),
   clientOptions: { slackApiUrl: input.slackApiUrl, fetch: createLeanFetch() },
+  convoStore: false,
   logLevel: LogLevel.ERROR,
 });
 const bot = createBot({

@@ -176,11 +176,14 @@ export async function assembleBot(
   // fails unhandled when Slack is away), and commands are acknowledged while the Web API is down.
   const authorize = async () => ({ botToken, ...slackLink.ids });
   const ackFirst = new AckFirst();
+  // No conversation store: nothing here keeps state per conversation, and Bolt's default one builds
+  // (and throws away) a "Conversation not found" error, stack and all, for every request.
+  const common = { clientOptions, convoStore: false as const, ...boltLog };
   const app =
     slackConfig.mode === 'twin'
-      ? new App({ token: botToken, receiver: local!.receiver, clientOptions, ...boltLog })
+      ? new App({ token: botToken, receiver: local!.receiver, ...common })
       : socketReceiver
-        ? new App({ authorize, receiver: socketReceiver, clientOptions, ...boltLog })
+        ? new App({ authorize, receiver: socketReceiver, ...common })
         : new App({
             authorize,
             // Bolt's HTTPReceiver behind the guard that refuses bodies Slack never sends (#11.3).
@@ -192,8 +195,7 @@ export async function assembleBot(
               audit: (entry) => store.recordAudit(entry),
               ackFirst,
             }),
-            clientOptions,
-            ...boltLog,
+            ...common,
           });
   const slackClient = new WebClient(botToken, {
     ...clientOptions,
