@@ -5,6 +5,8 @@
 // benchmark section; `--quick` writes quick.*; `--only=ack,startup,…` runs those scenarios alone and
 // writes partial.* (never latest). `--report` renders latest.md and the README from latest.json
 // (and bench/results/before.json, the "before" column, when there) without running anything.
+// `--ack-command=status` times another `/vyx` text in the ack scenario than `help` (which is
+// answered in the ack itself): what a command with work after its ack costs other requests' acks.
 // Benchmarks measure and record; they assert nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -50,6 +52,8 @@ if (process.argv.includes('--report')) {
 }
 
 const quick = process.argv.includes('--quick');
+const ackCommand =
+  process.argv.find((a) => a.startsWith('--ack-command='))?.slice('--ack-command='.length) ?? 'help';
 const profileDir = process.argv.find((a) => a.startsWith('--cpu-prof-dir='))?.split('=')[1];
 const P = quick
   ? {
@@ -102,7 +106,7 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
     services: true,
     async run(svc, out) {
       log(
-        'ack: signed `/vyx help` to the HTTP receiver, vyxbot and a bare Bolt app (each in its own process)',
+        `ack: signed \`/vyx ${ackCommand}\` to the HTTP receiver, vyxbot and a bare Bolt app (each in its own process)`,
       );
       const prof = profileDir ? { cpuProfDir: `${profileDir}/ack` } : {};
       const bot = await forkBot(svc, prof);
@@ -111,11 +115,11 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
         const a = await ackScenario(
           svc,
           { bot, bare },
-          { requests: P.ackRequests, levels: P.ackLevels, log },
+          { requests: P.ackRequests, levels: P.ackLevels, text: ackCommand, log },
         );
         const st = await bot.stats();
         out.ack = {
-          command: '/vyx help',
+          command: `/vyx ${ackCommand}`,
           ...a.vyxbot,
           bot_rss_after_mb: r1(st.rssMb),
           bot_loop_delay_ms: {

@@ -82,7 +82,7 @@ function startLoadThread() {
 export async function ackScenario(
   svc: Services,
   apps: { bot: BotProcess; bare: BotProcess },
-  o: { requests: number; levels: number[]; rounds?: number; log: (s: string) => void },
+  o: { requests: number; levels: number[]; rounds?: number; text?: string; log: (s: string) => void },
 ): Promise<AckResult> {
   await svc.store.linkIdentity({ slackTeamId: TEAM, slackUserId: ADMIN, userId: 'vyx-admin', role: 'admin' });
   function body(): string {
@@ -95,7 +95,7 @@ export async function ackScenario(
       user_id: ADMIN,
       user_name: 'admin',
       command: '/vyx',
-      text: 'help',
+      text: o.text ?? 'help',
       api_app_id: 'A0VYXBENCH',
       response_url: svc.slack.createResponseUrl({ kind: 'command', channel: CHANNEL, user: ADMIN }),
       trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
