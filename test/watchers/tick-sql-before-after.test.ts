@@ -21,6 +21,8 @@ import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgr
 // tick left on the functions before (migrations up to 20261202100100): the same diagnoses, outbox
 // events and rows, the same report. The fleet is big enough for a page to be recorded in two chunks.
 const FIRST_NEW_MIGRATION = '20261203000000';
+// The claim's columns for the watcher, over whichever vyx_claim_stuck_page the database has: both sides.
+const CLAIM_ROWS_MIGRATION = '20261203000200_claim_stuck_rows.sql';
 const APP = 'vyx-app';
 const OTHER = 'vyx-eu';
 const NOW = new Date();
@@ -41,7 +43,9 @@ async function startSide(before?: string): Promise<Side> {
   let dir: string | undefined;
   if (before) {
     dir = mkdtempSync(join(tmpdir(), 'vyx-old-migrations-'));
-    for (const m of readMigrations()) if (m.name < before) writeFileSync(join(dir, m.name), m.text);
+    for (const m of readMigrations()) {
+      if (m.name < before || m.name === CLAIM_ROWS_MIGRATION) writeFileSync(join(dir, m.name), m.text);
+    }
   }
   await applyMigrations(backend, dir);
   if (dir) rmSync(dir, { recursive: true });
@@ -285,6 +289,7 @@ describe('the tick on the rewritten SQL records what it recorded on the SQL befo
         },
       ],
       ['vyx_claim_stuck_page', { p_owner: 'c', p_fly_app: OTHER, p_default_app: APP, p_limit: 5 }],
+      ['vyx_claim_stuck_rows', { p_owner: 'd', p_fly_app: OTHER, p_default_app: APP, p_limit: 4 }],
       [
         'vyx_record_page',
         {
@@ -330,5 +335,34 @@ describe('the tick on the rewritten SQL records what it recorded on the SQL befo
         k === 'at' || k.endsWith('_at') || k === 'lease_until' ? undefined : x,
       );
     expect(strip(await run(after))).toEqual(strip(await run(before)));
+
+    // The watcher's claim answers the whole-row claim's rows, in its order, with the columns it reads.
+    for (const side of [before, after]) {
+      await side.backend.query(`update cloud_machines set lease_owner = null, lease_until = null`);
+    }
+    const args = { p_owner: 'e', p_fly_app: APP, p_default_app: APP, p_limit: 300 };
+    const whole = (await before.rpc('vyx_claim_stuck_page', args)) as { body: Record<string, unknown>[] };
+    const narrow = (await after.rpc('vyx_claim_stuck_rows', args)) as { body: Record<string, unknown>[] };
+    expect(whole.body.length).toBeGreaterThan(200);
+    const columns = Object.keys(narrow.body[0] ?? {});
+    expect(columns.sort()).toEqual(
+      [
+        'created_at',
+        'fly_app',
+        'fly_machine_id',
+        'image',
+        'last_heartbeat_at',
+        'machine_id',
+        'status',
+        'status_changed_at',
+        'status_written_by',
+        'user_id',
+      ].sort(),
+    );
+    const project = (r: Record<string, unknown>) =>
+      Object.fromEntries(
+        columns.map((k) => [k, k.endsWith('_at') && k !== 'last_heartbeat_at' ? 'at' : r[k]]),
+      );
+    expect(narrow.body.map(project)).toEqual(whole.body.map(project));
   }, 120_000);
 });
