@@ -46,21 +46,27 @@ export function createLeanFetch(o: { dispatcher?: Dispatcher; fallback?: typeof 
  * encodes it again and decodes it through a stream (~5 ms per 300 KB claimed page, 4-10 times the
  * parse). The body is still consumed once (`bodyUsed`, and a second read rejects, as fetch does).
  */
-function textResponse(text: string | null, init: ResponseInit): Response {
-  const response = new Response(text, init);
-  if (text === null) return response;
-  const read = async (): Promise<string> => {
-    if (response.bodyUsed) return Response.prototype.text.call(response);
+class TextResponse extends Response {
+  readonly #text: string;
+
+  constructor(text: string, init: ResponseInit) {
+    super(text, init);
+    this.#text = text;
+  }
+
+  // Fields, not methods: the platform's types declare `text` and `json` as properties.
+  override text = async (): Promise<string> => {
+    if (this.bodyUsed) return Response.prototype.text.call(this);
     // Marks the body used, as reading it would.
-    await response.body?.cancel();
-    return text;
+    await this.body?.cancel();
+    return this.#text;
   };
-  Object.defineProperties(response, {
-    text: { value: read },
-    json: { value: async () => JSON.parse(await read()) as unknown },
-  });
-  return response;
+
+  override json = async (): Promise<unknown> => JSON.parse(await this.text()) as unknown;
 }
+
+const textResponse = (text: string | null, init: ResponseInit): Response =>
+  text === null ? new Response(null, init) : new TextResponse(text, init);
 
 function headersOf(h: RequestInit['headers']): Record<string, string> | undefined {
   if (h === undefined) return undefined;
