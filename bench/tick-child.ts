@@ -74,8 +74,10 @@ if (session)
     includeObjectsCollectedByMinorGC: !process.env.TICK_ALLOC_LIVE,
   });
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const report = await bot.stuck.tick();
 const wallMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 if (session && allocProfile) {
   const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
   writeFileSync(allocProfile, JSON.stringify(profile));
@@ -83,6 +85,7 @@ if (session && allocProfile) {
 process.stdout.write(
   `${JSON.stringify({
     wallMs,
+    tickCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     claimed: report.claimed,
     diagnosed: report.diagnosed.length,
     codes: Object.fromEntries(

@@ -2,7 +2,7 @@ import type { DiagnosisInput } from '../diagnose/diagnosis.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import type { FlyMachinesClient } from '../fly/machines-client.ts';
 import type { ImageCheck, RegistryClient } from '../fly/registry-client.ts';
-import type { CloudMachine } from '../store/store-schemas.ts';
+import type { CloudMachine, StuckRow } from '../store/store-schemas.ts';
 import { indexMachines, type MachineFound, type MachineIndex } from './match-machine.ts';
 
 export interface GatherDeps {
@@ -80,19 +80,18 @@ export type ImageChecks = ReturnType<typeof imageChecks>;
  * The DiagnosisInputs of rows of one app, matched together against the app's index, with their
  * image checks. `checkImageOf` picks which rows' images to check (default all).
  */
-export async function inputsForApp(
-  rows: CloudMachine[],
+export async function inputsForApp<R extends StuckRow>(
+  rows: R[],
   app: AppMachines,
   images: ImageChecks,
   options: {
     now: Date;
     stuckAfterS: number;
-    checkImageOf?: (row: CloudMachine, machine: Machine | null) => boolean;
+    checkImageOf?: (row: R, machine: Machine | null) => boolean;
   },
 ): Promise<DiagnosisInput[]> {
   const matched: (MachineFound | null)[] = app.index.matchAll(rows);
-  const imageOf = (row: CloudMachine, i: number) =>
-    matched[i]?.machine.config?.image ?? row.image ?? undefined;
+  const imageOf = (row: R, i: number) => matched[i]?.machine.config?.image ?? row.image ?? undefined;
   const checks = await Promise.all(
     rows.map((row, i) => {
       const image = imageOf(row, i);

@@ -1,4 +1,4 @@
-import type { CloudMachine } from './store-schemas.ts';
+import type { CloudMachine, StuckRow } from './store-schemas.ts';
 
 const TEXT = ['machine_id', 'user_id', 'status', 'updated_at', 'created_at', 'status_changed_at'] as const;
 const NULLABLE_TEXT = [
@@ -36,6 +36,27 @@ export function cloudMachineRows(data: unknown): CloudMachine[] | undefined {
   return data as CloudMachine[];
 }
 
+/** Claimed stuck rows, checked in place as `cloudMachineRows` checks whole rows (stuckRowSchema). */
+export function stuckRows(data: unknown): StuckRow[] | undefined {
+  if (!Array.isArray(data)) return undefined;
+  for (const row of data) if (!isStuckRow(row)) return undefined;
+  return data as StuckRow[];
+}
+
+const STUCK_TEXT = ['machine_id', 'user_id', 'status', 'status_changed_at', 'created_at'] as const;
+const STUCK_NULLABLE_TEXT = ['fly_app', 'fly_machine_id', 'image', 'last_heartbeat_at'] as const;
+const STUCK_KEYS = STUCK_TEXT.length + STUCK_NULLABLE_TEXT.length + 1;
+
+function isStuckRow(row: unknown): boolean {
+  if (!isObject(row)) return false;
+  let keys = 0;
+  for (const _ in row) keys++;
+  if (keys !== ('status_written_by' in row ? STUCK_KEYS : STUCK_KEYS - 1)) return false;
+  for (const k of STUCK_TEXT) if (typeof row[k] !== 'string') return false;
+  for (const k of STUCK_NULLABLE_TEXT) if (row[k] !== null && typeof row[k] !== 'string') return false;
+  return isWriter(row.status_written_by);
+}
+
 function isCloudMachine(row: unknown): boolean {
   if (!isObject(row)) return false;
   let keys = 0;
@@ -44,7 +65,10 @@ function isCloudMachine(row: unknown): boolean {
   for (const k of TEXT) if (typeof row[k] !== 'string') return false;
   for (const k of NULLABLE_TEXT) if (row[k] !== null && typeof row[k] !== 'string') return false;
   if (!('diagnosis' in row) || !isDiagnosis(row.diagnosis)) return false;
-  const w = row.status_written_by;
+  return isWriter(row.status_written_by);
+}
+
+function isWriter(w: unknown): boolean {
   if (w === undefined || w === null) return true;
   return (
     isObject(w) &&

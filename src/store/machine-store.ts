@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MachineStatus } from '../contract/machine-status.ts';
-import { cloudMachineRows } from './cloud-machine-rows.ts';
+import { cloudMachineRows, stuckRows } from './cloud-machine-rows.ts';
 import { provisionCalls } from './provision-calls.ts';
 import {
   type ClaimedProvisioning,
@@ -17,6 +17,8 @@ import {
   machineEventSchema,
   type ProvisionResult,
   provisionResultSchema,
+  type StuckRow,
+  stuckRowSchema,
   type UnmatchedWrite,
   unmatchedWriteSchema,
 } from './store-schemas.ts';
@@ -160,6 +162,8 @@ export class MachineStore extends RpcStore {
         p_limit: input.limit,
       },
       z.array(cloudMachineSchema),
+      false,
+      cloudMachineRows,
     );
   }
 
@@ -178,7 +182,8 @@ export class MachineStore extends RpcStore {
 
   /**
    * One page of one app's stuck rows, claimed like `claimStuck`, in (status_changed_at, machine_id)
-   * order after `after` (the previous page's last row): pages never repeat a row within a tick.
+   * order after `after` (the previous page's last row): pages never repeat a row within a tick. Each
+   * row comes with the columns the watcher judges by (StuckRow), not whole.
    */
   claimStuckPage(input: {
     owner: string;
@@ -190,9 +195,9 @@ export class MachineStore extends RpcStore {
     after?: { statusChangedAt: string; machineId: string };
     /** Leave rows a live provisioning is still working on unclaimed (`provisioningInProgress`). */
     skipProvisioning?: boolean;
-  }): Promise<CloudMachine[]> {
+  }): Promise<StuckRow[]> {
     return this.call(
-      'vyx_claim_stuck_page',
+      'vyx_claim_stuck_rows',
       {
         p_owner: input.owner,
         p_fly_app: input.app,
@@ -204,9 +209,9 @@ export class MachineStore extends RpcStore {
         p_after_id: input.after?.machineId,
         p_skip_provisioning: input.skipProvisioning,
       },
-      z.array(cloudMachineSchema),
+      z.array(stuckRowSchema),
       false,
-      cloudMachineRows,
+      stuckRows,
     );
   }
 

@@ -55,6 +55,21 @@ export const cloudMachineSchema = z.object({
 });
 export type CloudMachine = z.infer<typeof cloudMachineSchema>;
 
+/** A claimed stuck row: the columns the watcher judges by (vyx_claim_stuck_rows). */
+export const stuckRowSchema = cloudMachineSchema.pick({
+  machine_id: true,
+  user_id: true,
+  status: true,
+  status_changed_at: true,
+  created_at: true,
+  fly_app: true,
+  fly_machine_id: true,
+  image: true,
+  last_heartbeat_at: true,
+  status_written_by: true,
+});
+export type StuckRow = z.infer<typeof stuckRowSchema>;
+
 export const provisionResultSchema = z.object({ created: z.boolean(), machine: cloudMachineSchema });
 export type ProvisionResult = z.infer<typeof provisionResultSchema>;
 

@@ -21,7 +21,10 @@ export async function recordInChunks(
     metrics?: Metrics;
     /** Who found them, as the diagnoses metric labels it. */
     source?: 'watcher' | 'fast';
-    /** Leases the last call gives back (a claimed page's), even when there is nothing to record. */
+    /**
+     * A claimed page's leases, given back: each chunk's call those of the rows it records, the last
+     * call the rest, even when there is nothing to record.
+     */
     release?: { owner: string; machineIds: string[] };
   },
 ): Promise<Awaited<ReturnType<VyxStore['recordDiagnoses']>>> {
@@ -37,20 +40,29 @@ export async function recordInChunks(
   }));
   let chunk: typeof items = [];
   let bytes = 0;
-  const flush = async (release?: { owner: string; machineIds: string[] }) => {
-    if (chunk.length === 0 && !release) return;
+  // Each chunk's call gives back the leases of the page's rows it records (one write per row, in
+  // the database); the last call also those of the rows that got no diagnosis.
+  const unreleased = o.release ? new Set(o.release.machineIds) : undefined;
+  const flush = async (last: boolean) => {
+    if (chunk.length === 0 && !(last && o.release)) return;
     for (const item of chunk) o.metrics?.diagnoses.inc({ code: item.code, source: o.source ?? 'watcher' });
+    let release: { owner: string; machineIds: string[] } | undefined;
+    if (o.release && unreleased) {
+      const ids = last ? [...unreleased] : chunk.map((i) => i.machineId).filter((id) => unreleased.has(id));
+      for (const id of ids) unreleased.delete(id);
+      release = { owner: o.release.owner, machineIds: ids };
+    }
     out.push(...(await o.store.recordDiagnoses(chunk, o.renotifyAfterS, release)));
     chunk = [];
     bytes = 0;
   };
   for (const item of items) {
     const size = jsonLength(item);
-    if (chunk.length >= RECORD_CHUNK || bytes + size > RECORD_CHUNK_BYTES) await flush();
+    if (chunk.length >= RECORD_CHUNK || bytes + size > RECORD_CHUNK_BYTES) await flush(false);
     chunk.push(item);
     bytes += size;
   }
-  await flush(o.release);
+  await flush(true);
   return out;
 }
 

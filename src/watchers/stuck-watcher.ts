@@ -13,7 +13,7 @@ import {
 } from '../evidence/gather-evidence.ts';
 import { attachLogEvidence, LOG_FETCHES_PER_TICK } from '../evidence/log-evidence.ts';
 import { timed } from '../metrics.ts';
-import type { CloudMachine, UnmatchedWrite } from '../store/store-schemas.ts';
+import type { StuckRow, UnmatchedWrite } from '../store/store-schemas.ts';
 import { crashLoopingIds, crashLoopsOf, orphansOf } from './fleet-checks.ts';
 import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
 import { recordInChunks } from './record-in-chunks.ts';
@@ -258,7 +258,7 @@ export class StuckWatcher {
 
   /** One page of one app's claimed rows: evidence, diagnosis, the logs some want, the record. */
   private async judgePage(
-    rows: CloudMachine[],
+    rows: StuckRow[],
     listed: AppMachines,
     looping: Set<string>,
     tick: TickState,

@@ -21,6 +21,20 @@ describe('diagnose: the catalogue in order', () => {
     expect(JSON.stringify(d)).not.toContain(SECRET_VALUE);
   });
 
+  it("every fact carries its own input's now, whichever Date (and time) came before", () => {
+    const at = (now: Date) => {
+      const d = diagnose(input({ machine: machine({ state: 'stopped', events: [] }), now }));
+      return [...new Set(d.evidence.map((e) => e.at))];
+    };
+    const now = new Date('2026-12-01T10:00:00.000Z');
+    expect(at(now)).toEqual(['2026-12-01T10:00:00.000Z']);
+    expect(at(new Date('2026-12-01T10:00:00.000Z'))).toEqual(['2026-12-01T10:00:00.000Z']);
+    now.setTime(Date.parse('2026-12-01T11:30:00.000Z'));
+    expect(at(now)).toEqual(['2026-12-01T11:30:00.000Z']);
+    expect(at(new Date('2026-12-02T00:00:00.001Z'))).toEqual(['2026-12-02T00:00:00.001Z']);
+    expect(() => at(new Date(Number.NaN))).toThrow(RangeError);
+  });
+
   it('nothing matched: UNKNOWN with the raw evidence', () => {
     const d = diagnose(
       input({ machine: machine({ state: 'stopped', events: [] }), imageCheck: imageUnknown }),

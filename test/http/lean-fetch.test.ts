@@ -56,6 +56,22 @@ describe('createLeanFetch', () => {
     }
   });
 
+  it('the body reads once, as text or JSON, as fetch reads it; a second read rejects as fetch rejects', async () => {
+    const f = createLeanFetch();
+    for (const read of ['text', 'json'] as const) {
+      const res = await f(`${base}/json`, { method: 'POST', body: 'x' });
+      expect(res.bodyUsed).toBe(false);
+      const platform = await fetch(`${base}/json`, { method: 'POST', body: 'x' });
+      expect(await res[read]()).toEqual(await platform[read]());
+      expect([res.bodyUsed, platform.bodyUsed]).toEqual([true, true]);
+      await expect(res.text()).rejects.toThrow(TypeError);
+      await expect(platform.text()).rejects.toThrow(TypeError);
+    }
+    const clone = await f(`${base}/json`, { method: 'POST', body: 'y' });
+    expect(await clone.clone().json()).toEqual({ echoed: 'y' });
+    expect(await clone.arrayBuffer()).toEqual(new TextEncoder().encode('{"echoed":"y"}').buffer);
+  });
+
   it('a 204 has no body; an error status is answered, not thrown, with every header value', async () => {
     const f = createLeanFetch();
     const empty = await f(`${base}/empty`, { method: 'DELETE' });

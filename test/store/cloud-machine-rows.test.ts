@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { cloudMachineRows } from '../../src/store/cloud-machine-rows.ts';
-import { cloudMachineSchema } from '../../src/store/store-schemas.ts';
+import { cloudMachineRows, stuckRows } from '../../src/store/cloud-machine-rows.ts';
+import { cloudMachineSchema, stuckRowSchema } from '../../src/store/store-schemas.ts';
 
 const row = {
   machine_id: 'vyx-1',
@@ -56,5 +56,34 @@ describe('claimed rows checked without the schema', () => {
     ])
       expect(cloudMachineRows([row, odd])).toBeUndefined();
     expect(cloudMachineRows({ rows: [row] })).toBeUndefined();
+  });
+});
+
+describe('claimed stuck rows (the watcher’s columns) checked without the schema', () => {
+  const stuck = Object.fromEntries(
+    Object.keys(stuckRowSchema.shape).map((k) => [k, row[k as keyof typeof row]]),
+  );
+
+  it('gives back what the schema gives back, for rows of its shape', () => {
+    const rows = [
+      stuck,
+      { ...stuck, machine_id: 'vyx-2', status_written_by: null, fly_app: null, image: null },
+      (({ status_written_by: _, ...r }: Record<string, unknown>) => r)({ ...stuck, machine_id: 'vyx-3' }),
+    ];
+    const fast = stuckRows(JSON.parse(JSON.stringify(rows)));
+    expect(fast).toEqual(z.array(stuckRowSchema).parse(rows));
+  });
+
+  it('leaves to the schema any row it would change or refuse', () => {
+    for (const odd of [
+      { ...stuck, lease_owner: 'bot-1' },
+      { ...stuck, user_id: null },
+      { ...stuck, last_heartbeat_at: 5 },
+      { ...stuck, status_written_by: { role: 1 } },
+      (({ created_at: _, ...r }: Record<string, unknown>) => r)(stuck),
+      row,
+    ])
+      expect(stuckRows([stuck, odd])).toBeUndefined();
+    expect(stuckRows({ rows: [stuck] })).toBeUndefined();
   });
 });

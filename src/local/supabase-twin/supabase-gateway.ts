@@ -169,6 +169,11 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
   }
 
   async function readBody(req: IncomingMessage): Promise<unknown> {
+    return (await readJson(req))?.value;
+  }
+
+  /** The body parsed, and its text (an RPC hands that text to Postgres as it came). */
+  async function readJson(req: IncomingMessage): Promise<{ value: unknown; text: string } | undefined> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
@@ -179,27 +184,31 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const text = Buffer.concat(chunks).toString('utf8').trim();
     if (text === '') return undefined;
     try {
-      return JSON.parse(text) as unknown;
+      return { value: JSON.parse(text) as unknown, text };
     } catch {
       throw new HttpError(400, errorBody('PGRST102', 'Empty or invalid json'));
     }
   }
 
-  async function readArgs(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+  async function readArgs(
+    req: IncomingMessage,
+    url: URL,
+  ): Promise<{ args: Record<string, unknown>; text?: string }> {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const args: Record<string, unknown> = {};
       for (const [k, v] of url.searchParams) args[k] = v;
-      return args;
+      return { args };
     }
-    const parsed = await readBody(req);
-    if (parsed === undefined) return {};
+    const body = await readJson(req);
+    if (body === undefined) return { args: {} };
+    const parsed = body.value;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new HttpError(
         400,
         errorBody('PGRST102', 'Empty or invalid json', 'The body of an RPC call must be a JSON object.'),
       );
     }
-    return parsed as Record<string, unknown>;
+    return { args: parsed as Record<string, unknown>, text: body.text };
   }
 
   async function handleRpc(
@@ -216,10 +225,10 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       );
     }
     const schema = chooseSchema(req);
-    const args = await readArgs(req, url);
+    const { args, text } = await readArgs(req, url);
     const keys = Object.keys(args);
     const resolution = await resolve(schema, name, keys);
-    const { fn, sql, params } = planRpc(schema, name, args, resolution);
+    const { fn, sql, params } = planRpc(schema, name, args, resolution, text);
     const readOnly = req.method === 'GET' || req.method === 'HEAD' || fn.readOnly;
     const row = await asRequest(req, url.pathname, identity, readOnly, async (tx) => {
       const r = await tx.query(sql, params);
