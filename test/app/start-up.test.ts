@@ -220,6 +220,15 @@ describe('start-up: production mode and credentials', () => {
           'SUPABASE_LOCAL_PORT',
           { VYX_DATA_DIR: dataDir, DATABASE_URL: db.url, SUPABASE_LOCAL_PORT: String(busy.port) },
         ],
+        // The embedded database's twin starts in a thread of its own: its listen error crosses it.
+        [
+          'SUPABASE_LOCAL_PORT',
+          {
+            VYX_DATA_DIR: join(dataDir, 'embedded'),
+            SUPABASE_LOCAL_PORT: String(busy.port),
+            FLY_LOCAL_PORT: '0',
+          },
+        ],
       ];
       for (const [variable, env] of cases) {
         const p = start({ PORT: '0', HOST: '127.0.0.1', ...env });
