@@ -259,7 +259,9 @@ export function createBot(o: BotOptions): Bot {
       await recovery.run({ reclaimOwn: true }).catch((err: unknown) => {
         o.logger.error({ err: errorLine(err) }, 'provisioning recovery at start-up failed');
       });
+      performance.mark('vyx:recovery');
       stuck.start();
+      performance.mark('vyx:stuck-started');
       if (o.fastWatchMs !== 0) fast.start();
       await echo.start();
     },

@@ -57,6 +57,7 @@ export async function startBot(config: Config, options: RunOptions): Promise<Run
   const { logger } = options;
   const metrics = createMetrics();
   const stack = await (options.stack ?? startStack(config, stackIo(logger, options.io)));
+  performance.mark('vyx:stack');
   let running: RunningBot;
   try {
     running = await assemble(config, options, stack, metrics);
@@ -82,8 +83,15 @@ async function assemble(
   metrics: Metrics,
 ): Promise<RunningBot> {
   const { logger } = options;
-  const { store, app, bot, health, slackLink } = await assembleBot(config, options, stack, metrics);
+  const { store, app, bot, health, slackLink, localAdmin } = await assembleBot(
+    config,
+    options,
+    stack,
+    metrics,
+  );
+  performance.mark('vyx:assembled');
   const { httpUrl, opsUrl, httpProblem, servers } = await listenHealth(config, app, health, logger);
+  performance.mark('vyx:health');
   const slackConfig = config.slack;
 
   let stopping: Promise<ShutdownReport> | undefined;
@@ -113,7 +121,10 @@ async function assemble(
     if (slackConfig.mode === 'twin') {
       // The terminal: the watchers first, then the shell starts reading what the person types.
       await slackLink.connect();
+      performance.mark('vyx:slack-connected');
       await bot.start();
+      performance.mark('vyx:bot-started');
+      await localAdmin;
       await app.start();
       return;
     }

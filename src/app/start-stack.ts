@@ -4,6 +4,8 @@ import { isVyxError, VyxError } from '../errors/vyx-error.ts';
 import type { FlyEmulator } from '../local/fly-emulator/fly-emulator.ts';
 import type { LocalSlack } from '../local/slack-twin/create-local-slack.ts';
 import type { SupabaseTwin } from '../local/supabase-twin/supabase-twin.ts';
+// A thread's starter only (PGlite itself is loaded in the thread).
+import { prepareSupabaseTwinThread, type TwinThread } from '../local/supabase-twin/supabase-twin-thread.ts';
 import type { Logger } from '../logger.ts';
 
 /** Where each outside service is, real or twin, as the bot needs it. */
@@ -110,14 +112,38 @@ async function startTwinWaiting(
   }
 }
 
+/** What can start before the configuration is read (see prepareStack). */
+export interface PreparedStack {
+  /** A thread compiling PGlite's WASM, for the embedded database should the configuration want it. */
+  supabaseThread?: TwinThread;
+}
+
+/**
+ * Work that can begin before the configuration is read, because it touches nothing: when the
+ * environment may want the embedded database (not production, no SUPABASE_URL, no DATABASE_URL),
+ * its thread starts loading PGlite. startStack uses it, or ends it if the configuration says otherwise.
+ */
+export function prepareStack(env: NodeJS.ProcessEnv): PreparedStack {
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  if ((env.VYX_MODE ?? '').trim() === 'production' || set('SUPABASE_URL') || set('DATABASE_URL')) return {};
+  return { supabaseThread: prepareSupabaseTwinThread() };
+}
+
 /**
  * Starts the twin of every service whose credentials are absent (any mix with real services), all
  * at once — none needs another to start, and the database's seconds would otherwise come first —
  * and closes whatever started if one fails.
  */
-export async function startStack(config: Config, io: StackIo = {}): Promise<Stack> {
+export async function startStack(
+  config: Config,
+  io: StackIo = {},
+  prepared: PreparedStack = {},
+): Promise<Stack> {
+  const thread = prepared.supabaseThread;
+  const embedded = config.supabase.mode === 'twin' && !config.supabase.databaseUrl;
+  if (thread && !embedded) void thread.cancel();
   const started = await Promise.allSettled([
-    startSupabase(config, io),
+    startSupabase(config, io, embedded ? thread : undefined),
     startFly(config, io),
     startSlack(config, io),
   ]);
@@ -141,7 +167,11 @@ interface Started<T> {
   close?: () => Promise<void>;
 }
 
-async function startSupabase(config: Config, io: StackIo): Promise<Started<Stack['supabase']>> {
+async function startSupabase(
+  config: Config,
+  io: StackIo,
+  thread: TwinThread | undefined,
+): Promise<Started<Stack['supabase']>> {
   if (config.supabase.mode === 'real') {
     return {
       part: {
@@ -152,8 +182,12 @@ async function startSupabase(config: Config, io: StackIo): Promise<Started<Stack
     };
   }
   const twinConfig = config.supabase;
-  // Twins are imported when used: a start with real services never loads PGlite (its WASM) or the emulators.
-  const { startSupabaseTwin } = await import('../local/supabase-twin/supabase-twin.ts');
+  // Twins are imported when used: a start with real services never loads PGlite (its WASM) or the
+  // emulators. The embedded database opens in a thread of its own, started first (before this
+  // function's first await, so before the other twins' imports) while this one loads the bot.
+  const { startSupabaseTwin } = twinConfig.databaseUrl
+    ? await import('../local/supabase-twin/supabase-twin.ts')
+    : { startSupabaseTwin: (thread ?? prepareSupabaseTwinThread()).start };
   const twin = await startTwinWaiting(
     config,
     () =>
@@ -196,6 +230,7 @@ async function startFly(config: Config, io: StackIo): Promise<Started<Stack['fly
   }
   const flyPort = config.fly.port;
   const { createFlyEmulator } = await import('../local/fly-emulator/fly-emulator.ts');
+  performance.mark('vyx:fly-imported');
   const emulator = await createFlyEmulator({
     port: flyPort,
     apps: { [config.flyApp]: {} },
@@ -205,6 +240,7 @@ async function startFly(config: Config, io: StackIo): Promise<Started<Stack['fly
   }).catch((err: unknown) => {
     throw namePort(err, 'FLY_LOCAL_PORT', flyPort);
   });
+  performance.mark('vyx:fly');
   return {
     part: {
       apiUrl: emulator.baseUrl,
@@ -232,6 +268,7 @@ async function startSlack(config: Config, io: StackIo): Promise<Started<Stack['s
     };
   }
   const { createLocalSlack } = await import('../local/slack-twin/create-local-slack.ts');
+  performance.mark('vyx:slack-imported');
   const local = await createLocalSlack({
     dataDir: config.dataDir,
     ...(io.input ? { input: io.input } : {}),
@@ -239,6 +276,7 @@ async function startSlack(config: Config, io: StackIo): Promise<Started<Stack['s
     // Scripted input runs like a person typing: each command after the previous one's work settled.
     shell: { timeLimitMs: config.shellTimeoutS * 1000, settleBetweenCommands: true },
   });
+  performance.mark('vyx:slack');
   return {
     part: {
       label: `local twin at ${local.apiUrl} (this terminal; transcript ${local.transcriptFile || 'in memory'})`,

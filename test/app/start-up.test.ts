@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,16 @@ describe('start-up: production mode and credentials', () => {
       expect(line).toContain(name);
     }
     expect(p.stdout()).not.toMatch(/twin|emulator/);
+  });
+
+  it('a local configuration error: exit 78 with one line; the thread prepared for the database touched nothing', async () => {
+    const never = join(dataDir, 'never-made');
+    const p = start({ VYX_DATA_DIR: never, SLACK_BOT_TOKEN: `xapp-${secret('swapped')}` });
+    expect((await p.exited).code).toBe(78);
+    expect(expectOneLine(p)).toMatch(
+      /^CONFIG_INVALID: .*SLACK_BOT_TOKEN should be a bot token starting xoxb-/,
+    );
+    expect(existsSync(never)).toBe(false);
   });
 
   it('production with only FLY_API_TOKEN missing: exit 78 naming it, never the Fly emulator', async () => {
@@ -219,6 +229,15 @@ describe('start-up: production mode and credentials', () => {
         [
           'SUPABASE_LOCAL_PORT',
           { VYX_DATA_DIR: dataDir, DATABASE_URL: db.url, SUPABASE_LOCAL_PORT: String(busy.port) },
+        ],
+        // The embedded database's twin starts in a thread of its own: its listen error crosses it.
+        [
+          'SUPABASE_LOCAL_PORT',
+          {
+            VYX_DATA_DIR: join(dataDir, 'embedded'),
+            SUPABASE_LOCAL_PORT: String(busy.port),
+            FLY_LOCAL_PORT: '0',
+          },
         ],
       ];
       for (const [variable, env] of cases) {

@@ -144,7 +144,8 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function pgliteVersion(): string {
+/** The installed PGlite (its Postgres build decides the data files and the catalogue). */
+export function pgliteVersion(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.resolve('@electric-sql/pglite')));
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }

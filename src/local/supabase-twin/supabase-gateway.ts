@@ -51,6 +51,18 @@ export interface SupabaseGatewayOptions {
   port?: number;
   /** Exposed schemas; the first is the default (`Content-Profile`/`Accept-Profile` choose another). */
   schemas?: string[];
+  /**
+   * The schema cache as a previous gateway read it from the same schema (see SchemaMark): used
+   * instead of reading it again when its schemas are these. Reloaded on a miss either way.
+   */
+  catalogue?: GatewayCatalogue;
+}
+
+/** What the gateway knows of the exposed schemas (PostgREST's schema cache). */
+export interface GatewayCatalogue {
+  schemas: string[];
+  functions: CatalogueFunction[];
+  tables: CatalogueTable[];
 }
 
 export interface SupabaseGateway {
@@ -59,6 +71,8 @@ export interface SupabaseGateway {
   port: number;
   /** Requests answered so far, for tests and benchmarks. */
   requests(): number;
+  /** The schema cache as it is now. */
+  catalogue(): GatewayCatalogue;
   close(): Promise<void>;
 }
 
@@ -74,8 +88,12 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     secretKeys: options.serviceKey ? [options.serviceKey] : [],
   };
   const schemas = options.schemas ?? ['public'];
-  let catalogue: CatalogueFunction[] = await loadFunctionCatalogue(backend, schemas);
-  let tables: CatalogueTable[] = await loadTableCatalogue(backend, schemas);
+  const given = options.catalogue;
+  const reuse = given !== undefined && given.schemas.join(',') === schemas.join(',');
+  let catalogue: CatalogueFunction[] = reuse
+    ? given.functions
+    : await loadFunctionCatalogue(backend, schemas);
+  let tables: CatalogueTable[] = reuse ? given.tables : await loadTableCatalogue(backend, schemas);
   const switchable = new Set<string>();
   let requestCount = 0;
 
@@ -319,6 +337,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     url: `http://${host}:${port}`,
     port,
     requests: () => requestCount,
+    catalogue: () => ({ schemas: [...schemas], functions: catalogue, tables }),
     close: () =>
       new Promise<void>((done) => {
         server.close(() => done());
