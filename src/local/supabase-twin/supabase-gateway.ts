@@ -34,6 +34,7 @@ import {
   resolveFunction,
 } from './function-catalogue.ts';
 import { authenticate, type GatewayKeys, isAnonymous, type RequestIdentity } from './gateway-auth.ts';
+import { readJsonBody, readRpcArgs } from './gateway-request-body.ts';
 import { errorAnswer, errorBody, HttpError } from './postgrest-errors.ts';
 import { planRpc } from './postgrest-rpc.ts';
 import { runTableRequest } from './postgrest-tables.ts';
@@ -76,7 +77,6 @@ export interface SupabaseGateway {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 1024 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Starts the gateway (see the header comment for what it does and what still differs). */
@@ -186,49 +186,6 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     return schema;
   }
 
-  async function readBody(req: IncomingMessage): Promise<unknown> {
-    return (await readJson(req))?.value;
-  }
-
-  /** The body parsed, and its text (an RPC hands that text to Postgres as it came). */
-  async function readJson(req: IncomingMessage): Promise<{ value: unknown; text: string } | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY) throw new HttpError(413, errorBody('PGRST102', 'Request body too large'));
-      chunks.push(chunk as Buffer);
-    }
-    const text = Buffer.concat(chunks).toString('utf8').trim();
-    if (text === '') return undefined;
-    try {
-      return { value: JSON.parse(text) as unknown, text };
-    } catch {
-      throw new HttpError(400, errorBody('PGRST102', 'Empty or invalid json'));
-    }
-  }
-
-  async function readArgs(
-    req: IncomingMessage,
-    url: URL,
-  ): Promise<{ args: Record<string, unknown>; text?: string }> {
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const args: Record<string, unknown> = {};
-      for (const [k, v] of url.searchParams) args[k] = v;
-      return { args };
-    }
-    const body = await readJson(req);
-    if (body === undefined) return { args: {} };
-    const parsed = body.value;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new HttpError(
-        400,
-        errorBody('PGRST102', 'Empty or invalid json', 'The body of an RPC call must be a JSON object.'),
-      );
-    }
-    return { args: parsed as Record<string, unknown>, text: body.text };
-  }
-
   async function handleRpc(
     req: IncomingMessage,
     res: ServerResponse,
@@ -243,7 +200,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
       );
     }
     const schema = chooseSchema(req);
-    const { args, text } = await readArgs(req, url);
+    const { args, text } = await readRpcArgs(req, url);
     const keys = Object.keys(args);
     const resolution = await resolve(schema, name, keys);
     const { fn, sql, params } = planRpc(schema, name, args, resolution, text);
@@ -276,7 +233,7 @@ export async function startSupabaseGateway(options: SupabaseGatewayOptions): Pro
     const method = req.method ?? 'GET';
     const schema = chooseSchema(req);
     const table = await findTable(schema, name);
-    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+    const body = method === 'GET' || method === 'HEAD' ? undefined : (await readJsonBody(req))?.value;
     const accept = String(req.headers.accept ?? '');
     const answer = await asRequest(req, url.pathname, identity, method === 'GET' || method === 'HEAD', (tx) =>
       runTableRequest(tx, table, {
