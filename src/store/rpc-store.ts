@@ -33,8 +33,11 @@ export class RpcStore {
   constructor(options: VyxStoreOptions) {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const baseFetch = options.fetch ?? leanFetch;
+    const bearer = options.accessToken ?? options.serviceKey;
     this.sb = createClient(options.url, options.serviceKey, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      // The bearer given, not a session: without it supabase-js asks its auth client for a session
+      // before every request (a sixth of what a `/vyx status` allocated) and never finds one.
+      accessToken: async () => bearer,
       // No hidden retries (1 s, 2 s, 4 s on a 503): an outage is answered within 2 s, in our words.
       db: { retry: false },
       global: {
