@@ -47,25 +47,31 @@ const STUCK_TEXT = ['machine_id', 'user_id', 'status', 'status_changed_at', 'cre
 const STUCK_NULLABLE_TEXT = ['fly_app', 'fly_machine_id', 'image', 'last_heartbeat_at'] as const;
 const STUCK_KEYS = STUCK_TEXT.length + STUCK_NULLABLE_TEXT.length + 1;
 
-function isStuckRow(row: unknown): boolean {
+/**
+ * Exactly `keys` keys (`status_written_by` may be absent), text where `text`, text or null where
+ * `nullable`, and a writer a writer.
+ */
+function hasColumns(
+  row: unknown,
+  text: readonly string[],
+  nullable: readonly string[],
+  keys: number,
+): row is Raw {
   if (!isObject(row)) return false;
-  let keys = 0;
-  for (const _ in row) keys++;
-  if (keys !== ('status_written_by' in row ? STUCK_KEYS : STUCK_KEYS - 1)) return false;
-  for (const k of STUCK_TEXT) if (typeof row[k] !== 'string') return false;
-  for (const k of STUCK_NULLABLE_TEXT) if (row[k] !== null && typeof row[k] !== 'string') return false;
+  let n = 0;
+  for (const _ in row) n++;
+  if (n !== ('status_written_by' in row ? keys : keys - 1)) return false;
+  for (const k of text) if (typeof row[k] !== 'string') return false;
+  for (const k of nullable) if (row[k] !== null && typeof row[k] !== 'string') return false;
   return isWriter(row.status_written_by);
 }
 
+function isStuckRow(row: unknown): boolean {
+  return hasColumns(row, STUCK_TEXT, STUCK_NULLABLE_TEXT, STUCK_KEYS);
+}
+
 function isCloudMachine(row: unknown): boolean {
-  if (!isObject(row)) return false;
-  let keys = 0;
-  for (const _ in row) keys++;
-  if (keys !== ('status_written_by' in row ? KEYS : KEYS - 1)) return false;
-  for (const k of TEXT) if (typeof row[k] !== 'string') return false;
-  for (const k of NULLABLE_TEXT) if (row[k] !== null && typeof row[k] !== 'string') return false;
-  if (!('diagnosis' in row) || !isDiagnosis(row.diagnosis)) return false;
-  return isWriter(row.status_written_by);
+  return hasColumns(row, TEXT, NULLABLE_TEXT, KEYS) && 'diagnosis' in row && isDiagnosis(row.diagnosis);
 }
 
 function isWriter(w: unknown): boolean {
