@@ -11,17 +11,25 @@ import { logsCommand } from './logs.ts';
 import { machinePower } from './machine-power.ts';
 import { markFailed } from './mark-failed.ts';
 import { notify } from './notify.ts';
-import { type ParseResult, parseCommand } from './parse-command.ts';
+import type { ParseResult, VyxCommand } from './parse-command.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 
+/** A command with work to do (everything but help). */
+export type WorkCommand = Exclude<VyxCommand, { name: 'help' }>;
+
 /**
- * The answer of a command that needs nothing but its own text — help, and a command that does not
- * parse (its problem and usage) — or undefined when the command has work to do.
+ * What a parsed `/vyx` text needs: an answer made of its own text alone — help, or a command that
+ * does not parse (its problem and usage) — or work.
  */
-export function immediateAnswer(parsed: ParseResult): { answer: Card; outcome: Outcome } | undefined {
+export type Triage =
+  | { name: 'help' | 'invalid'; answer: Card; outcome: Outcome }
+  | { name: WorkCommand['name']; command: WorkCommand };
+
+export function triage(parsed: ParseResult): Triage {
   if (!parsed.ok)
     return {
+      name: 'invalid',
       answer: {
         text: `${parsed.problem}\nUsage: ${parsed.usage}`,
         blocks: [
@@ -33,60 +41,51 @@ export function immediateAnswer(parsed: ParseResult): { answer: Card; outcome: O
       },
       outcome: { outcome: 'invalid', detail: parsed.problem },
     };
-  if (parsed.command.name === 'help') return { answer: helpCard(), outcome: { outcome: 'ok' } };
-  return undefined;
+  const c = parsed.command;
+  if (c.name === 'help') return { name: 'help', answer: helpCard(), outcome: { outcome: 'ok' } };
+  return { name: c.name, command: c };
 }
 
 /**
- * `/vyx <text>`: parse, authorize, act, answer privately, and write the audit log — whatever
- * happens, nothing escapes and nothing is left unanswered.
+ * A `/vyx` command with work to do: authorize, act, answer privately, and write the audit log —
+ * whatever happens, nothing escapes and nothing is left unanswered.
  */
-export async function handleCommand(ctx: CommandContext, text: string): Promise<Outcome> {
-  const parsed = parseCommand(text);
+export async function handleCommand(ctx: CommandContext, c: WorkCommand, text: string): Promise<Outcome> {
   let outcome: Outcome;
-  let name = parsed.ok ? parsed.command.name : 'invalid';
   try {
-    const immediate = immediateAnswer(parsed);
-    if (immediate) {
-      await ctx.reply(immediate.answer);
-      outcome = immediate.outcome;
-    } else if (parsed.ok && parsed.command.name !== 'help') {
-      const c = parsed.command;
-      name = c.name;
-      switch (c.name) {
-        case 'start':
-          outcome = await start(ctx, c);
-          break;
-        case 'status':
-          outcome = await status(ctx, c.machineId);
-          break;
-        case 'list':
-          outcome = await list(ctx);
-          break;
-        case 'destroy':
-          outcome = await destroy(ctx, c.machineId);
-          break;
-        case 'stop':
-        case 'restart':
-          outcome = await machinePower(ctx, c.name, c.machineId);
-          break;
-        case 'notify':
-          outcome = await notify(ctx, c.on);
-          break;
-        case 'fail':
-          outcome = await markFailed(ctx, c.machineId, c.reason);
-          break;
-        case 'diagnose':
-          outcome = await diagnoseCommand(ctx, c.machineId);
-          break;
-        case 'logs':
-          outcome = await logsCommand(ctx, c.machineId, c.lines);
-          break;
-        case 'link':
-          outcome = await link(ctx, c);
-          break;
-      }
-    } else throw new Error('an immediate answer was expected');
+    switch (c.name) {
+      case 'start':
+        outcome = await start(ctx, c);
+        break;
+      case 'status':
+        outcome = await status(ctx, c.machineId);
+        break;
+      case 'list':
+        outcome = await list(ctx);
+        break;
+      case 'destroy':
+        outcome = await destroy(ctx, c.machineId);
+        break;
+      case 'stop':
+      case 'restart':
+        outcome = await machinePower(ctx, c.name, c.machineId);
+        break;
+      case 'notify':
+        outcome = await notify(ctx, c.on);
+        break;
+      case 'fail':
+        outcome = await markFailed(ctx, c.machineId, c.reason);
+        break;
+      case 'diagnose':
+        outcome = await diagnoseCommand(ctx, c.machineId);
+        break;
+      case 'logs':
+        outcome = await logsCommand(ctx, c.machineId, c.lines);
+        break;
+      case 'link':
+        outcome = await link(ctx, c);
+        break;
+    }
   } catch (err) {
     ctx.deps.logger.error(
       {
@@ -95,12 +94,12 @@ export async function handleCommand(ctx: CommandContext, text: string): Promise<
           : { message: (err as Error)?.message, stack: (err as Error)?.stack },
         requestId: ctx.requestId,
       },
-      `/vyx ${name} failed`,
+      `/vyx ${c.name} failed`,
     );
     await ctx.reply(failureText(err)).catch(() => {});
     outcome = { outcome: 'error', detail: isVyxError(err) ? err.code : 'internal error' };
   }
-  await audit(ctx, 'command', name, text, outcome);
+  await audit(ctx, 'command', c.name, text, outcome);
   return outcome;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { BotDeps, CommandContext } from '../../commands/command-context.ts';
 import { handleAction } from '../../commands/handle-action.ts';
-import { audit, handleCommand, immediateAnswer } from '../../commands/handle-command.ts';
+import { audit, handleCommand, triage } from '../../commands/handle-command.ts';
 import { parseCommand } from '../../commands/parse-command.ts';
 import { isVyxError } from '../../errors/vyx-error.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -104,12 +104,13 @@ export function registerHandlers(
     logger: deps.logger.child({ part: 'dedupe' }),
   });
   app.command('/vyx', async ({ command, ack, respond, body, context }) => {
-    const parsed = parseCommand(command.text ?? '');
-    const name = parsed.ok ? parsed.command.name : 'invalid';
+    const text = command.text ?? '';
+    const triaged = triage(parseCommand(text));
+    const { name } = triaged;
     // Help and a command that does not parse need nothing but their text: the answer goes back in
     // the ack itself (Slack shows it to the asker as it would a response_url post). Nothing to do
     // twice on a duplicate, no second request, nothing after the ack but the audit row.
-    const immediate = tracker.draining ? undefined : immediateAnswer(parsed);
+    const immediate = !tracker.draining && 'answer' in triaged ? triaged : undefined;
     const endAck = metrics?.ackSeconds.startTimer({ kind: 'command' });
     await ack(
       immediate
@@ -129,7 +130,7 @@ export function registerHandlers(
           { command: name, outcome: immediate.outcome.outcome, ms: 0 },
           `/vyx ${name} answered`,
         );
-        await audit(ctx, 'command', name, command.text ?? '', immediate.outcome);
+        await audit(ctx, 'command', name, text, immediate.outcome);
         return;
       }
       if (!(await firstDelivery({ body, context }))) {
@@ -139,7 +140,8 @@ export function registerHandlers(
       // The duplicate checks of a batch answer together: their commands go on one per turn while
       // acks wait, not all at once between a request and its ack.
       await ackFirst?.turn();
-      if (tracker.draining) {
+      // Draining, whatever the command (help included): the only way here without work to do.
+      if (tracker.draining || !('command' in triaged)) {
         metrics?.commands.inc({ kind: 'command', name, outcome: 'refused' });
         await replyVia(respond)(DRAINING_TEXT).catch(() => {});
         return;
@@ -158,7 +160,7 @@ export function registerHandlers(
       }
       const ctx = commandContext(deps, command, requestId, identity, replyVia(respond));
       const t0 = performance.now();
-      const outcome = await handleCommand(ctx, command.text ?? '');
+      const outcome = await handleCommand(ctx, triaged.command, text);
       metrics?.commands.inc({ kind: 'command', name, outcome: outcome.outcome });
       ctx.deps.logger.info(
         { command: name, outcome: outcome.outcome, ms: Math.round(performance.now() - t0) },
