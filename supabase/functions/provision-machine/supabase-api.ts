@@ -15,15 +15,13 @@ export interface SupabaseApi {
   /** The caller's user id, or null when the token is missing, invalid or expired. */
   userOf(authorization: string | null): Promise<string | null>;
   getActiveMachine(userId: string): Promise<CloudMachine | null>;
-  beginTrackedProvision(input: {
-    userId: string;
-    flyApp: string;
-    region: string;
-    image: string;
-    createKey: string;
-    owner: string;
-    leaseS: number;
-  }): Promise<ProvisionResult>;
+  /** The bot's call, without its Slack fields (the function is called from the web UI). */
+  beginTrackedProvision(
+    input: Omit<
+      Parameters<typeof provisionCalls.beginTrackedProvision>[0],
+      'slackTeamId' | 'slackChannel' | 'requestedBy'
+    >,
+  ): Promise<ProvisionResult>;
   provisionStep(
     machineId: string,
     owner: string,
