@@ -104,7 +104,7 @@ export async function resetTables(svc: Services): Promise<void> {
 export const appName = (i: number) => `vyx-bench-${String(i).padStart(2, '0')}`;
 
 /**
- * `rows` stuck rows spread over `apps` Fly apps: machines made by the emulator's bulk mode (no
+ * `rows` stuck rows spread over `apps` Fly apps, which hold only their machines: made by the emulator's bulk mode (no
  * processes; `started`, so the runtime's silence is what is wrong), rows inserted with SQL and
  * backdated ten minutes, each pointing at its machine by `fly_machine_id`.
  */
@@ -114,6 +114,9 @@ export async function seedStuck(svc: Services, rows: number, apps: number): Prom
     const app = appName(a);
     names.push(app);
     svc.emulator.addApp(app, { secrets: { SUPABASE_SERVICE_KEY: 'x' } });
+    // Each fleet size on a fleet of its own: a smaller size's machines, their rows truncated, would
+    // be listed again and judged orphans (r10000 ran on 16,000 machines, 6,000 of them orphans).
+    svc.emulator.forgetMachines(app);
   }
   const batch: { mid: string[]; uid: string[]; app: string[]; fid: string[] } = {
     mid: [],

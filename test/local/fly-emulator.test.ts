@@ -78,6 +78,9 @@ describe('machine processes', () => {
     );
     expect(names).not.toContain('VYX_HOST_ONLY_SECRET');
     expect(emulator.machineLogs(machine.id)).toContain(`stdout: machine ${machine.id}`);
+    // A machine that had a process is not forgotten behind the lifecycle's back.
+    expect(() => emulator.forgetMachines(APP)).toThrow(`machine ${machine.id} of ${APP} has a process`);
+    expect((await fly.get(APP, machine.id)).id).toBe(machine.id);
     await fly.destroy(APP, machine.id, { force: true });
   });
 
@@ -180,6 +183,12 @@ describe('bulk machines, counters and faults', () => {
     expect((await fly.start('bench', one)).previous_state).toBe('stopped');
     await fly.destroy('bench', one, { force: true });
     expect(await fly.list('bench', { summary: true })).toHaveLength(9_999);
+    // The next fleet starts from none (a benchmark's sizes, one after the other).
+    expect(emulator.forgetMachines('bench')).toBe(10_000);
+    expect(await fly.list('bench', { includeDeleted: true })).toEqual([]);
+    await expect(fly.get('bench', ids[42] ?? '')).rejects.toMatchObject({ code: 'FLY_NOT_FOUND' });
+    expect(emulator.bulkCreate({ app: 'bench', count: 3 })).toHaveLength(3);
+    expect(await fly.list('bench')).toHaveLength(3);
   });
 
   it('counts requests per route and injects faults per route', async () => {

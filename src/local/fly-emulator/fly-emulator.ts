@@ -92,6 +92,12 @@ export interface FlyEmulator {
   setHostStatus(machineId: string, status: 'ok' | 'unknown' | 'unreachable', app?: string): boolean;
   /** Thousands of machines without processes (benchmarks); returns their ids. */
   bulkCreate(options: BulkCreateOptions): string[];
+  /**
+   * Forgets an app's machines, as if never made (benchmarks: each fleet size on its own fleet);
+   * returns how many. Throws when one of them still has a process (or a pending state change): stop
+   * and destroy those through the API.
+   */
+  forgetMachines(app: string): number;
   /** Pids of the machines' processes still running. */
   livePids(): number[];
   /** Stops every machine process (SIGTERM, SIGKILL after a grace) and the server. */
@@ -309,6 +315,17 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
       return false;
     },
     bulkCreate: (bulk) => bulkCreateMachines(parts, Object.keys(appOptions)[0], bulk),
+    forgetMachines(app) {
+      const record = store.app(app);
+      if (!record) return 0;
+      const busy = record.order.find((m) => lifecycle.isBusy(m));
+      if (busy) throw new Error(`machine ${busy.id} of ${app} has a process: destroy it through the API`);
+      const n = record.order.length;
+      for (const m of record.order) lifecycle.forget(m);
+      record.machines.clear();
+      record.order.length = 0;
+      return n;
+    },
     livePids: () => lifecycle.livePids(),
     close() {
       closed ??= (async () => {

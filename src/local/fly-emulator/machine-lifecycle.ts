@@ -63,6 +63,10 @@ export interface MachineLifecycle {
   /** The same lines with their time and stream, for the logs endpoint. */
   logEntries(record: MachineRecord): LogEntry[];
   livePids(): number[];
+  /** Whether anything still acts on the machine: a live process, a timer, a waiter. */
+  isBusy(record: MachineRecord): boolean;
+  /** Drops what the lifecycle keeps of a machine that is not busy (its logs). */
+  forget(record: MachineRecord): void;
   closeAll(): Promise<void>;
   /** Synchronous last resort (process 'exit'): SIGKILL every process group. */
   killAllNow(): void;
@@ -319,6 +323,16 @@ export function createMachineLifecycle(options: {
     },
     logEntries(record) {
       return [...runtimeOf(record).logs];
+    },
+
+    isBusy(record) {
+      const runtime = runtimes.get(record.id);
+      if (!runtime) return false;
+      return runtime.process?.isAlive() === true || runtime.timers.size > 0 || runtime.waiters.size > 0;
+    },
+
+    forget(record) {
+      runtimes.delete(record.id);
     },
 
     livePids() {
