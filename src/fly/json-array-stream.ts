@@ -1,10 +1,13 @@
 /**
- * The elements of a JSON array body, one at a time, as their JSON text: a 10,000-machine list is
- * ~12.6 MB of text; read this way only one chunk and one element are held at once, never the whole
- * body nor the whole parsed array. Elements must be objects or arrays (Fly's lists are arrays of
- * objects); anything else, or a body that is not one array, throws a SyntaxError.
+ * The elements of a JSON array body as their JSON text, a chunk's worth at a time: a 10,000-machine
+ * list is ~12.6 MB of text; read this way only one chunk's elements are held at once, never the whole
+ * body nor the whole parsed array. Batches, not single elements: an async step per element was
+ * 10,000 promises and iterator results per list. Elements must be objects or arrays (Fly's lists are
+ * arrays of objects); anything else, or a body that is not one array, throws a SyntaxError.
  */
-export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
+export async function* jsonArrayElementBatches(
+  chunks: AsyncIterable<Uint8Array | string>,
+): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let opened = false;
   let closed = false;
@@ -18,6 +21,7 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
   for await (const chunk of chunks) {
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let start = depth > 1 ? 0 : -1; // where the element being read began in this text
+    const batch: string[] = [];
     for (let i = 0; i < text.length; i++) {
       if (inString) {
         // Most of a machine's text is inside strings: jump to the next quote, not a character at a time.
@@ -56,13 +60,14 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
       else if (c === 125 /* } */ || c === 93) {
         depth--;
         if (depth === 1) {
-          yield carry + text.slice(start, i + 1);
+          batch.push(carry + text.slice(start, i + 1));
           carry = '';
           start = -1;
         }
       }
     }
     if (depth > 1) carry += text.slice(start);
+    if (batch.length > 0) yield batch;
   }
   if (!closed) fail('the body ended before the array did');
 }

@@ -34,7 +34,7 @@ import {
   type StartResult,
   WaitResponseSchema,
 } from './fly-types.ts';
-import { jsonArrayElements } from './json-array-stream.ts';
+import { jsonArrayElementBatches } from './json-array-stream.ts';
 import { type LeaseCalls, leaseCalls } from './lease-calls.ts';
 import { readWatchedMachine, watchedFields } from './watched-machine.ts';
 
@@ -182,11 +182,13 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
       const reply = await openIdempotent(spec, listOptions, { app }, deadlineAt);
       let status = 0;
       try {
-        for await (const text of jsonArrayElements(reply.body)) {
-          const raw = JSON.parse(text);
-          // The fast reading; the schema's (whose error names the field) only when that fails.
-          onMachine(readWatchedMachine(raw) ?? parseValue(MachineSchema, watchedFields(raw), reply, spec));
-          count++;
+        for await (const texts of jsonArrayElementBatches(reply.body)) {
+          for (const text of texts) {
+            const raw = JSON.parse(text);
+            // The fast reading; the schema's (whose error names the field) only when that fails.
+            onMachine(readWatchedMachine(raw) ?? parseValue(MachineSchema, watchedFields(raw), reply, spec));
+            count++;
+          }
         }
         status = reply.status;
       } catch (error) {

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { jsonArrayElements } from '../../src/fly/json-array-stream.ts';
+import { jsonArrayElementBatches } from '../../src/fly/json-array-stream.ts';
 
 async function elements(chunks: (string | Uint8Array)[]): Promise<unknown[]> {
   const out: unknown[] = [];
-  for await (const text of jsonArrayElements(
+  for await (const batch of jsonArrayElementBatches(
     (async function* () {
       yield* chunks;
     })(),
-  ))
-    out.push(JSON.parse(text));
+  )) {
+    // A batch is what one chunk completed: never empty.
+    expect(batch.length).toBeGreaterThan(0);
+    for (const text of batch) out.push(JSON.parse(text));
+  }
   return out;
 }
 
