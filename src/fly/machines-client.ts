@@ -34,27 +34,15 @@ import {
   type StartResult,
   WaitResponseSchema,
 } from './fly-types.ts';
-import { jsonArrayElementBatches } from './json-array-stream.ts';
 import { type LeaseCalls, leaseCalls } from './lease-calls.ts';
-import { readWatchedMachine, watchedFields } from './watched-machine.ts';
+import { type ListOptions, machineLists } from './machine-lists.ts';
 
 /** The metadata key each create carries so an ambiguous create can be found instead of repeated. */
 export const CREATE_KEY_METADATA = METADATA_CREATE_KEY;
 
 export type { CallOptions, FlyMachinesClientOptions } from './fly-transport.ts';
 export { flyRouteTemplate } from './fly-transport.ts';
-
-export interface ListOptions extends CallOptions {
-  includeDeleted?: boolean;
-  region?: string;
-  /** Exact-match metadata filters (AND). */
-  metadata?: Record<string, string>;
-  /** States to keep (created, started, stopped, suspended). */
-  states?: string[];
-  summary?: boolean;
-  /** Page size (`limit`); pages are followed through `fly-next-cursor` until the last. */
-  pageSize?: number;
-}
+export type { ListOptions } from './machine-lists.ts';
 
 export type WaitState = 'started' | 'stopped' | 'suspended' | 'destroyed' | 'failed' | 'settled';
 
@@ -115,102 +103,13 @@ export interface FlyMachinesClient extends LeaseCalls {
 
 export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyMachinesClient {
   const transport = createFlyTransport(options);
-  const {
-    now,
-    defaultDeadline,
-    send,
-    openIdempotent,
-    isAbort,
-    statusError,
-    transportError,
-    backoff,
-    callIdempotent,
-    parse,
-    parseValue,
-  } = transport;
+  const { now, defaultDeadline, send, isAbort, statusError, transportError, backoff, callIdempotent, parse } =
+    transport;
   const nonceHeader = (call: LeasedCall | undefined) =>
     call?.leaseNonce ? { headers: { 'fly-machine-lease-nonce': call.leaseNonce } } : {};
 
   const machinePath = (app: string, id: string) =>
     `/apps/${encodeURIComponent(app)}/machines/${encodeURIComponent(id)}`;
-
-  function listQuery(listOptions: ListOptions, cursor: string | undefined): URLSearchParams {
-    const query = new URLSearchParams();
-    if (listOptions.includeDeleted) query.set('include_deleted', 'true');
-    if (listOptions.region) query.set('region', listOptions.region);
-    if (listOptions.states?.length) query.set('state', listOptions.states.join(','));
-    if (listOptions.summary) query.set('summary', 'true');
-    for (const [key, value] of Object.entries(listOptions.metadata ?? {}))
-      query.append(`metadata.${key}`, value);
-    if (listOptions.pageSize) query.set('limit', String(listOptions.pageSize));
-    if (cursor) query.set('cursor', cursor);
-    return query;
-  }
-
-  async function list(app: string, listOptions: ListOptions = {}): Promise<Machine[]> {
-    const deadlineAt = now() + (listOptions.deadlineMs ?? defaultDeadline);
-    const machines: Machine[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const query = listQuery(listOptions, cursor);
-      const spec: CallSpec = { method: 'GET', path: `/apps/${encodeURIComponent(app)}/machines`, query };
-      const reply = await callIdempotent(spec, listOptions, { app }, deadlineAt);
-      machines.push(...parse(z.array(MachineSchema), reply, spec));
-      const next = reply.headers['fly-next-cursor'];
-      cursor = Array.isArray(next) ? next[0] : next;
-      if (!cursor) return machines;
-    }
-  }
-
-  /**
-   * `list`, streamed: each machine is handed to `onMachine` as it is read, with only the fields the
-   * watchers judge by (watched-machine.ts), so neither the body nor the whole list is ever held.
-   * Pages are followed like `list`'s. A body that breaks off midway is not retried (machines were
-   * already handed on): the call fails with FLY_UNAVAILABLE. Returns how many machines were read.
-   */
-  async function listEach(
-    app: string,
-    onMachine: (machine: Machine) => void,
-    listOptions: Omit<ListOptions, 'summary'> = {},
-  ): Promise<number> {
-    const deadlineAt = now() + (listOptions.deadlineMs ?? defaultDeadline);
-    let count = 0;
-    let cursor: string | undefined;
-    for (;;) {
-      const query = listQuery(listOptions, cursor);
-      const spec: CallSpec = { method: 'GET', path: `/apps/${encodeURIComponent(app)}/machines`, query };
-      const reply = await openIdempotent(spec, listOptions, { app }, deadlineAt);
-      let status = 0;
-      try {
-        for await (const texts of jsonArrayElementBatches(reply.body)) {
-          for (const text of texts) {
-            const raw = JSON.parse(text);
-            // The fast reading; the schema's (whose error names the field) only when that fails.
-            onMachine(readWatchedMachine(raw) ?? parseValue(MachineSchema, watchedFields(raw), reply, spec));
-            count++;
-          }
-        }
-        status = reply.status;
-      } catch (error) {
-        await reply.body.dump().catch(() => {});
-        if (error instanceof VyxError) throw error;
-        throw new VyxError(
-          'FLY_UNAVAILABLE',
-          `Fly's answer to GET ${spec.path} broke off or is not a JSON array of machines`,
-          {
-            suggestion: 'Check that the Fly API URL points at the Machines API, then try again.',
-            details: { app, requestId: reply.requestId, read: count, error: String(error).slice(0, 200) },
-            cause: error,
-          },
-        );
-      } finally {
-        reply.report(status);
-      }
-      const next = reply.headers['fly-next-cursor'];
-      cursor = Array.isArray(next) ? next[0] : next;
-      if (!cursor) return count;
-    }
-  }
 
   async function create(app: string, input: CreateMachineInput, call: CallOptions = {}): Promise<Machine> {
     const deadlineAt = now() + (call.deadlineMs ?? defaultDeadline);
@@ -396,6 +295,8 @@ export function createFlyMachinesClient(options: FlyMachinesClientOptions): FlyM
       deprecated: r.deprecated ?? false,
     }));
   }
+
+  const { list, listEach } = machineLists(transport);
 
   return {
     create,
