@@ -3,18 +3,19 @@
  * `/v1` and the registry's `HEAD|GET /v2/<repo>/manifests/<ref>`, with the real API's paths,
  * bodies, status codes and headers (`fly-request-id`). Machines are real child processes (see
  * machine-lifecycle.ts). For tests: fault injection, bulk machines without processes, request
- * counters, a response hook. `close()` stops every child and awaits its exit. This file is the
- * server (auth, faults, answers); the routes live in `*-routes.ts` by resource.
+ * counters, a response hook. `close()` stops every child and awaits its exit. This file assembles
+ * the server; a request's way through auth, faults and answer is emulator-handler.ts, the routes
+ * live in `*-routes.ts` by resource.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { appRoutes } from './app-routes.ts';
 import { type BulkCreateOptions, bulkCreateMachines } from './bulk-create.ts';
 import { emulatorAuth } from './emulator-auth.ts';
-import { apiError, type EmulatorParts, type Reply, type Route } from './emulator-reply.ts';
-import { createFaultInjector, type Fault, type FaultInjector, type FaultRule } from './fault-injector.ts';
-import { faultReply } from './fault-reply.ts';
+import { emulatorHandler } from './emulator-handler.ts';
+import type { EmulatorParts, Route } from './emulator-reply.ts';
+import { createFaultInjector, type FaultInjector, type FaultRule } from './fault-injector.ts';
 import {
   createImageCatalogue,
   defaultImageCatalogueEntries,
@@ -27,7 +28,7 @@ import { createMachineLifecycle, type LifecycleTiming } from './machine-lifecycl
 import { machineRoutes } from './machine-routes.ts';
 import { type AppRecord, createMachineStore } from './machine-store.ts';
 import { regionRoutes } from './region-routes.ts';
-import { registryError, registryFault, registryRoutes } from './registry-routes.ts';
+import { registryRoutes } from './registry-routes.ts';
 import { createRequestCounters, type RequestCounters } from './request-counters.ts';
 import { seededRandom } from './seeded-random.ts';
 import { waitRoutes } from './wait-route.ts';
@@ -155,109 +156,16 @@ export async function createFlyEmulator(options: FlyEmulatorOptions = {}): Promi
   ];
   const auth = emulatorAuth(token);
 
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
-
   const sockets = new Set<Socket>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const lookupMethod = method === 'HEAD' ? 'GET' : method;
-    let route: Route | undefined;
-    let params: string[] = [];
-    for (const candidate of routes) {
-      if (candidate.method !== lookupMethod) continue;
-      const match = candidate.pattern.exec(url.pathname);
-      if (match) {
-        route = candidate;
-        params = match.slice(1).map((part) => decodeURIComponent(part));
-        break;
-      }
-    }
-    const template = route ? `${method} ${route.template}` : 'unmatched';
-    counters.increment(template);
-    const fault = route ? faults.pick(method, route.template) : undefined;
-    const delay = () => new Promise((resolve) => setTimeout(resolve, fault?.latencyMs ?? 0));
-    if (fault?.kind === 'latency' && fault.phase === 'before') {
-      await delay();
-      // The client hung up while the request waited in front of Fly: it never reaches Fly (a
-      // create then never happens — what a crash of the caller during a slow create looks like).
-      if (req.socket.destroyed) return;
-    }
-    const failing = fault && fault.kind !== 'latency' ? fault : undefined;
-
-    const send = (reply: Reply) => {
-      if (failing?.kind === 'reset') {
-        req.socket.destroy();
-        return;
-      }
-      const isJson = reply.text === undefined && reply.body !== undefined;
-      const payload = isJson ? JSON.stringify(reply.body) : (reply.text ?? '');
-      const headers: Record<string, string | number> = {
-        'fly-request-id': store.newRequestId(region),
-        'content-length': Buffer.byteLength(payload),
-        ...(isJson
-          ? { 'content-type': 'application/json; charset=utf-8' }
-          : { 'content-type': 'text/plain; charset=utf-8' }),
-        ...reply.headers,
-      };
-      res.writeHead(reply.status, headers);
-      res.end(method === 'HEAD' ? undefined : payload);
-      options.onResponse?.({
-        method,
-        route: template,
-        status: reply.status,
-        body: isJson ? reply.body : reply.text === '' ? undefined : reply.text,
-        fault: failing?.kind,
-      });
-    };
-
-    if (!route) return send({ status: 404, text: '404 page not found\n' });
-    const isRegistry = route.template.startsWith('/v2/');
-    // The registry answers in its own error format (OCI distribution), not the Machines API's.
-    const failReply = (fault: Fault): Reply => (isRegistry ? registryFault(fault) : faultReply(fault));
-    if (failing?.phase === 'before') return send(failReply(failing));
-
-    if (isRegistry && !auth.registry(req.headers.authorization)) {
-      return send({
-        ...registryError(401, 'UNAUTHORIZED', 'authentication required', null),
-        headers: { 'www-authenticate': 'Basic realm="flyio-registry.fly.dev"' },
-      });
-    }
-    // The regions list needs no token (`security: []` in the spec).
-    const isPublic = route.template === '/v1/platform/regions';
-    if (!isRegistry && !isPublic && !auth.api(req.headers.authorization)) {
-      return send(apiError(401, 'Authenticate: token validation error'));
-    }
-    const raw = await readBody(req);
-    let body: unknown;
-    if (raw.trim() !== '') {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return send(apiError(400, 'invalid character in request body: not JSON'));
-      }
-    }
-    const nonceHeader = req.headers['fly-machine-lease-nonce'];
-    const leaseNonce = Array.isArray(nonceHeader) ? nonceHeader[0] : nonceHeader;
-    let reply = await route.handler({
-      params,
-      query: url.searchParams,
-      body,
-      method,
-      ...(leaseNonce ? { leaseNonce } : {}),
-    });
-    if (failing?.phase === 'after') reply = failReply(failing);
-    // Done, but the answer is held back (a create made whose answer has not arrived yet).
-    if (fault?.kind === 'latency' && fault.phase === 'after') await delay();
-    send(reply);
-  }
+  const handle = emulatorHandler({
+    routes,
+    auth,
+    faults,
+    counters,
+    requestId: () => store.newRequestId(region),
+    ...(options.onResponse ? { onResponse: options.onResponse } : {}),
+  });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((cause: unknown) => {
