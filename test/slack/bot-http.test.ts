@@ -164,13 +164,16 @@ describe('the Slack bot over HTTP', () => {
     );
     expect((await h.s.store.getMachine(theirs!.machine_id)).status).toBe('running');
 
-    const { rows } = await h.s.twin.backend.query(
-      `select name, outcome from audit_log where slack_user_id = $1 order by id`,
-      [MEMBER],
-    );
-    expect(rows.map((r) => `${r.name}:${r.outcome}`)).toEqual(
-      expect.arrayContaining(['destroy:denied', 'vyx_destroy:denied']),
-    );
+    // The audit rows are written in batches after the answer: waited for, not read at once.
+    const audit = await h.until(async () => {
+      const { rows } = await h.s.twin.backend.query(
+        `select name, outcome from audit_log where slack_user_id = $1 order by id`,
+        [MEMBER],
+      );
+      const seen = rows.map((r) => `${r.name}:${r.outcome}`);
+      return seen.includes('vyx_destroy:denied') ? seen : undefined;
+    }, 'the button’s refusal audited');
+    expect(audit).toEqual(expect.arrayContaining(['destroy:denied', 'vyx_destroy:denied']));
   });
 
   it('1,000 random command texts each get a private answer and an audit row; nothing escapes; nothing is created', async () => {
