@@ -253,7 +253,10 @@ export class StuckWatcher {
         this.attachLogs(found, at, limit),
     };
     report.diagnosed.push(...(await crashLoopsOf(listed.machines, looping, now, tick.logBudget, checks)));
-    report.orphans += await orphansOf(app, listed.machines, now, checks);
+    // Awaited first: `report.orphans += await …` reads the total before the await, and apps judged
+    // at once would each add to a stale total (one app's orphans lost).
+    const orphans = await orphansOf(app, listed.machines, now, checks);
+    report.orphans += orphans;
   }
 
   /** One page of one app's claimed rows: evidence, diagnosis, the logs some want, the record. */
