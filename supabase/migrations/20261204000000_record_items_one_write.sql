@@ -74,7 +74,8 @@ begin
     where m.machine_id = p.machine_id
   )
   select coalesce(jsonb_agg(jsonb_build_object(
-           'machine_id', machine_id, 'code', code, 'notice', notice, 'mark_failed', mark_failed)
+           'machine_id', machine_id, 'code', code, 'notice', notice, 'mark_failed', mark_failed,
+           'marked_failed', false)
            order by ord), '[]'::jsonb),
          (select jsonb_object_agg(machine_id, failed_code) from per_row where failed_code is not null)
   into result, fails from told;
@@ -100,10 +101,12 @@ begin
     update public.cloud_machines c set lease_owner = null, lease_until = null
     where c.machine_id = any (p_release_ids) and c.lease_owner = p_owner;
   end if;
+  if failed is null then
+    return result;
+  end if;
   -- The failed rows looked up by key (an object), not scanned for per item.
   return (
-    select coalesce(jsonb_agg(r || jsonb_build_object('marked_failed',
-             coalesce(failed ? (r->>'machine_id'), false)) order by o), '[]'::jsonb)
+    select jsonb_agg(r || jsonb_build_object('marked_failed', failed ? (r->>'machine_id')) order by o)
     from jsonb_array_elements(result) with ordinality as e(r, o));
 end
 $$;
