@@ -191,6 +191,24 @@ describe('bulk machines, counters and faults', () => {
     expect(await fly.list('bench')).toHaveLength(3);
   });
 
+  it('lists a machine as it is now, after every change since it was last listed', async () => {
+    const [id = ''] = emulator.bulkCreate({ app: 'bench', count: 1, metadata: () => ({ vyx_row: 'fresh' }) });
+    const listed = async () => (await fly.list('bench', { metadata: { vyx_row: 'fresh' } }))[0];
+    const started = await listed();
+    expect(started?.state).toBe('started');
+    await fly.stop('bench', id);
+    const stopped = await listed();
+    expect(stopped?.state).toBe('stopped');
+    expect(stopped?.events.length).toBeGreaterThan(started?.events.length ?? 0);
+    expect(stopped?.events[0]?.status).toBe('stopped');
+    emulator.setHostStatus(id, 'unreachable', 'bench');
+    expect((await listed())?.host_status).toBe('unreachable');
+    expect((await fly.list('bench', { summary: true })).find((m) => m.id === id)?.state).toBe('stopped');
+    await fly.start('bench', id);
+    expect((await listed())?.state).toBe('started');
+    emulator.forgetMachines('bench');
+  });
+
   it('counts requests per route and injects faults per route', async () => {
     const key = 'GET /v1/apps/:app/secrets';
     const before = emulator.counters.get(key);

@@ -59,6 +59,8 @@ export function bulkCreateMachines(
     }
     if (finalState === 'stopped' || finalState === 'destroyed') lifecycle.stop(record);
     if (finalState === 'destroyed' && record.state !== 'destroyed') lifecycle.destroy(record, true);
+    // Its document written once, as Fly stores a machine's, not on every list that shows it.
+    store.jsonBytes(record);
     ids.push(record.id);
   }
   return ids;

@@ -62,8 +62,8 @@ export function emulatorHandler(o: {
         req.socket.destroy();
         return;
       }
-      const isJson = reply.text === undefined && reply.body !== undefined;
-      const payload = isJson ? JSON.stringify(reply.body) : (reply.text ?? '');
+      const isJson = reply.json !== undefined || (reply.text === undefined && reply.body !== undefined);
+      const payload = reply.json ?? (isJson ? JSON.stringify(reply.body) : (reply.text ?? ''));
       const headers: Record<string, string | number> = {
         'fly-request-id': o.requestId(),
         'content-length': Buffer.byteLength(payload),
@@ -78,7 +78,14 @@ export function emulatorHandler(o: {
         method,
         route: template,
         status: reply.status,
-        body: isJson ? reply.body : reply.text === '' ? undefined : reply.text,
+        body:
+          reply.json !== undefined
+            ? JSON.parse(reply.json.toString('utf8'))
+            : isJson
+              ? reply.body
+              : reply.text === ''
+                ? undefined
+                : reply.text,
         fault: failing?.kind,
       });
     };

@@ -11,6 +11,8 @@ export interface Reply {
   body?: unknown;
   /** Plain-text body instead of JSON. */
   text?: string;
+  /** A JSON body already serialised (a machine list, from each machine's cached JSON). */
+  json?: Buffer;
   headers?: Record<string, string>;
 }
 

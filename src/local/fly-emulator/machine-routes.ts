@@ -19,6 +19,9 @@ import { leaseRefusal } from './lease-routes.ts';
 import { machineImageRef } from './machine-image-ref.ts';
 import type { MachineRecord } from './machine-store.ts';
 
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
 const STOP_SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGKILL', 'SIGUSR1', 'SIGUSR2', 'SIGTERM']);
 
 /** Go duration (`10s`, `1m30s`, `500ms`) or a number of seconds → ms. */
@@ -153,7 +156,11 @@ export function machineRoutes({ store, catalogue, lifecycle, now, region }: Emul
     const headers: Record<string, string> = {};
     const last = page.at(-1);
     if (more && last) headers['fly-next-cursor'] = Buffer.from(String(last.seq)).toString('base64url');
-    return { status: 200, body: page.map((record) => store.toJson(record, { summary })), headers };
+    const parts: Buffer[] = [OPEN];
+    for (const record of page) parts.push(store.jsonBytes(record, { summary }), COMMA);
+    if (page.length > 0) parts.pop();
+    parts.push(CLOSE);
+    return { status: 200, json: Buffer.concat(parts), headers };
   }
 
   function getMachine(ctx: RequestContext): Reply {
