@@ -11,7 +11,7 @@ import {
   type RequestContext,
   type Route,
 } from './emulator-reply.ts';
-import type { LogEntry } from './machine-lifecycle.ts';
+import type { LogEntry } from './log-entry.ts';
 
 const PAGE = 100;
 

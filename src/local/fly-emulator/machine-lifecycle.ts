@@ -3,17 +3,19 @@
  * with Fly's events (launch, start, exit with exit_event, destroy), the restart policy
  * (`no`, `always`, `on-failure` with max_retries; on-failure is the default) and `auto_destroy`.
  * Each launched machine is a real child process; an image outside the catalogue fails to launch
- * and, with `auto_destroy`, is destroyed (incident 001).
+ * and, with `auto_destroy`, is destroyed (incident 001). What an exit means (its event, the restart
+ * policy) is machine-exit.ts, `wait` is wait-for-state.ts, captured lines are log-entry.ts, what is
+ * kept per machine besides its record is machine-runtimes.ts.
  */
 import { type ImageCatalogue, pullFailure } from './image-catalogue.ts';
+import { LOG_LINES_KEPT, type LogEntry, logEntryMaker } from './log-entry.ts';
 import { machineEnv } from './machine-env.ts';
-import {
-  type MachineProcess,
-  type ProcessExit,
-  signalNumber,
-  spawnMachineProcess,
-} from './machine-process.ts';
+import { bulkStopEvent, machineExit } from './machine-exit.ts';
+import { type MachineProcess, type ProcessExit, spawnMachineProcess } from './machine-process.ts';
+import { createMachineRuntimes } from './machine-runtimes.ts';
 import type { MachineRecord, MachineStore } from './machine-store.ts';
+import { shutDownProcesses } from './shut-down-processes.ts';
+import { type WaitOutcome, waitForState } from './wait-for-state.ts';
 
 export interface LifecycleTiming {
   /** From launch to the failure of an image the emulator does not hold. Default 100 ms. */
@@ -25,29 +27,6 @@ export interface LifecycleTiming {
   /** close(): SIGTERM, then SIGKILL after this. Default 1 500 ms. */
   closeGraceMs: number;
 }
-
-export type WaitOutcome = 'reached' | 'timeout' | 'gone' | 'failed' | 'closing';
-
-interface Runtime {
-  process?: MachineProcess;
-  stopRequested: boolean;
-  timers: Set<NodeJS.Timeout>;
-  waiters: Set<() => void>;
-  logs: LogEntry[];
-}
-
-/** One captured line, as the logs endpoint serves it. */
-export interface LogEntry {
-  /** Milliseconds since the epoch (the emulator's clock). */
-  at: number;
-  /** Nanosecond Unix time, unique and increasing: Fly's `next_token` cursor. */
-  ns: bigint;
-  stream: 'stdout' | 'stderr';
-  line: string;
-}
-
-/** Lines kept per machine: Fly keeps days of them, the emulator only the newest (bounded memory). */
-export const LOG_LINES_KEPT = 500;
 
 export interface MachineLifecycle {
   launch(record: MachineRecord): void;
@@ -73,7 +52,6 @@ export interface MachineLifecycle {
 }
 
 const ACTIVE = new Set(['starting', 'started', 'stopping']);
-const SETTLED = new Set(['started', 'stopped', 'suspended', 'failed', 'destroyed']);
 
 export function createMachineLifecycle(options: {
   store: MachineStore;
@@ -84,26 +62,12 @@ export function createMachineLifecycle(options: {
   log?: (line: string) => void;
 }): MachineLifecycle {
   const { store, catalogue, timing, now } = options;
-  let lastNs = 0n;
-  const entry = (stream: LogEntry['stream'], line: string): LogEntry => {
-    const at = now();
-    const ns = BigInt(at) * 1_000_000n;
-    lastNs = ns > lastNs ? ns : lastNs + 1n;
-    return { at, ns: lastNs, stream, line };
-  };
-  const runtimes = new Map<string, Runtime>();
+  const entry = logEntryMaker(now);
   const allProcesses = new Set<MachineProcess>();
   const closers = new Set<() => void>();
   let closing = false;
-
-  const runtimeOf = (record: MachineRecord): Runtime => {
-    let runtime = runtimes.get(record.id);
-    if (!runtime) {
-      runtime = { stopRequested: false, timers: new Set(), waiters: new Set(), logs: [] };
-      runtimes.set(record.id, runtime);
-    }
-    return runtime;
-  };
+  const runtimes = createMachineRuntimes(() => closing);
+  const { runtimeOf, later, clearTimers } = runtimes;
 
   const notify = (record: MachineRecord) => {
     for (const waiter of [...runtimeOf(record).waiters]) waiter();
@@ -112,21 +76,6 @@ export function createMachineLifecycle(options: {
   const setState = (record: MachineRecord, state: string) => {
     store.setState(record, state);
     notify(record);
-  };
-
-  const later = (record: MachineRecord, ms: number, fn: () => void) => {
-    const runtime = runtimeOf(record);
-    const timer = setTimeout(() => {
-      runtime.timers.delete(timer);
-      if (!closing) fn();
-    }, ms);
-    runtime.timers.add(timer);
-  };
-
-  const clearTimers = (record: MachineRecord) => {
-    const runtime = runtimeOf(record);
-    for (const timer of runtime.timers) clearTimeout(timer);
-    runtime.timers.clear();
   };
 
   const markDestroyed = (record: MachineRecord, source: 'user' | 'flyd') => {
@@ -143,41 +92,17 @@ export function createMachineLifecycle(options: {
     const runtime = runtimeOf(record);
     runtime.process = undefined;
     if (record.state === 'destroyed') return;
-    const requested = runtime.stopRequested;
-    const signalled = exit.signal !== null;
-    const exitCode = exit.code ?? (signalled ? 128 + Math.max(0, signalNumber(exit.signal)) : 0);
-    const restart = (record.config.restart ?? {}) as { policy?: string; max_retries?: number };
-    const policy = restart.policy === 'no' || restart.policy === 'always' ? restart.policy : 'on-failure';
-    const maxRetries = restart.max_retries ?? 10;
-    const restarting =
-      !requested &&
-      !closing &&
-      (policy === 'always' ||
-        (policy === 'on-failure' && exitCode !== 0 && record.restartCount < maxRetries));
-    store.addEvent(record, {
-      type: 'exit',
-      status: 'stopped',
-      source: 'flyd',
-      request: {
-        exit_event: {
-          exit_code: exitCode,
-          guest_exit_code: exit.code ?? 0,
-          guest_signal: signalNumber(exit.signal),
-          // A SIGKILL nobody asked for is how the kernel's OOM killer looks from outside.
-          oom_killed: exit.signal === 'SIGKILL' && !requested,
-          requested_stop: requested,
-          restarting,
-          signal: signalNumber(exit.signal),
-          exited_at: now(),
-        },
-        restart_count: record.restartCount,
-      },
+    const { event, restartDelayMs } = machineExit(record, exit, {
+      requested: runtime.stopRequested,
+      closing,
+      exitedAt: now(),
+      restartBackoffMs: timing.restartBackoffMs,
     });
-    if (restarting) {
-      const delay = Math.min(2_000, timing.restartBackoffMs * 2 ** record.restartCount);
+    store.addEvent(record, event);
+    if (restartDelayMs !== undefined) {
       record.restartCount += 1;
       setState(record, 'starting');
-      later(record, delay, () => boot(record));
+      later(record, restartDelayMs, () => boot(record));
       return;
     }
     setState(record, 'stopped');
@@ -247,23 +172,7 @@ export function createMachineLifecycle(options: {
       if (record.bulk || !runtime.process) {
         // Bulk machine, or one waiting to restart / to fail its launch: nothing runs.
         clearTimers(record);
-        if (record.bulk && record.state === 'started') {
-          store.addEvent(record, {
-            type: 'exit',
-            status: 'stopped',
-            source: 'flyd',
-            request: {
-              exit_event: {
-                exit_code: 0,
-                oom_killed: false,
-                requested_stop: true,
-                restarting: false,
-                exited_at: now(),
-              },
-              restart_count: record.restartCount,
-            },
-          });
-        }
+        if (record.bulk && record.state === 'started') store.addEvent(record, bulkStopEvent(record, now()));
         setState(record, 'stopped');
         afterStopped(record);
         return true;
@@ -294,28 +203,7 @@ export function createMachineLifecycle(options: {
     },
 
     waitFor(record, states, timeoutMs) {
-      const reached = () =>
-        states.includes(record.state) || (states.includes('settled') && SETTLED.has(record.state));
-      if (reached()) return Promise.resolve('reached');
-      if (record.state === 'destroyed') return Promise.resolve('gone');
-      const runtime = runtimeOf(record);
-      return new Promise((resolve) => {
-        const finish = (outcome: WaitOutcome) => {
-          clearTimeout(timer);
-          runtime.waiters.delete(check);
-          closers.delete(onClose);
-          resolve(outcome);
-        };
-        const check = () => {
-          if (reached()) finish('reached');
-          else if (record.state === 'destroyed') finish('gone');
-          else if (record.state === 'failed' && !states.includes('failed')) finish('failed');
-        };
-        const onClose = () => finish('closing');
-        const timer = setTimeout(() => finish('timeout'), timeoutMs);
-        runtime.waiters.add(check);
-        closers.add(onClose);
-      });
+      return waitForState(record, states, timeoutMs, { waiters: () => runtimeOf(record).waiters, closers });
     },
 
     logs(record) {
@@ -325,15 +213,8 @@ export function createMachineLifecycle(options: {
       return [...runtimeOf(record).logs];
     },
 
-    isBusy(record) {
-      const runtime = runtimes.get(record.id);
-      if (!runtime) return false;
-      return runtime.process?.isAlive() === true || runtime.timers.size > 0 || runtime.waiters.size > 0;
-    },
-
-    forget(record) {
-      runtimes.delete(record.id);
-    },
+    isBusy: runtimes.isBusy,
+    forget: runtimes.forget,
 
     livePids() {
       return [...allProcesses]
@@ -343,27 +224,9 @@ export function createMachineLifecycle(options: {
 
     async closeAll() {
       closing = true;
-      for (const runtime of runtimes.values()) {
-        for (const timer of runtime.timers) clearTimeout(timer);
-        runtime.timers.clear();
-      }
+      runtimes.clearAllTimers();
       for (const close of [...closers]) close();
-      const children = [...allProcesses];
-      for (const child of children) child.kill('SIGTERM');
-      await Promise.all(
-        children.map(async (child) => {
-          let timer: NodeJS.Timeout | undefined;
-          const grace = new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, timing.closeGraceMs);
-          });
-          await Promise.race([child.exited, grace]);
-          clearTimeout(timer);
-          if (child.isAlive()) child.kill('SIGKILL');
-          await child.exited;
-          // Anything the machine's process started shares its group.
-          child.kill('SIGKILL');
-        }),
-      );
+      await shutDownProcesses([...allProcesses], timing.closeGraceMs);
     },
 
     killAllNow() {

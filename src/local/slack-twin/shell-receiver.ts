@@ -1,17 +1,7 @@
 /**
  * The shell receiver: a Bolt `Receiver` that takes the place of Slack's servers for a person (or a
- * script) at a terminal, like Hubot's Shell adapter. It reads lines from `input`:
- *
- * - `/vyx start …` → a slash-command body shaped like Slack's (command, text, user_id, user_name,
- *   team_id, team_domain, channel_id, channel_name, api_app_id, response_url pointing at the twin,
- *   trigger_id) delivered through `app.processEvent({ body, ack, retryNum, retryReason,
- *   customProperties })`. What the bot passes to `ack()` is shown as an ephemeral answer.
- * - `!2` or `press 2` → a `block_actions` payload for button 2 as numbered by the renderer
- *   (`response_url`, `container`, `message`, `channel`, `actions[{action_id, block_id, value, …}]`).
- *   A button with a `confirm` object first asks "Are you sure? [y/N]"; anything but `y` sends nothing.
- * - `/home` shows the Home tab; `dialog` fills in the open dialog (a prompt per input), see
- *   shell-views.ts.
- * - `wait` waits until the work is done; `buttons` lists the buttons; `help`; `exit`.
+ * script) at a terminal, like Hubot's Shell adapter. It reads lines from `input`: slash commands,
+ * `!N` to press button N, `/home`, `dialog`, `wait`, `buttons`, `help`, `exit` (run-shell-line.ts).
  *
  * With a TTY the prompt is `vyx> ` and commands run while the next one is typed. Without one
  * (a pipe or a file) each line is echoed, each command waits for its ack, and after the last
@@ -22,18 +12,18 @@
  * caller sets the exit code. The receiver never exits the process itself. With a TTY, Ctrl-D
  * ends the session the same way (waiting for the work), Ctrl-C ends it at once (`interrupted`).
  *
- * This file is the read loop; the bodies are built in shell-payloads.ts, handed to Bolt and acked in
- * shell-delivery.ts, and "the work is done" is decided in shell-settling.ts.
+ * This file is the read loop; what a line does is run-shell-line.ts (a button press press-button.ts),
+ * the bodies are built in shell-payloads.ts, handed to Bolt and acked in shell-delivery.ts, and
+ * "the work is done" is decided in shell-settling.ts.
  */
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { App, Receiver } from '@slack/bolt';
+import { runShellLine, type ShellLineHost } from './run-shell-line.ts';
 import { type Delivery, deliverToBolt } from './shell-delivery.ts';
-import { blockActionsBody, homeBlockActionsBody, slashCommandBody, stillHas } from './shell-payloads.ts';
 import { type SettleProbe, type SettleResult, waitUntilSettled } from './shell-settling.ts';
-import { fillDialog, type ShellViewsHost, showHome } from './shell-views.ts';
 import type { SlackApiServer } from './slack-api-server.ts';
-import type { PressableButton, SlackRenderer } from './slack-renderer.ts';
+import type { SlackRenderer } from './slack-renderer.ts';
 
 export interface ShellReceiverOptions {
   /** The Slack twin's server (response_urls, transcript, activity). */
@@ -78,12 +68,6 @@ export interface ShellOutcome {
   pending?: string;
 }
 
-const HELP = [
-  'type a slash command (/vyx help), !N or "press N" to press button N, "buttons" to list them,',
-  '"/home" to open the Home tab, "dialog" to fill in an open dialog,',
-  '"wait" to wait until the bot is idle, "exit" to leave',
-].join(' ');
-
 export class ShellReceiver implements Receiver {
   readonly finished: Promise<ShellOutcome>;
   private readonly options: ShellReceiverOptions;
@@ -98,6 +82,7 @@ export class ShellReceiver implements Receiver {
   private describePending: (() => Promise<string> | string) | undefined;
   private readonly inflight = new Set<Delivery>();
   private readonly settleProbe: SettleProbe;
+  private readonly lineHost: ShellLineHost;
   private deliveries = 0;
   private waitingForInput = false;
   private resolveFinished!: (outcome: ShellOutcome) => void;
@@ -120,6 +105,17 @@ export class ShellReceiver implements Receiver {
       now: this.now,
       quietMs: options.quietMs ?? 1500,
       pollMs: options.pollMs ?? 100,
+    };
+    this.lineHost = {
+      slack: options.slack,
+      renderer: options.renderer,
+      interactive: this.interactive,
+      now: this.now,
+      settleBetweenCommands: options.settleBetweenCommands,
+      deliveries: () => this.deliveries,
+      nextLine: (prompt) => this.nextLine(prompt),
+      deliver: (kind, method, label, body, always) => this.deliver(kind, method, label, body, always),
+      waitOrWarn: () => this.waitOrWarn(),
     };
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve;
@@ -180,59 +176,7 @@ export class ShellReceiver implements Receiver {
    * (for commands: acked, or in interactive mode delivered). For the demo and tests.
    */
   async runLine(line: string): Promise<'exit' | undefined> {
-    const text = line.trim();
-    if (text === '' || text.startsWith('#')) return undefined;
-    const slack = this.options.slack;
-    const echo = () => {
-      if (!this.interactive) this.options.renderer.userLine(slack.identity.channelId, text);
-    };
-    if (text === '/home') {
-      echo();
-      await showHome(this.viewsHost());
-      return undefined;
-    }
-    if (text.startsWith('/')) {
-      if (!this.interactive && this.options.settleBetweenCommands && this.deliveries > 0)
-        await this.waitOrWarn();
-      echo();
-      await this.command(text);
-      return undefined;
-    }
-    const press = /^(?:!|press\s+)(\d+)$/i.exec(text);
-    if (press) {
-      // A script presses a button on a card that may still be coming: let the work settle first.
-      if (!this.interactive) await this.waitOrWarn();
-      echo();
-      await this.press(Number(press[1]));
-      return undefined;
-    }
-    echo();
-    switch (text.toLowerCase()) {
-      case 'wait':
-        await this.waitOrWarn();
-        return undefined;
-      case 'dialog':
-        await fillDialog(this.viewsHost());
-        return undefined;
-      case 'buttons': {
-        const list = this.options.renderer.buttons();
-        this.options.renderer.notice(
-          list.length === 0 ? 'no buttons yet' : list.map((b) => `[${b.number} ${b.text}]`).join(' '),
-        );
-        return undefined;
-      }
-      case 'help':
-      case '\\?':
-        this.options.renderer.notice(HELP);
-        return undefined;
-      case 'exit':
-      case 'quit':
-      case '\\q':
-        return 'exit';
-      default:
-        this.options.renderer.notice(`not a command: ${text} — ${HELP}`);
-        return undefined;
-    }
+    return runShellLine(this.lineHost, line);
   }
 
   /**
@@ -287,68 +231,6 @@ export class ShellReceiver implements Receiver {
       this.options.renderer.notice(`still busy after the time limit (${result.pending}); going on`);
   }
 
-  private async command(line: string): Promise<void> {
-    const command = line.split(/\s+/)[0] ?? '';
-    const text = line.slice(command.length).trim();
-    const body = slashCommandBody(this.options.slack, command, text);
-    await this.deliver('slash_command', command, `${command} ${text}`.trim(), body);
-  }
-
-  private async press(number: number): Promise<void> {
-    const { renderer, slack } = this.options;
-    const button = renderer.button(number);
-    if (!button) {
-      const count = renderer.buttons().length;
-      renderer.notice(
-        `there is no button ${number}${count > 0 ? ` (buttons 1–${count} were shown)` : ' (no buttons yet)'}`,
-      );
-      return;
-    }
-    if (button.viewId) {
-      const home = slack.views.home(slack.identity.userId);
-      if (!home || !stillHas(home.blocks, button)) {
-        renderer.notice(`button ${number} (${button.text}) is no longer on your Home tab; nothing sent`);
-        return;
-      }
-      if (button.confirm && !(await this.confirm(button))) {
-        renderer.notice(`${button.confirm.deny}: nothing sent`);
-        return;
-      }
-      const body = homeBlockActionsBody(slack, button, this.now());
-      await this.deliver('block_actions', 'block_actions', `button ${number} (${button.text})`, body);
-      return;
-    }
-    const message = button.ephemeral ? undefined : slack.workspace.message(button.channel, button.messageTs);
-    const current = button.ephemeral ? slack.workspace.ephemeral(button.messageTs) : message;
-    if (!current || ('deleted' in current && current.deleted)) {
-      renderer.notice(
-        `button ${number} (${button.text}) is on a message that no longer exists; nothing sent`,
-      );
-      return;
-    }
-    if (!stillHas(current.blocks, button)) {
-      renderer.notice(`button ${number} (${button.text}) is no longer on its message; nothing sent`);
-      return;
-    }
-    if (button.confirm && !(await this.confirm(button))) {
-      renderer.notice(`${button.confirm.deny}: nothing sent`);
-      return;
-    }
-    const body = blockActionsBody(slack, button, message, this.now());
-    await this.deliver('block_actions', 'block_actions', `button ${number} (${button.text})`, body);
-  }
-
-  private async confirm(button: PressableButton): Promise<boolean> {
-    const c = button.confirm!;
-    const { renderer } = this.options;
-    renderer.notice(`${c.title}${c.text ? ` — ${c.text}` : ''} [${c.confirm} / ${c.deny}]`);
-    if (!this.interactive) renderer.notice('Are you sure? [y/N]');
-    const answer = await this.nextLine('Are you sure? [y/N] ');
-    if (answer !== undefined && !this.interactive)
-      renderer.userLine(this.options.slack.identity.channelId, answer.trim());
-    return answer !== undefined && /^y(es)?$/i.test(answer.trim());
-  }
-
   /** Delivers a body to Bolt; resolves once acked (or, if never acked, once Bolt is done with it). */
   private async deliver(
     kind: 'slash_command' | 'block_actions' | 'event' | 'view_submission',
@@ -363,20 +245,6 @@ export class ShellReceiver implements Receiver {
     const acked = deliverToBolt(target, { kind, method, label, body }, { ackWarningMs, customProperties });
     if (!this.interactive || always) return acked;
     return undefined;
-  }
-
-  /** What shell-views.ts needs: a view's ack is always awaited (it decides what the person sees). */
-  private viewsHost(): ShellViewsHost {
-    return {
-      slack: this.options.slack,
-      renderer: this.options.renderer,
-      echo: (text) => {
-        if (!this.interactive) this.options.renderer.userLine(this.options.slack.identity.channelId, text);
-      },
-      nextLine: (prompt) => this.nextLine(prompt),
-      deliver: (kind, method, label, body) => this.deliver(kind, method, label, body, true),
-      settle: () => this.waitOrWarn(),
-    };
   }
 
   private finish(outcome: ShellOutcome): void {
