@@ -8,6 +8,7 @@ import type { DetectionResult } from './scenarios/detection.ts';
 import type { EchoResult } from './scenarios/echo.ts';
 import type { StartupResult } from './scenarios/startup.ts';
 import type { TickSize } from './scenarios/tick.ts';
+import type { TickFloor } from './scenarios/tick-floor.ts';
 
 export interface BenchResults {
   date: string;
@@ -32,6 +33,7 @@ export interface BenchResults {
   detection?: DetectionResult;
   detection_fast?: DetectionResult & { fast_watch_ms: number };
   tick?: Record<string, TickSize>;
+  tick_floor?: TickFloor;
   memory?: {
     rss_mb: number;
     rows: number;
@@ -72,6 +74,9 @@ function figuresTable(f: Figures, before: Figures | undefined): string[] {
     const m = /^ack\.c(\d+)\./.exec(key);
     const base = m ? f[`ack_baseline.c${m[1]}.p99_ms` as keyof Figures] : null;
     if (m && v !== null && base !== null && base > 0) extra = ` (${(v / base).toFixed(2)} × bare)`;
+    const floor = f['tick.r10000.floor_wall_ms'];
+    if (key === 'tick.r10000.wall_ms' && v !== null && floor !== null && floor > 0)
+      extra = ` (${(v / floor).toFixed(2)} × floor)`;
     lines.push(
       `| ${t.label} | \`${key}\` | ${before ? `${num(before[key], t.unit)} | ` : ''}${num(v, t.unit)}${extra} | ${bound$} | ${ratio} |`,
     );

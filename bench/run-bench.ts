@@ -23,6 +23,7 @@ import { detectionScenario } from './scenarios/detection.ts';
 import { echoChannel, echoScenario, SOLO_CHANNEL } from './scenarios/echo.ts';
 import { startupScenario } from './scenarios/startup.ts';
 import { APPS, tickScenario } from './scenarios/tick.ts';
+import { tickFloor } from './scenarios/tick-floor.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
@@ -251,6 +252,16 @@ const SCENARIOS: Record<string, { services: boolean; run(svc: Services, out: Res
         rows_ratio_last_over_first: r2(last.rows / first.rows),
         rss_kb_per_row: r2(((last.rss_mb - first.rss_mb) * 1024) / (last.rows - first.rows)),
       };
+    },
+  },
+  // The services' own wall for the largest tick's exact requests, with no bot work: the tick's floor
+  // on this machine, beside a tick on the same data.
+  tick_floor: {
+    services: true,
+    async run(svc, out) {
+      const n = P.tickSizes.at(-1)!;
+      log(`tick_floor: the ${n}-row tick's requests replayed with no bot work, beside a tick`);
+      out.tick_floor = await tickFloor(svc, n, { runs: quick ? 1 : 3, log });
     },
   },
   // The 100,000-row point of the growth table (no naive run: 200,000 requests would say nothing new).

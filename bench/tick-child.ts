@@ -3,6 +3,7 @@
 // Input (argv[2], JSON): { supabaseUrl, serviceKey, flyUrl, flyToken }.
 import { writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { App, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createBot } from '../src/app/create-bot.ts';
@@ -60,7 +61,9 @@ const rssBefore = process.memoryUsage().rss;
 // With TICK_ALLOC_PROFILE=<file>: every allocation of the tick, sampled, collected or not (where the
 // churn that raises peak RSS comes from), written as a .heapprofile.
 const allocProfile = process.env.TICK_ALLOC_PROFILE;
-const session = allocProfile ? new inspector.Session() : undefined;
+// With TICK_CPU_PROFILE=<file>: a CPU profile of the tick alone (--cpu-prof covers start-up too).
+const cpuProfile = process.env.TICK_CPU_PROFILE;
+const session = allocProfile || cpuProfile ? new inspector.Session() : undefined;
 session?.connect();
 const post = (method: string, params?: object) =>
   new Promise<unknown>((resolve, reject) =>
@@ -73,19 +76,41 @@ if (session)
     includeObjectsCollectedByMajorGC: !process.env.TICK_ALLOC_LIVE,
     includeObjectsCollectedByMinorGC: !process.env.TICK_ALLOC_LIVE,
   });
+if (cpuProfile) {
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+}
+// GC pauses of the tick by kind (minor, major, incremental, weak callbacks): count and ms.
+const gc: Record<string, { n: number; ms: number }> = {};
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
+    gc[kind] ??= { n: 0, ms: 0 };
+    gc[kind].n++;
+    gc[kind].ms += e.duration;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const report = await bot.stuck.tick();
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+gcObserver.disconnect();
 if (session && allocProfile) {
   const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
   writeFileSync(allocProfile, JSON.stringify(profile));
+}
+if (cpuProfile) {
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(cpuProfile, JSON.stringify(profile));
 }
 process.stdout.write(
   `${JSON.stringify({
     wallMs,
     tickCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    gc: Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }])),
     claimed: report.claimed,
     diagnosed: report.diagnosed.length,
     codes: Object.fromEntries(
