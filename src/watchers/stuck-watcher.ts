@@ -1,22 +1,16 @@
 import { type ScheduledTask, schedule, validate } from 'node-cron';
-import { diagnose } from '../diagnose/diagnose.ts';
 import type { Diagnosis, DiagnosisInput } from '../diagnose/diagnosis.ts';
 import { watcherBlind } from '../diagnose/rules/watcher-blind.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { VyxError } from '../errors/vyx-error.ts';
-import {
-  type AppMachines,
-  type ImageChecks,
-  imageChecks,
-  inputsForApp,
-  listApp,
-} from '../evidence/gather-evidence.ts';
-import { attachLogEvidence, LOG_FETCHES_PER_TICK } from '../evidence/log-evidence.ts';
+import { type AppMachines, imageChecks, listApp } from '../evidence/gather-evidence.ts';
+import { LOG_FETCHES_PER_TICK } from '../evidence/log-evidence.ts';
 import { timed } from '../metrics.ts';
-import type { StuckRow, UnmatchedWrite } from '../store/store-schemas.ts';
+import type { UnmatchedWrite } from '../store/store-schemas.ts';
 import { crashLoopingIds, crashLoopsOf, orphansOf } from './fleet-checks.ts';
-import type { ProvisionRecovery, Recovered } from './provision-recovery.ts';
-import { recordInChunks } from './record-in-chunks.ts';
+import { attachLogs, judgeStuckPage, recordFound } from './judge-stuck-page.ts';
+import type { ProvisionRecovery } from './provision-recovery.ts';
+import type { TickReport, TickState } from './tick-report.ts';
 import type { WatcherDeps } from './watcher-deps.ts';
 
 export interface StuckWatcherOptions extends WatcherDeps {
@@ -32,42 +26,10 @@ export interface StuckWatcherOptions extends WatcherDeps {
   pageRows?: number;
 }
 
-export interface TickReport {
-  /** Stuck rows taken up: claimed and judged, or, in an app Fly could not list, counted unclaimed. */
-  claimed: number;
-  diagnosed: {
-    machineId: string;
-    code: string;
-    notice: 'diagnosis' | 'reminder' | null;
-    markedFailed: boolean;
-  }[];
-  orphans: number;
-  flyRequests: number;
-  /** Requests to Fly's logs endpoint this tick (bounded). */
-  logRequests: number;
-  /** Apps Fly could not list this tick. */
-  blind: string[];
-  /** Unfinished provisionings resolved this tick. */
-  recovered: Recovered[];
-}
-
 /** Stuck rows claimed per SQL call: a tick holds one page (and its diagnoses) per app at a time. */
 export const PAGE_ROWS = 1_000;
 /** Apps judged at once, each holding its machine list (watched fields only) while its rows are paged. */
 const APPS_AT_ONCE = 4;
-
-/** What one tick carries from app to app. */
-interface TickState {
-  now: Date;
-  report: TickReport;
-  /** Claimable stuck rows per app when the tick began. */
-  stuck: Map<string, number>;
-  failedApps: Map<string, unknown>;
-  images: ImageChecks;
-  writes: UnmatchedWrite[] | undefined;
-  /** Log requests left this tick: for stuck rows, and for crash loops. */
-  logBudget: { rows: number; loops: number };
-}
 
 /** The key under which the watcher's own trouble is recorded (deduplicated like any diagnosis). */
 export const WATCHER_KEY = 'watcher:fly';
@@ -233,7 +195,7 @@ export class StuckWatcher {
       // The page's record gives its leases back in the same call; when it fails, they are given back alone.
       const release = { owner, machineIds: claimed.map((r) => r.machine_id), done: false };
       try {
-        await this.judgePage(claimed, listed, looping, tick, release);
+        await judgeStuckPage(claimed, listed, looping, tick, release, this.o);
       } finally {
         if (!release.done)
           await store.releaseLeases(owner, release.machineIds).catch((err: unknown) => {
@@ -248,76 +210,15 @@ export class StuckWatcher {
       store,
       stuckAfterS: this.o.stuckAfterS,
       record: (found: { machineId: string; d: Diagnosis }[], markFailed: boolean) =>
-        this.record(found, markFailed),
+        recordFound(found, markFailed, this.o),
       attachLogs: (found: { d: Diagnosis; input: DiagnosisInput }[], at: Date, limit: number) =>
-        this.attachLogs(found, at, limit),
+        attachLogs(found, at, limit, this.o),
     };
     report.diagnosed.push(...(await crashLoopsOf(listed.machines, looping, now, tick.logBudget, checks)));
     // Awaited first: `report.orphans += await …` reads the total before the await, and apps judged
     // at once would each add to a stale total (one app's orphans lost).
     const orphans = await orphansOf(app, listed.machines, now, checks);
     report.orphans += orphans;
-  }
-
-  /** One page of one app's claimed rows: evidence, diagnosis, the logs some want, the record. */
-  private async judgePage(
-    rows: StuckRow[],
-    listed: AppMachines,
-    looping: Set<string>,
-    tick: TickState,
-    release: { owner: string; machineIds: string[]; done: boolean },
-  ): Promise<void> {
-    const { now, report } = tick;
-    this.o.metrics?.watcherRows.inc({ watcher: 'stuck' }, rows.length);
-    report.claimed += rows.length;
-    for (const r of rows) if (r.fly_machine_id) looping.delete(r.fly_machine_id);
-    const inputs = await inputsForApp(rows, listed, tick.images, {
-      now,
-      stuckAfterS: this.o.stuckAfterS,
-    });
-    const found: { machineId: string; d: Diagnosis; input: DiagnosisInput }[] = [];
-    for (const input of inputs) {
-      if (tick.writes) input.unmatchedWrites = tick.writes;
-      const d = diagnose(input);
-      // Fly is still bringing it up (under its own five-minute line): nothing to say yet.
-      if (d.code === 'UNKNOWN' && ['created', 'starting'].includes(input.machine?.state ?? '')) continue;
-      found.push({ machineId: input.row.machine_id, d, input });
-    }
-    // Taken from the budget before the requests go out: pages of other apps run meanwhile.
-    const allowed = tick.logBudget.rows;
-    tick.logBudget.rows = 0;
-    const logs = await this.attachLogs(found, now, allowed);
-    tick.logBudget.rows += allowed - logs;
-    report.logRequests += logs;
-    const recorded = await this.record(found, true, release);
-    release.done = true;
-    for (const r of recorded) {
-      report.diagnosed.push({
-        machineId: r.machine_id,
-        code: r.code,
-        notice: r.notice,
-        markedFailed: r.marked_failed,
-      });
-    }
-  }
-
-  /** The machines' last log lines on the diagnoses that want them (bounded per tick). */
-  private async attachLogs(
-    found: { d: Diagnosis; input: DiagnosisInput }[],
-    now: Date,
-    limit: number,
-  ): Promise<number> {
-    if (!this.o.logs || limit <= 0) return 0;
-    const { requests } = await attachLogEvidence(
-      found,
-      {
-        logs: this.o.logs,
-        defaultApp: this.o.defaultApp,
-        ...(this.o.secretValues ? { secretValues: this.o.secretValues() } : {}),
-      },
-      { now, limit },
-    );
-    return requests;
   }
 
   /**
@@ -335,20 +236,6 @@ export class StuckWatcher {
       );
       return undefined;
     }
-  }
-
-  private record(
-    found: { machineId: string; d: Diagnosis }[],
-    markFailed = true,
-    release?: { owner: string; machineIds: string[] },
-  ) {
-    return recordInChunks(found, {
-      store: this.o.store,
-      renotifyAfterS: this.o.renotifyAfterS,
-      markFailed,
-      ...(release ? { release: { owner: release.owner, machineIds: release.machineIds } } : {}),
-      ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
-    });
   }
 
   /** Fly answered every list: an open WATCHER_BLIND is over (its card is edited to resolved, once). */

@@ -13,7 +13,8 @@ import type { SqlBackend } from '../../src/local/supabase-twin/sql-backend.ts';
 import { startSupabaseGateway } from '../../src/local/supabase-twin/supabase-gateway.ts';
 import { projectKeys } from '../../src/store/supabase-jwt.ts';
 import { createVyxStore, type VyxStore } from '../../src/store/vyx-store.ts';
-import { StuckWatcher, type TickReport } from '../../src/watchers/stuck-watcher.ts';
+import { StuckWatcher } from '../../src/watchers/stuck-watcher.ts';
+import type { TickReport } from '../../src/watchers/tick-report.ts';
 import { createTestDatabase, type TestDatabase } from '../../testkit/test-postgres.ts';
 
 // The tick's SQL was rewritten for speed (issue #17: claim and release by key, a page's leases given
