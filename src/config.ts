@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { credentialProblems } from './credential-problems.ts';
 import { VyxError } from './errors/vyx-error.ts';
 import { isRegistryHost, parseImageRef } from './fly/image-ref.ts';
-import { machineCredentialProblems } from './store/supabase-jwt.ts';
+import { type FlyConfig, type SlackConfig, type SupabaseConfig, serviceConfigs } from './service-configs.ts';
 
 /**
  * Configuration from the environment. `VYX_MODE=local` (the default from a checkout): a service
@@ -140,24 +141,7 @@ const EXPECTED: Record<string, string> = {
   VYX_START_DIALOG: 'on or off',
 };
 
-export type SupabaseConfig =
-  | { mode: 'real'; url: string; serviceKey: string }
-  | { mode: 'twin'; port: number; databaseUrl?: string; serviceKey?: string };
-
-export type SlackConfig =
-  | { mode: 'socket'; botToken: string; appToken: string }
-  | { mode: 'http'; botToken: string; signingSecret: string }
-  | { mode: 'twin' };
-
-/** `real`: the server at `apiUrl` (Fly, or an emulator started alone); `twin`: an emulator started here. */
-export type FlyConfig =
-  | { mode: 'real'; apiUrl: string; token: string }
-  | { mode: 'twin'; port: number; token?: string };
-
 export type VyxMode = 'local' | 'production';
-
-/** Fly's Machines API when production names none. */
-export const FLY_API_DEFAULT = 'https://api.machines.dev';
 
 export interface Config {
   /** local: twins for what is not configured; production: real services only. */
@@ -223,50 +207,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const e = parsed.success ? parsed.data : undefined;
-  const has = (name: string) => (env[name] ?? '').trim() !== '';
-  const production = (env.VYX_MODE ?? '').trim() === 'production';
-  // Production: every credential present, or one line naming each one missing.
-  const missing: string[] = [];
-  if (production) {
-    for (const name of ['SUPABASE_URL', 'SUPABASE_SERVICE_KEY', 'SLACK_BOT_TOKEN', 'FLY_API_TOKEN']) {
-      if (!has(name)) missing.push(name);
-    }
-    if (!has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
-      missing.push('SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
-    }
-  } else {
-    if (has('SUPABASE_URL') && !has('SUPABASE_SERVICE_KEY')) {
-      problems.push('SUPABASE_SERVICE_KEY is missing: it is required when SUPABASE_URL is set');
-    }
-    if ((has('SLACK_APP_TOKEN') || has('SLACK_SIGNING_SECRET')) && !has('SLACK_BOT_TOKEN')) {
-      problems.push(
-        'SLACK_BOT_TOKEN is missing: it is required with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET',
-      );
-    }
-    if (has('SLACK_BOT_TOKEN') && !has('SLACK_APP_TOKEN') && !has('SLACK_SIGNING_SECRET')) {
-      problems.push(
-        'SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) is missing: one is required with SLACK_BOT_TOKEN',
-      );
-    }
-    if (has('FLY_API_URL') && !has('FLY_API_TOKEN')) {
-      problems.push(
-        'FLY_API_TOKEN is missing: it is required with FLY_API_URL (npm run twin:fly prints the token it accepts)',
-      );
-    }
-  }
-  problems.push(...machineCredentialProblems(env.SUPABASE_JWT_SECRET?.trim(), env.SUPABASE_ANON_KEY?.trim()));
-  // A token of the wrong kind (the two Slack tokens swapped, a user token) is caught before Slack is asked.
-  const prefix = (name: string, want: string, what: string) => {
-    const v = (env[name] ?? '').trim();
-    if (v !== '' && !v.startsWith(want)) {
-      const got = /^(xox[a-z]|xapp)-/.exec(v)?.[0];
-      problems.push(
-        `${name} should be ${what} starting ${want}${got ? ` (it starts ${got}: ${got === 'xapp-' ? 'is it SLACK_APP_TOKEN?' : got === 'xoxb-' ? 'is it SLACK_BOT_TOKEN?' : 'a different kind of token'})` : ''}`,
-      );
-    }
-  };
-  prefix('SLACK_BOT_TOKEN', 'xoxb-', 'a bot token');
-  prefix('SLACK_APP_TOKEN', 'xapp-', 'an app-level token');
+  const { missing, problems: credentials } = credentialProblems(env);
+  problems.push(...credentials);
   if (missing.length > 0) {
     throw new VyxError(
       'CONFIG_MISSING',
@@ -285,25 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       details: { variables: [...new Set(problems.map((p) => p.split(' ')[0]))] },
     });
   }
-  const supabase: SupabaseConfig = e.SUPABASE_URL
-    ? { mode: 'real', url: e.SUPABASE_URL, serviceKey: e.SUPABASE_SERVICE_KEY! }
-    : {
-        mode: 'twin',
-        port: e.SUPABASE_LOCAL_PORT,
-        ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
-        ...(e.SUPABASE_SERVICE_KEY ? { serviceKey: e.SUPABASE_SERVICE_KEY } : {}),
-      };
-  const slack: SlackConfig = e.SLACK_APP_TOKEN
-    ? { mode: 'socket', botToken: e.SLACK_BOT_TOKEN!, appToken: e.SLACK_APP_TOKEN }
-    : e.SLACK_SIGNING_SECRET
-      ? { mode: 'http', botToken: e.SLACK_BOT_TOKEN!, signingSecret: e.SLACK_SIGNING_SECRET }
-      : { mode: 'twin' };
-  // A URL given means that server (Fly, or an emulator started alone with `npm run twin:fly`);
-  // production without one means Fly itself; otherwise an emulator starts here.
-  const fly: FlyConfig =
-    e.FLY_API_URL || e.VYX_MODE === 'production'
-      ? { mode: 'real', apiUrl: e.FLY_API_URL ?? FLY_API_DEFAULT, token: e.FLY_API_TOKEN! }
-      : { mode: 'twin', port: e.FLY_LOCAL_PORT, ...(e.FLY_API_TOKEN ? { token: e.FLY_API_TOKEN } : {}) };
+  const { supabase, slack, fly } = serviceConfigs(e);
   const opt = <K extends string, V>(key: K, value: V | undefined) =>
     value === undefined ? {} : { [key]: value };
   return {

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger.ts';
-import type { AuditInput, VyxStore } from '../../store/vyx-store.ts';
+import type { AuditInput } from '../../store/inbound-store.ts';
+import type { VyxStore } from '../../store/vyx-store.ts';
 
 type Body = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

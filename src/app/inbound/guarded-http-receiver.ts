@@ -5,7 +5,7 @@ import type { App, Logger as BoltLogger, CustomRoute, Receiver } from '@slack/bo
 // Bolt's modules one by one: its package index loads Express and more at every start (see assemble-bot).
 import { defaultBodyLimit } from '@slack/bolt/dist/receivers/HTTPModuleFunctions.js';
 import type { Logger } from '../../logger.ts';
-import type { AuditInput } from '../../store/vyx-store.ts';
+import type { AuditInput } from '../../store/inbound-store.ts';
 import type { AckFirst } from './ack-first.ts';
 import { checkSlackBody } from './slack-body-check.ts';
 import { createSlackSignatureCheck } from './slack-signature-check.ts';
