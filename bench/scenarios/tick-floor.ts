@@ -7,8 +7,10 @@
 // that sends the recorded bytes and drains the answers, as many at once as the tick had. Each run
 // replays once and runs a real tick once, each on the same restored data.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
@@ -115,6 +117,7 @@ export async function tickFloor(
   const watcher = new pg.Client({ connectionString: svc.db.url });
   await watcher.connect();
   const q = (sql: string) => watcher.query(sql);
+  let file: string | undefined;
   try {
     await resetTables(svc);
     await seedStuck(svc, n, APPS);
@@ -153,7 +156,7 @@ export async function tickFloor(
       inFlight += e.d;
       concurrency = Math.max(concurrency, inFlight);
     }
-    const file = `/tmp/vyx-tick-floor-${process.pid}.json`;
+    file = join(tmpdir(), `vyx-tick-floor-${process.pid}.json`);
     writeFileSync(file, JSON.stringify(tick));
     const bytes = tick.reduce((s, r) => s + Buffer.byteLength(r.body, 'base64'), 0);
     const runs: FloorRun[] = [];
@@ -196,6 +199,7 @@ export async function tickFloor(
     );
     return floor;
   } finally {
+    if (file) rmSync(file, { force: true });
     for (const t of TABLES) await q(`drop table if exists bench_floor_${t}`).catch(() => {});
     await watcher.end();
   }
