@@ -2,7 +2,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { buildMachineEnv } from '../src/contract/machine-env.ts';
+import { buildMachineEnv } from '../src/contract/build-machine-env.ts';
 import { createFlyMachinesClient, type FlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createRegistryClient, type RegistryClient } from '../src/fly/registry-client.ts';
 import { createFlyEmulator, type FlyEmulator } from '../src/local/fly-emulator/fly-emulator.ts';

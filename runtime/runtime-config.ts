@@ -1,11 +1,11 @@
 import {
-  aliasesOf,
   describeMachineEnvNotice,
   describeMachineEnvProblems,
   type MachineEnvProblem,
   type MachineLogLevel,
   parseMachineEnv,
 } from '../src/contract/machine-env.ts';
+import { aliasesOf } from '../src/contract/machine-env-names.ts';
 
 /** What the runtime runs with, from its environment. */
 export interface RuntimeConfig {

@@ -1,4 +1,4 @@
-import { SECRET_MACHINE_ENV_NAMES } from '../src/contract/machine-env.ts';
+import { SECRET_MACHINE_ENV_NAMES } from '../src/contract/machine-env-names.ts';
 
 /** Variable names whose values are secrets: the contract's, and any *_KEY, *_TOKEN, *SECRET*, *PASSWORD*. */
 const SECRET_NAME = /(_KEY|_TOKEN|SECRET|PASSWORD|PASSWD|_PAT|_CREDENTIALS?)$|SECRET|TOKEN|PASSWORD/i;

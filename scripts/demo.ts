@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { startBot } from '../src/app/run-bot.ts';
 import { loadConfig } from '../src/config.ts';
-import { buildMachineEnv } from '../src/contract/machine-env.ts';
+import { buildMachineEnv } from '../src/contract/build-machine-env.ts';
 import { createFlyMachinesClient } from '../src/fly/machines-client.ts';
 import { createLogger } from '../src/logger.ts';
 

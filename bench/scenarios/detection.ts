@@ -3,7 +3,7 @@
 // IMAGE_TAG_MISSING alert in the Slack twin. Timed from the row's insert (its `starting` clock) to
 // the alert's arrival. The bot runs in its own process with the stuck watcher on its schedule.
 import { randomBytes } from 'node:crypto';
-import { buildMachineEnv } from '../../src/contract/machine-env.ts';
+import { buildMachineEnv } from '../../src/contract/build-machine-env.ts';
 import type { SlackTranscriptEntry } from '../../src/local/slack-twin/slack-transcript.ts';
 import { until } from '../../testkit/until.ts';
 import { CHANNEL, FLY_APP, pct, r1, resetTables, type Services, sleep } from '../lib.ts';

@@ -1,84 +1,22 @@
 import { z } from 'zod';
-import { VyxError } from '../errors/vyx-error.ts';
+import {
+  aliasesOf,
+  MACHINE_ENV_NAMES,
+  type MachineEnvName,
+  type OptionalMachineEnvName,
+  type RequiredMachineEnvName,
+  requiredGiven,
+} from './machine-env-names.ts';
 
 /**
  * The environment a vyx machine receives: what the provisioner puts in Fly's `config.env` (and app
- * secrets), and what `runtime/` parses from `process.env`. Both sides use this file, so a name
- * mismatch (the incident's `SUPABASE_SERVICE_ROLE_KEY` vs `SUPABASE_SERVICE_KEY`, or a missing
- * `MACHINE_ID`) cannot compile on the bot's side and is named at boot on the machine's side.
+ * secrets), and what `runtime/` parses from `process.env`. Both sides parse it with this file (the
+ * bot through build-machine-env.ts; the names are in machine-env-names.ts), so a name mismatch (the
+ * incident's `SUPABASE_SERVICE_ROLE_KEY` vs `SUPABASE_SERVICE_KEY`, or a missing `MACHINE_ID`)
+ * cannot compile on the bot's side and is named at boot on the machine's side.
  *
  * Messages name variables, never their values.
  */
-
-/**
- * Every machine must receive these. The watcher's ENV_MISMATCH rule checks config.env ∪ app secret
- * names against them. SUPABASE_SERVICE_KEY is the one exception: a machine that gets its own
- * credential (SUPABASE_MACHINE_TOKEN with SUPABASE_ANON_KEY, see MACHINE_TOKEN_NAMES) needs no
- * service key — and should not have one.
- */
-export const REQUIRED_MACHINE_ENV_NAMES = [
-  'MACHINE_ID',
-  'USER_ID',
-  'SUPABASE_URL',
-  'SUPABASE_SERVICE_KEY',
-] as const;
-
-/** A machine's own credential: its JWT (role vyx_machine, its machine_id) and the project's anon key to send it with. */
-export const MACHINE_TOKEN_NAMES = ['SUPABASE_MACHINE_TOKEN', 'SUPABASE_ANON_KEY'] as const;
-
-/** Optional variables the platform may pass. An empty value counts as not set. */
-export const OPTIONAL_MACHINE_ENV_NAMES = [
-  'SUPABASE_MACHINE_TOKEN',
-  'SUPABASE_ANON_KEY',
-  'GEMINI_API_KEY',
-  'CPU_PRIORITY',
-  'VYX_HEARTBEAT_INTERVAL_S',
-  'VYX_STOP_TIMEOUT_S',
-  'VYX_WORKLOAD_CMD',
-  'LOG_LEVEL',
-] as const;
-
-export type RequiredMachineEnvName = (typeof REQUIRED_MACHINE_ENV_NAMES)[number];
-export type OptionalMachineEnvName = (typeof OPTIONAL_MACHINE_ENV_NAMES)[number];
-export type MachineEnvName = RequiredMachineEnvName | OptionalMachineEnvName;
-
-export const MACHINE_ENV_NAMES: readonly MachineEnvName[] = [
-  ...REQUIRED_MACHINE_ENV_NAMES,
-  ...OPTIONAL_MACHINE_ENV_NAMES,
-];
-
-/** Variables of the contract whose values are secrets (logs and messages show their names only). */
-export const SECRET_MACHINE_ENV_NAMES: readonly MachineEnvName[] = [
-  'SUPABASE_SERVICE_KEY',
-  'SUPABASE_MACHINE_TOKEN',
-  'GEMINI_API_KEY',
-];
-
-/**
- * Wrong names seen (or likely) in place of a contract variable. Besides these, a name that differs
- * from a contract name only in letter case (`machine_id`) is reported as an alias too.
- */
-export const MACHINE_ENV_ALIASES: Readonly<Record<string, MachineEnvName>> = {
-  // The incident: the provisioner sent SUPABASE_SERVICE_ROLE_KEY, the runtime read SUPABASE_SERVICE_KEY.
-  SUPABASE_SERVICE_ROLE_KEY: 'SUPABASE_SERVICE_KEY',
-  SUPABASE_SERVICE_ROLE: 'SUPABASE_SERVICE_KEY',
-  SERVICE_ROLE_KEY: 'SUPABASE_SERVICE_KEY',
-  SUPABASE_KEY: 'SUPABASE_SERVICE_KEY',
-  SUPABASE_SECRET_KEY: 'SUPABASE_SERVICE_KEY',
-  SUPABASE_API_URL: 'SUPABASE_URL',
-  SUPABASE_PROJECT_URL: 'SUPABASE_URL',
-  NEXT_PUBLIC_SUPABASE_URL: 'SUPABASE_URL',
-  VITE_SUPABASE_URL: 'SUPABASE_URL',
-  VYX_MACHINE_ID: 'MACHINE_ID',
-  CLOUD_MACHINE_ID: 'MACHINE_ID',
-  VYX_USER_ID: 'USER_ID',
-  GOOGLE_API_KEY: 'GEMINI_API_KEY',
-  GEMINI_KEY: 'GEMINI_API_KEY',
-  VYX_HEARTBEAT_INTERVAL: 'VYX_HEARTBEAT_INTERVAL_S',
-  HEARTBEAT_INTERVAL_S: 'VYX_HEARTBEAT_INTERVAL_S',
-  WORKLOAD_CMD: 'VYX_WORKLOAD_CMD',
-  VYX_WORKLOAD_COMMAND: 'VYX_WORKLOAD_CMD',
-};
 
 export const MACHINE_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type MachineLogLevel = (typeof MACHINE_LOG_LEVELS)[number];
@@ -174,27 +112,6 @@ export type MachineEnvParse =
   | { ok: true; env: MachineEnv; problems: []; notices: MachineEnvNotice[] }
   | { ok: false; env: Partial<MachineEnv>; problems: MachineEnvProblem[]; notices: MachineEnvNotice[] };
 
-/**
- * The required names for a machine given the names it has: with either token name present, the
- * credential is the token pair (both needed) instead of SUPABASE_SERVICE_KEY.
- */
-function requiredGiven(present: readonly string[]): MachineEnvName[] {
-  const tokenMode = MACHINE_TOKEN_NAMES.some((n) => present.includes(n));
-  return tokenMode
-    ? [...REQUIRED_MACHINE_ENV_NAMES.filter((n) => n !== 'SUPABASE_SERVICE_KEY'), ...MACHINE_TOKEN_NAMES]
-    : [...REQUIRED_MACHINE_ENV_NAMES];
-}
-
-/** The wrong names, among `names`, that stand for the contract variable `name` (known aliases and case variants). */
-export function aliasesOf(name: MachineEnvName, names: Iterable<string>): string[] {
-  const found: string[] = [];
-  for (const candidate of names) {
-    if (candidate === name) continue;
-    if (MACHINE_ENV_ALIASES[candidate] === name || candidate.toUpperCase() === name) found.push(candidate);
-  }
-  return found.sort();
-}
-
 const isSet = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
 
 /**
@@ -267,76 +184,4 @@ export function describeMachineEnvNotice(notice: MachineEnvNotice): string {
   return notice.kind === 'alias-ignored'
     ? `${notice.alias} is set besides ${notice.name} and is ignored: remove it`
     : `${notice.alias} is set but ignored: the variable is named ${notice.name}`;
-}
-
-/** What the provisioner knows about a machine; each field maps to exactly one contract variable. */
-export interface MachineEnvInput {
-  machineId: string;
-  userId: string;
-  supabaseUrl: string;
-  /** The legacy credential: the project's service_role key. Give this or the token pair. */
-  supabaseServiceKey?: string;
-  /** The machine's own JWT (mintMachineToken), sent with the anon key. */
-  machineToken?: string;
-  anonKey?: string;
-  geminiApiKey?: string;
-  cpuPriority?: string;
-  heartbeatIntervalS?: number;
-  stopTimeoutS?: number;
-  workloadCmd?: string;
-  logLevel?: MachineLogLevel;
-}
-
-/** The one place where input fields become variable names. */
-const INPUT_NAMES = {
-  machineId: 'MACHINE_ID',
-  userId: 'USER_ID',
-  supabaseUrl: 'SUPABASE_URL',
-  supabaseServiceKey: 'SUPABASE_SERVICE_KEY',
-  machineToken: 'SUPABASE_MACHINE_TOKEN',
-  anonKey: 'SUPABASE_ANON_KEY',
-  geminiApiKey: 'GEMINI_API_KEY',
-  cpuPriority: 'CPU_PRIORITY',
-  heartbeatIntervalS: 'VYX_HEARTBEAT_INTERVAL_S',
-  stopTimeoutS: 'VYX_STOP_TIMEOUT_S',
-  workloadCmd: 'VYX_WORKLOAD_CMD',
-  logLevel: 'LOG_LEVEL',
-} as const satisfies Record<keyof MachineEnvInput, MachineEnvName>;
-
-/** Fly's `config.env` for a machine: the required variables always, optional ones only when set. */
-export type MachineConfigEnv = {
-  [N in Exclude<RequiredMachineEnvName, 'SUPABASE_SERVICE_KEY'>]: string;
-} & Record<string, string>;
-
-/**
- * Builds `config.env` from typed input (so a wrong or missing name cannot compile) and checks it
- * with the same parse the runtime uses. Empty optional values are left out, never sent as `''`.
- * Throws VyxError ENV_INVALID naming every bad variable (names only).
- */
-export function buildMachineEnv(input: MachineEnvInput): MachineConfigEnv {
-  const env: Record<string, string> = {};
-  const entries = Object.entries(INPUT_NAMES) as [keyof MachineEnvInput, MachineEnvName][];
-  const required = requiredGiven(
-    entries.filter(([k]) => String(input[k] ?? '').trim() !== '').map(([, n]) => n),
-  );
-  for (const [key, name] of entries) {
-    const value = input[key];
-    if (value === undefined) continue;
-    const text = String(value);
-    if (text.trim() === '' && !required.includes(name)) continue;
-    env[name] = text;
-  }
-  const parsed = parseMachineEnv(env);
-  if (!parsed.ok) {
-    throw new VyxError(
-      'ENV_INVALID',
-      `the machine environment is invalid: ${describeMachineEnvProblems(parsed.problems)}`,
-      {
-        suggestion:
-          'Fix these values before creating the machine; a machine started with them could not report its status.',
-        details: { variables: parsed.problems.map((p) => p.name) },
-      },
-    );
-  }
-  return env as MachineConfigEnv;
 }

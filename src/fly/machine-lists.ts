@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { VyxError } from '../errors/vyx-error.ts';
-import type { CallOptions, CallSpec, createFlyTransport } from './fly-transport.ts';
+import type { CallSpec } from './fly-reply.ts';
+import type { CallOptions, createFlyTransport } from './fly-transport.ts';
 import { type Machine, MachineSchema } from './fly-types.ts';
 import { jsonArrayElementBatches } from './json-array-stream.ts';
 import { readWatchedMachine, watchedFields } from './watched-machine.ts';

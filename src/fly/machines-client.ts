@@ -14,13 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { METADATA_CREATE_KEY } from '../contract/machine-metadata.ts';
 import { VyxError } from '../errors/vyx-error.ts';
+import type { CallSpec, Reply } from './fly-reply.ts';
 import {
   type CallOptions,
-  type CallSpec,
   createFlyTransport,
   type FlyMachinesClientOptions,
   RETRYABLE_STATUS,
-  type Reply,
 } from './fly-transport.ts';
 import {
   type CreateMachineInput,

@@ -1,10 +1,10 @@
-import { buildMachineEnv } from '../contract/machine-env.ts';
+import { buildMachineEnv } from '../contract/build-machine-env.ts';
 import { machineMetadata } from '../contract/machine-metadata.ts';
 import { isVyxError } from '../errors/vyx-error.ts';
 import type { Machine } from '../fly/fly-types.ts';
 import { CREATE_KEY_METADATA } from '../fly/machines-client.ts';
 import { mintMachineToken } from '../store/supabase-jwt.ts';
-import type { ProvisionConfig, ProvisionDeps } from './provisioner.ts';
+import type { ProvisionConfig, ProvisionDeps } from './provision-types.ts';
 
 /** Fly refused the create outright (nothing was made): no need to look for a machine. */
 const REFUSED = ['FLY_BAD_REQUEST', 'FLY_UNAUTHORIZED', 'FLY_FORBIDDEN', 'FLY_NOT_FOUND'];

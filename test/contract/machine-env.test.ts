@@ -1,17 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildMachineEnv, type MachineEnvInput } from '../../src/contract/build-machine-env.ts';
 import {
-  buildMachineEnv,
   checkMachineEnvNames,
   describeMachineEnvProblems,
-  MACHINE_ENV_ALIASES,
-  MACHINE_ENV_NAMES,
-  type MachineEnvInput,
   type MachineEnvProblem,
   machineEnvSchema,
   parseMachineEnv,
-  REQUIRED_MACHINE_ENV_NAMES,
 } from '../../src/contract/machine-env.ts';
+import {
+  MACHINE_ENV_ALIASES,
+  MACHINE_ENV_NAMES,
+  REQUIRED_MACHINE_ENV_NAMES,
+} from '../../src/contract/machine-env-names.ts';
 import { expectVyxError } from '../helpers/expect-vyx-error.ts';
 
 interface EnvFixture {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env.ts';
+import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env-names.ts';
 import { createFlyEmulator, type FlyEmulator } from '../../src/local/fly-emulator/fly-emulator.ts';
 import { type SupabaseTwin, startSupabaseTwin } from '../../src/local/supabase-twin/supabase-twin.ts';
 import { signJwt } from '../../src/store/supabase-jwt.ts';

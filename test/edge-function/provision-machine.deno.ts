@@ -2,7 +2,7 @@
 // twin that test/edge-function/edge-function.test.ts starts and describes in VYX_EDGE_TEST.
 // Run only from there (`deno test`, loopback only).
 
-import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env.ts';
+import { REQUIRED_MACHINE_ENV_NAMES } from '../../src/contract/machine-env-names.ts';
 import { METADATA_MACHINE_ID } from '../../src/contract/machine-metadata.ts';
 import { createHandler } from '../../supabase/functions/provision-machine/handler.ts';
 import { assert, flyMachinesOf, nothingCreatedFor, quiet, rpc, setup, start } from './deno-kit.deno.ts';

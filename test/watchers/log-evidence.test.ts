@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMachineEnv } from '../../src/contract/machine-env.ts';
+import { buildMachineEnv } from '../../src/contract/build-machine-env.ts';
 import { createFlyMachinesClient } from '../../src/fly/machines-client.ts';
 import { defaultImageCatalogueEntries } from '../../src/local/fly-emulator/image-catalogue.ts';
 import { ADMIN, type BotHarness, CHANNEL, startBotHarness } from '../helpers/bot-harness.ts';

@@ -1,9 +1,5 @@
-import {
-  buildMachineEnv,
-  checkMachineEnvNames,
-  describeMachineEnvProblem,
-  type MachineEnvInput,
-} from '../../../src/contract/machine-env.ts';
+import { buildMachineEnv, type MachineEnvInput } from '../../../src/contract/build-machine-env.ts';
+import { checkMachineEnvNames, describeMachineEnvProblem } from '../../../src/contract/machine-env.ts';
 import { METADATA_CREATE_KEY, machineMetadata } from '../../../src/contract/machine-metadata.ts';
 import type { Diagnosis } from '../../../src/diagnose/diagnosis.ts';
 import { preflightImage } from '../../../src/diagnose/preflight-image.ts';
