@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { MachineCredentials } from '../provision/provisioner.ts';
+import type { MachineCredentials } from '../provision/provision-types.ts';
 
 export interface MachineCredentialPlan {
   /** Set: each machine gets its own token. Unset: machines get the service key. */

@@ -2,7 +2,7 @@ import { abandonedAtShutdown } from '../diagnose/abandoned-at-shutdown.ts';
 import { errorLine } from '../errors/error-line.ts';
 import type { Logger } from '../logger.ts';
 import { cleanUpLeftover } from './clean-up-leftover.ts';
-import type { ProvisionDeps, ProvisionRequest } from './provisioner.ts';
+import type { ProvisionDeps, ProvisionRequest } from './provision-types.ts';
 import { recordFailure } from './record-failure.ts';
 
 /** A provisioning cut short by shutdown, and what was done about it. */

@@ -1,7 +1,7 @@
 import { errorLine } from '../errors/error-line.ts';
 import { destroyUnderLease } from '../fly/destroy-under-lease.ts';
 import type { Logger } from '../logger.ts';
-import type { ProvisionDeps } from './provisioner.ts';
+import type { ProvisionDeps } from './provision-types.ts';
 
 /**
  * Destroys a Fly machine made for a row that ended (or is being given up), under the machine's

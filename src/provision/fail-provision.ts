@@ -4,7 +4,7 @@ import { provisionUnexplained } from '../diagnose/provision-unexplained.ts';
 import { errorLine } from '../errors/error-line.ts';
 import { gatherEvidence } from '../evidence/gather-evidence.ts';
 import type { CloudMachine } from '../store/store-schemas.ts';
-import type { ProvisionDeps } from './provisioner.ts';
+import type { ProvisionDeps } from './provision-types.ts';
 import { recordFailure } from './record-failure.ts';
 
 /** Diagnoses a machine whose provisioning failed, then records it and marks the row failed (recordFailure). */

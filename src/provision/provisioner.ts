@@ -1,88 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { Diagnosis } from '../diagnose/diagnosis.ts';
-import { preflightEnv } from '../diagnose/preflight-env.ts';
-import { type PreflightUnverified, preflightImage } from '../diagnose/preflight-image.ts';
 import { errorFields } from '../errors/error-line.ts';
 import { isVyxError, VyxError } from '../errors/vyx-error.ts';
-import type { FlyMachinesClient } from '../fly/machines-client.ts';
-import type { RegistryClient } from '../fly/registry-client.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import { statusCard } from '../slack/cards/status-card.ts';
-import type { SlackPoster } from '../slack/slack-poster.ts';
 import type { ProvisionStep } from '../store/provisioning-schemas.ts';
-import type { CloudMachine } from '../store/store-schemas.ts';
-import type { VyxStore } from '../store/vyx-store.ts';
 import { type AbandonedProvision, abandonProvision } from './abandon-provision.ts';
 import { cleanUpLeftover } from './clean-up-leftover.ts';
 import { createFlyMachine } from './create-fly-machine.ts';
 import { failProvision } from './fail-provision.ts';
+import { preflightProvision } from './preflight-provision.ts';
+import type { ProvisionDeps, ProvisionOutcome, ProvisionRequest } from './provision-types.ts';
 import { resolveImage } from './resolve-image.ts';
-
-/** What minting a machine's own credential needs: the project's JWT secret and anon key. */
-export interface MachineCredentials {
-  jwtSecret: string;
-  anonKey: string;
-}
-
-export interface ProvisionConfig {
-  flyApp: string;
-  defaultRegion: string;
-  /** e.g. `registry.fly.io/vyx-app:latest`. */
-  defaultImage: string;
-  /** What machines get as SUPABASE_URL and SUPABASE_SERVICE_KEY. */
-  machineSupabaseUrl: string;
-  machineSupabaseServiceKey: string | undefined;
-  /**
-   * Least privilege: with these each machine gets its own token (SUPABASE_MACHINE_TOKEN, minted here
-   * for its row, with SUPABASE_ANON_KEY) instead of the service key.
-   */
-  machineCredentials?: MachineCredentials;
-  /** Optional contract variables passed through (GEMINI_API_KEY, CPU_PRIORITY, …). */
-  machineEnvExtra?: { geminiApiKey?: string; cpuPriority?: string; heartbeatIntervalS?: number };
-  /** How long to wait for Fly to say `started`. */
-  startTimeoutMs: number;
-  /** Watcher threshold, for diagnoses made here. */
-  stuckAfterS: number;
-  /** VYX_PREFLIGHT_UNVERIFIED: when the registry cannot say whether the image exists. Default warn. */
-  preflightUnverified?: PreflightUnverified;
-}
-
-export interface ProvisionDeps {
-  store: VyxStore;
-  fly: FlyMachinesClient;
-  registry: RegistryClient;
-  slack: SlackPoster;
-  logger: Logger;
-  now: () => Date;
-  config: ProvisionConfig;
-  /** This replica's name: the provisioning's progress is recorded under a lease it holds. */
-  owner: string;
-  /** Diagnoses counted by code (refusals, failures, provisionings given up). */
-  metrics?: Pick<Metrics, 'diagnoses'>;
-}
-
-export interface ProvisionRequest {
-  userId: string;
-  slackTeamId: string;
-  slackUserId: string;
-  channel: string;
-  region?: string;
-  image?: string;
-  requestId?: string;
-  /** Called once the machine is really being made (past the existing-machine check and preflight). */
-  onAccepted?: (machineId: string, warning?: string) => Promise<void>;
-  /** The parent message could not be posted (the person is told privately what to do). */
-  onThreadFailed?: (err: unknown) => Promise<void>;
-}
-
-export type ProvisionOutcome =
-  | { kind: 'existing'; machine: CloudMachine }
-  | { kind: 'refused'; diagnosis: Diagnosis; image: string }
-  | { kind: 'started'; machine: CloudMachine }
-  | { kind: 'failed'; machine: CloudMachine; diagnosis: Diagnosis }
-  /** Fly's answer to the create was lost and Fly could not be asked: recovery resolves it. */
-  | { kind: 'unresolved'; machine: CloudMachine; reason: string };
 
 /**
  * Provisioning as DESIGN §4: preflight (the tag exists; every contract variable has a value) refuses
@@ -137,36 +65,6 @@ export class Provisioner {
     return Promise.all([...this.inFlight.values()].map((req) => abandonProvision(this.deps, log, req, why)));
   }
 
-  /** The checks that refuse a machine that could not start. Null (or a warning) when it may go ahead. */
-  async preflight(image: string, userId: string): Promise<Diagnosis | { warning: string } | null> {
-    const { registry, config, now } = this.deps;
-    const refusal = preflightEnv(
-      Object.entries({
-        MACHINE_ID: 'pending',
-        USER_ID: userId,
-        SUPABASE_URL: config.machineSupabaseUrl,
-        ...(config.machineCredentials
-          ? { SUPABASE_MACHINE_TOKEN: 'minted', SUPABASE_ANON_KEY: config.machineCredentials.anonKey }
-          : { SUPABASE_SERVICE_KEY: config.machineSupabaseServiceKey ?? '' }),
-      })
-        .filter(([, v]) => v.trim() !== '')
-        .map(([k]) => k),
-      now(),
-    );
-    if (refusal) return refusal;
-    const verdict = preflightImage(
-      await registry.checkImage(image),
-      config.preflightUnverified ?? 'warn',
-      now(),
-    );
-    if (verdict.kind === 'refuse') return verdict.diagnosis;
-    if (verdict.kind === 'warn') {
-      this.deps.logger.warn({ image }, verdict.warning);
-      return { warning: verdict.warning };
-    }
-    return null;
-  }
-
   private async run(req: ProvisionRequest): Promise<ProvisionOutcome> {
     const { store, fly, slack, config, logger, now } = this.deps;
     const image = resolveImage(req.image, config.defaultImage, this.deps.registry.policy);
@@ -175,7 +73,7 @@ export class Provisioner {
 
     const active = await store.getActiveMachine(req.userId);
     if (active) return { kind: 'existing', machine: active };
-    const preflight = await this.preflight(image, req.userId);
+    const preflight = await preflightProvision(this.deps, image, req.userId);
     const warning = preflight && 'warning' in preflight ? preflight.warning : undefined;
     const refused = preflight && 'code' in preflight ? preflight : undefined;
     if (refused) {

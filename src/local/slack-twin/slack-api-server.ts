@@ -18,27 +18,26 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { VyxError } from '../../errors/vyx-error.ts';
+import { answerApiCall } from './answer-api-call.ts';
 import { createChannelRateLimiter, type RateLimitOptions } from './channel-rate-limiter.ts';
 import { type CommandAckShown, showCommandAck } from './command-ack.ts';
-import { parseApiRequest, readBody } from './request-body.ts';
+import { createInteractionDeliveries, type InteractionDeliveries } from './interaction-deliveries.ts';
 import { type AnsweredRequest, createResponseUrls, type ResponseUrlOrigin } from './response-urls.ts';
 import { LOCAL_SLACK_BOT_TOKEN, LOCAL_SLACK_IDENTITY, type SlackIdentity } from './slack-identity.ts';
 import {
   createSlackTranscript,
-  decodeForTranscript,
   type SlackTranscript,
   type SlackTranscriptEntry,
 } from './slack-transcript.ts';
 import { createSlackViews, type SlackViews } from './slack-views.ts';
-import { handleWebApiMethod, type MethodContext, type MethodResult } from './slack-web-methods.ts';
+import type { MethodContext, MethodResult } from './slack-web-methods.ts';
 import {
   createSlackWorkspace,
   type SlackChannel,
   type SlackMessage,
   type SlackWorkspace,
 } from './slack-workspace.ts';
-import { createSocketModeHub, type EnvelopeRecord, type SocketModeHub } from './socket-mode-hub.ts';
-import { blockActionsPayload, slashCommandPayload } from './socket-mode-payloads.ts';
+import { createSocketModeHub, type SocketModeHub } from './socket-mode-hub.ts';
 import { createViewDeliveries, type ViewDeliveries } from './view-deliveries.ts';
 
 export interface SlackApiServerOptions {
@@ -68,21 +67,6 @@ export interface SlackApiServerOptions {
   extraRoutes?: (req: IncomingMessage, url: URL) => Promise<MethodResult> | undefined;
 }
 
-/** A slash command or a button press as a person would make it (Socket Mode delivery). */
-export interface TwinCommand {
-  text: string;
-  user?: string;
-  channel?: string;
-}
-export interface TwinButton {
-  actionId: string;
-  value: string;
-  /** The message holding the button. */
-  channel: string;
-  messageTs: string;
-  user?: string;
-}
-
 export interface SlackApiActivity {
   /** Web API and response_url requests being answered right now. */
   inFlight: number;
@@ -92,8 +76,11 @@ export interface SlackApiActivity {
   calls: number;
 }
 
-/** Also the people's side of views (`app_home_opened`, `view_submission`): see view-deliveries.ts. */
-export interface SlackApiServer extends Omit<ViewDeliveries, 'acked'> {
+/**
+ * Also the people's side of views (`app_home_opened`, `view_submission`: see view-deliveries.ts)
+ * and of commands and buttons (interaction-deliveries.ts).
+ */
+export interface SlackApiServer extends Omit<ViewDeliveries, 'acked'>, InteractionDeliveries {
   /** `http://127.0.0.1:<port>/api/`: give it to Bolt as `clientOptions.slackApiUrl`. */
   readonly apiUrl: string;
   /** `http://127.0.0.1:<port>` */
@@ -117,15 +104,11 @@ export interface SlackApiServer extends Omit<ViewDeliveries, 'acked'> {
   activity(): SlackApiActivity;
   /** Socket Mode (with `appToken`): connections, envelopes, disconnects. */
   readonly socketMode: SocketModeHub | undefined;
-  /** Delivers `/vyx <text>` over Socket Mode, as Slack does when a person types it. */
-  command(c: TwinCommand): EnvelopeRecord;
   /**
    * What the app answered a command's HTTP delivery with (the 200's body), shown as Slack shows it;
    * Socket Mode acks and the shell's are shown without being asked.
    */
   commandAck(where: { channel: string; user: string }, response: unknown): CommandAckShown;
-  /** Delivers a `block_actions` press of a button over Socket Mode. */
-  pressButton(b: TwinButton): EnvelopeRecord;
   /** Home tabs, modals, trigger ids (`views.*`). */
   readonly views: SlackViews;
   close(): Promise<void>;
@@ -168,20 +151,8 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     res.end(JSON.stringify(result.body));
   };
 
-  const handleApi = async (req: IncomingMessage, url: URL, method: string): Promise<AnsweredRequest> => {
-    const raw = await readBody(req);
-    const parsed = parseApiRequest(req, raw, url);
-    const args = decodeForTranscript(parsed.args);
-    const base = { encoding: parsed.encoding, args };
-    if (parsed.malformed) return { ...failure(parsed.malformed), entry: base };
-    if (method === 'apps.connections.open') {
-      if (!hub) return { ...failure('unknown_method'), entry: base };
-      return { status: 200, body: hub.open(parsed.token, `ws://127.0.0.1:${port}`), entry: base };
-    }
-    if (parsed.token === undefined || parsed.token === '') return { ...failure('not_authed'), entry: base };
-    if (parsed.token !== botToken) return { ...failure('invalid_auth'), entry: base };
-    return { ...handleWebApiMethod(method, parsed.args, ctx), entry: base };
-  };
+  const handleApi = (req: IncomingMessage, url: URL, method: string) =>
+    answerApiCall(req, url, method, { botToken, ctx, hub, socketUrl: `ws://127.0.0.1:${port}` });
 
   let port = 0;
   const server = createServer((req, res) => {
@@ -268,6 +239,13 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     return hub;
   };
   const viewDeliveries = createViewDeliveries({ identity, views, now, hub: needHub });
+  const interactions = createInteractionDeliveries({
+    identity,
+    workspace,
+    views,
+    createResponseUrl,
+    hub: needHub,
+  });
   let closed: Promise<void> | undefined;
 
   return {
@@ -280,36 +258,9 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
     transcriptFile: options.transcriptFile,
     createResponseUrl,
     socketMode: hub,
+    command: interactions.command,
     commandAck: (where, response) => showCommandAck(workspace, identity, where, response),
-    command(c) {
-      const user = c.user ?? identity.userId;
-      const channel = workspace.resolveChannel(c.channel ?? identity.channelId);
-      const channelId = channel?.id ?? c.channel ?? identity.channelId;
-      return needHub().deliver(
-        'slash_commands',
-        slashCommandPayload(identity, {
-          text: c.text,
-          user,
-          channel: { id: channelId, name: channel?.name ?? 'unknown' },
-          responseUrl: createResponseUrl({ kind: 'command', channel: channelId, user }),
-          triggerId: views.issueTrigger(user),
-        }),
-      );
-    },
-    pressButton(b) {
-      const user = b.user ?? identity.userId;
-      return needHub().deliver(
-        'interactive',
-        blockActionsPayload(identity, {
-          ...b,
-          user,
-          channelName: workspace.resolveChannel(b.channel)?.name ?? 'unknown',
-          message: workspace.message(b.channel, b.messageTs),
-          responseUrl: createResponseUrl({ kind: 'message', channel: b.channel, user, ts: b.messageTs }),
-          triggerId: views.issueTrigger(user),
-        }),
-      );
-    },
+    pressButton: interactions.pressButton,
     views,
     homeOpenedBody: viewDeliveries.homeOpenedBody,
     viewSubmissionBody: viewDeliveries.viewSubmissionBody,
@@ -336,8 +287,4 @@ export async function startSlackApiServer(options: SlackApiServerOptions): Promi
       return closed;
     },
   };
-}
-
-function failure(error: string): MethodResult {
-  return { status: 200, body: { ok: false, error } };
 }
